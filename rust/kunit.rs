@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit cases of the module's Rust code.
+//!
+//! 6.12 has no `#[kunit_tests]`, so the suite is a C table
+//! (`tests/kunit/mcast_unix_kunit.c`) whose cases each call into Rust by name;
+//! [`CASES`] maps the names to the Rust functions, which live next to the code
+//! they test. The C suite checks that it lists exactly as many cases as
+//! [`CASES`] holds, so a case cannot be forgotten on one side.
+
+/// Where and why a case failed.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+    pub(crate) what: &'static str,
+}
+
+/// What a KUnit case returns.
+pub(crate) type CaseResult = core::result::Result<(), Failure>;
+
+/// Fails the case unless `cond` holds.
+#[macro_export]
+macro_rules! kcheck {
+    ($cond:expr) => {
+        if !$cond {
+            return Err($crate::kunit::Failure {
+                file: file!(),
+                line: line!(),
+                what: stringify!($cond),
+            });
+        }
+    };
+}
+
+/// Fails the case unless `a == b`.
+#[macro_export]
+macro_rules! kcheck_eq {
+    ($a:expr, $b:expr) => {
+        if $a != $b {
+            return Err($crate::kunit::Failure {
+                file: file!(),
+                line: line!(),
+                what: concat!(stringify!($a), " == ", stringify!($b)),
+            });
+        }
+    };
+}
+
+/// Every Rust KUnit case, by the name the C suite uses.
+pub(crate) static CASES: &[(&str, fn() -> CaseResult)] = &[
+    ("create_accepts_dgram_and_seqpacket", crate::socket::tests::create_accepts_dgram_and_seqpacket),
+    ("create_refuses_other_types", crate::socket::tests::create_refuses_other_types),
+    ("create_refuses_protocols", crate::socket::tests::create_refuses_protocols),
+];
+
+/// Runs the case called `name`; an unknown name is a failure.
+pub(crate) fn run(name: &str) -> CaseResult {
+    match CASES.iter().find(|(n, _)| *n == name) {
+        Some((_, case)) => case(),
+        None => Err(Failure { file: file!(), line: line!(), what: "no Rust case of that name" }),
+    }
+}

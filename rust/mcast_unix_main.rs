@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! mcast_unix: multicast Unix-domain sockets.
+//!
+//! The crate root is a switchboard: it declares the module, lists the
+//! concepts (one file each) and hands module init/exit to the registration.
+//!
+//! - [`sys`]: the FFI boundary. Generated bindings, the C helpers, the
+//!   `proto_ops` tables and the `extern "C"` shims that turn raw pointers
+//!   into safe values. The only place with `unsafe`.
+//! - [`socket`]: what a socket of the family is (types, creation rules).
+//! - [`kunit`]: the KUnit case table and its assertion macros.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use kernel::prelude::*;
+
+#[allow(unsafe_code)]
+mod sys;
+
+mod socket;
+
+#[cfg(CONFIG_KUNIT)]
+mod kunit;
+
+module! {
+    type: McastUnix,
+    name: "mcast_unix",
+    author: "mcast_unix developers",
+    description: "Multicast Unix-domain sockets",
+    license: "GPL",
+}
+
+struct McastUnix {
+    _family: sys::family::Registration,
+}
+
+impl kernel::Module for McastUnix {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let family = sys::family::Registration::new()?;
+        Ok(McastUnix { _family: family })
+    }
+}

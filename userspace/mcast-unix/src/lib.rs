@@ -1,0 +1,55 @@
+//! Client library for multicast Unix-domain sockets (the `mcast_unix` kernel
+//! module).
+//!
+//! The module registers its own address family; its number is a module
+//! parameter, so programs ask [`family()`] rather than hard-coding
+//! [`AF_MCAST_UNIX`]. Constants mirror `include/uapi/linux/mcast_unix.h`.
+
+use std::io;
+
+/// Default address family number (`AF_MCAST_UNIX` in the uapi header).
+pub const AF_MCAST_UNIX: i32 = 13;
+/// Socket-option level of the options below.
+pub const SOL_MCAST_UNIX: i32 = 290;
+pub const MCAST_UNIX_CREATE_GROUP: i32 = 1;
+pub const MCAST_UNIX_JOIN_GROUP: i32 = 2;
+pub const MCAST_UNIX_LEAVE_GROUP: i32 = 3;
+pub const MCAST_UNIX_ADMIT_MEMBER: i32 = 4;
+pub const MCAST_UNIX_PEER_FILTER: i32 = 5;
+pub const MCAST_UNIX_LOOPBACK: u32 = 1 << 0;
+pub const MCAST_UNIX_SEND_TO_PEER: u32 = 1 << 1;
+pub const MCAST_UNIX_DROP_WHEN_FULL: u32 = 1 << 2;
+
+/// Where the loaded module publishes the family number it registered.
+pub const FAMILY_PARAM: &str = "/sys/module/mcast_unix/parameters/family";
+
+/// The address family the loaded module registered.
+pub fn family() -> io::Result<i32> {
+    let text = std::fs::read_to_string(FAMILY_PARAM)?;
+    text.trim()
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad family parameter"))
+}
+
+/// `struct mcast_unix_mreq`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct McastUnixMreq {
+    pub address: libc::sockaddr_un,
+    pub address_len: u32,
+    pub flags: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mreq_layout_matches_uapi() {
+        // sockaddr_un (110 bytes) + two __u32, 4-byte aligned.
+        assert_eq!(std::mem::size_of::<libc::sockaddr_un>(), 110);
+        assert_eq!(std::mem::size_of::<McastUnixMreq>(), 120);
+        assert_eq!(std::mem::offset_of!(McastUnixMreq, address_len), 112);
+        assert_eq!(std::mem::offset_of!(McastUnixMreq, flags), 116);
+    }
+}
