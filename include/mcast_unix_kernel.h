@@ -40,6 +40,7 @@ void mcast_sock_orphan(struct sock *sk);
 void mcast_sock_graft(struct sock *sk, struct socket *parent);
 struct net *mcast_sock_net(const struct sock *sk);
 struct module *mcast_this_module(void);
+void mcast_skb_queue_purge(struct sk_buff_head *list);
 
 
 /* KUnit reporting from Rust (tests/kunit/mcast_unix_kunit.c). */

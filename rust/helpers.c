@@ -30,4 +30,5 @@ void mcast_sock_orphan(struct sock *sk) { sock_orphan(sk); }
 void mcast_sock_graft(struct sock *sk, struct socket *parent) { sock_graft(sk, parent); }
 struct net *mcast_sock_net(const struct sock *sk) { return sock_net(sk); }
 struct module *mcast_this_module(void) { return THIS_MODULE; }
+void mcast_skb_queue_purge(struct sk_buff_head *list) { skb_queue_purge(list); }
 

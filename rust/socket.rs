@@ -7,7 +7,7 @@
 //! `protocol == PF_UNIX` and turns SOCK_RAW into SOCK_DGRAM, the family takes
 //! protocol 0 only and refuses every other type.
 
-use kernel::error::{code, Result};
+use crate::sys::errno::{Errno, KResult};
 
 /// `SOCK_DGRAM` from `linux/net.h`.
 pub(crate) const SOCK_DGRAM: i32 = 2;
@@ -26,14 +26,14 @@ impl SockType {
     /// and SOCK_CLOEXEC (the socket layer strips them), `protocol` as passed.
     ///
     /// The protocol is checked first, like AF_UNIX does.
-    pub(crate) fn for_create(ty: i32, protocol: i32) -> Result<SockType> {
+    pub(crate) fn for_create(ty: i32, protocol: i32) -> KResult<SockType> {
         if protocol != 0 {
-            return Err(code::EPROTONOSUPPORT);
+            return Err(Errno::EPROTONOSUPPORT);
         }
         match ty {
             SOCK_DGRAM => Ok(SockType::Dgram),
             SOCK_SEQPACKET => Ok(SockType::Seqpacket),
-            _ => Err(code::ESOCKTNOSUPPORT),
+            _ => Err(Errno::ESOCKTNOSUPPORT),
         }
     }
 }
@@ -41,6 +41,7 @@ impl SockType {
 /// The family's per-socket state, kept next to the `struct sock`.
 pub(crate) struct SockState {
     /// Fixed at creation.
+    #[allow(dead_code)] // read once the type-specific operations land
     pub(crate) ty: SockType,
 }
 
@@ -54,7 +55,7 @@ impl SockState {
 pub(crate) mod tests {
     use super::*;
     use crate::kunit::CaseResult;
-    use crate::{kcheck, kcheck_eq};
+    use crate::kcheck_eq;
 
     pub(crate) fn create_accepts_dgram_and_seqpacket() -> CaseResult {
         kcheck_eq!(SockType::for_create(SOCK_DGRAM, 0), Ok(SockType::Dgram));
@@ -64,16 +65,16 @@ pub(crate) mod tests {
 
     pub(crate) fn create_refuses_other_types() -> CaseResult {
         for ty in [1 /* STREAM */, 3 /* RAW */, 4 /* RDM */, 6 /* DCCP */, 10, -1] {
-            kcheck_eq!(SockType::for_create(ty, 0), Err(code::ESOCKTNOSUPPORT));
+            kcheck_eq!(SockType::for_create(ty, 0), Err(Errno::ESOCKTNOSUPPORT));
         }
         Ok(())
     }
 
     pub(crate) fn create_refuses_protocols() -> CaseResult {
         // Protocol is checked before the type, as AF_UNIX does.
-        kcheck_eq!(SockType::for_create(SOCK_DGRAM, 1), Err(code::EPROTONOSUPPORT));
-        kcheck_eq!(SockType::for_create(1, 7), Err(code::EPROTONOSUPPORT));
-        kcheck_eq!(SockType::for_create(SOCK_SEQPACKET, -1), Err(code::EPROTONOSUPPORT));
+        kcheck_eq!(SockType::for_create(SOCK_DGRAM, 1), Err(Errno::EPROTONOSUPPORT));
+        kcheck_eq!(SockType::for_create(1, 7), Err(Errno::EPROTONOSUPPORT));
+        kcheck_eq!(SockType::for_create(SOCK_SEQPACKET, -1), Err(Errno::EPROTONOSUPPORT));
         Ok(())
     }
 }

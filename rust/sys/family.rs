@@ -159,13 +159,13 @@ unsafe extern "C" fn create(
     let ty = unsafe { (*sock).type_ } as i32;
     let ty = match SockType::for_create(ty, protocol) {
         Ok(ty) => ty,
-        Err(e) => return e.to_errno(),
+        Err(e) => return e.to_ret(),
     };
     let t = tables();
     // SAFETY: `net` is valid; `t.proto` is registered; sk_alloc() returns a
     // zeroed object of `obj_size` bytes or NULL.
     let sk = unsafe {
-        bindings::sk_alloc(net, t.family.family, bindings::GFP_KERNEL, ptr::from_ref(&t.proto).cast_mut(), kern)
+        bindings::sk_alloc(net, t.family.family, kernel::bindings::GFP_KERNEL, ptr::from_ref(&t.proto).cast_mut(), kern)
     };
     if sk.is_null() {
         return code::ENOMEM.to_errno();
@@ -195,7 +195,7 @@ unsafe extern "C" fn destruct(sk: *mut bindings::sock) {
     // any more, so it is dropped exactly once, here. The queues are purged so
     // no skb keeps charging the (about to be freed) sock.
     unsafe {
-        bindings::skb_queue_purge(&mut (*sk).sk_receive_queue);
+        bindings::mcast_skb_queue_purge(&mut (*sk).sk_receive_queue);
         ptr::drop_in_place(ptr::addr_of_mut!((*obj).state));
     }
 }

@@ -15,7 +15,7 @@ use kernel::str::{CStr, CString};
 /// Called by the C suite only: `test` is the running case's `struct kunit`
 /// and `name` a NUL-terminated string valid for the call.
 #[no_mangle]
-pub unsafe extern "C" fn mcast_kunit_run(test: *mut bindings::kunit, name: *const c_char) {
+pub(crate) unsafe extern "C" fn mcast_kunit_run(test: *mut bindings::kunit, name: *const c_char) {
     // SAFETY: the caller passes a NUL-terminated string that lives for the call.
     let name = unsafe { CStr::from_char_ptr(name) };
     let result = match name.to_str() {
@@ -38,6 +38,6 @@ pub unsafe extern "C" fn mcast_kunit_run(test: *mut bindings::kunit, name: *cons
 
 /// Number of Rust cases, for the suite's completeness check.
 #[no_mangle]
-pub extern "C" fn mcast_kunit_count() -> c_int {
+pub(crate) extern "C" fn mcast_kunit_count() -> c_int {
     crate::kunit::CASES.len() as c_int
 }

@@ -15,6 +15,7 @@
 //! module is safe Rust.
 
 pub(crate) mod bindings;
+pub(crate) mod errno;
 pub(crate) mod family;
 #[cfg(CONFIG_KUNIT)]
 pub(crate) mod kunit;

@@ -15,6 +15,10 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Room for the many-sockets cases.
+    let lim = libc::rlimit { rlim_cur: 65536, rlim_max: 65536 };
+    // SAFETY: plain syscall with a valid struct.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
     let mut cases = Vec::new();
     cases.extend(family::cases(af));
     let filter = std::env::args().nth(1);

@@ -134,3 +134,168 @@ pub fn load_module(path: &str, params: &str) -> SysResult<()> {
     check(unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) })
         .map(|_| ())
 }
+
+/// A `struct sockaddr_un` with its length, for any family number.
+#[derive(Clone, Copy)]
+pub struct SockAddr {
+    pub sun: libc::sockaddr_un,
+    pub len: libc::socklen_t,
+}
+
+impl SockAddr {
+    const PATH_OFFSET: usize = std::mem::size_of::<libc::sa_family_t>();
+
+    fn empty(af: i32) -> SockAddr {
+        // SAFETY: all-zero bytes are a valid sockaddr_un.
+        let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        sun.sun_family = af as libc::sa_family_t;
+        SockAddr { sun, len: Self::PATH_OFFSET as _ }
+    }
+
+    /// Raw bytes after the family (path or abstract name), `len` = offset + bytes.
+    pub fn raw(af: i32, bytes: &[u8]) -> SockAddr {
+        let mut a = Self::empty(af);
+        for (d, s) in a.sun.sun_path.iter_mut().zip(bytes) {
+            *d = *s as libc::c_char;
+        }
+        a.len = (Self::PATH_OFFSET + bytes.len().min(108)) as _;
+        a
+    }
+
+    /// A pathname address, NUL-terminated as userspace usually passes it.
+    pub fn path(af: i32, path: &str) -> SockAddr {
+        let mut bytes = path.as_bytes().to_vec();
+        bytes.push(0);
+        Self::raw(af, &bytes)
+    }
+
+    /// An abstract address: a leading NUL, then `name`.
+    pub fn abstract_(af: i32, name: &[u8]) -> SockAddr {
+        let mut bytes = vec![0u8];
+        bytes.extend_from_slice(name);
+        Self::raw(af, &bytes)
+    }
+
+    /// Only the family: autobind for bind(), disconnect for connect(AF_UNSPEC).
+    pub fn family_only(af: i32) -> SockAddr {
+        Self::empty(af)
+    }
+
+    pub fn as_ptr(&self) -> *const libc::sockaddr {
+        (&self.sun as *const libc::sockaddr_un).cast()
+    }
+
+    /// The bytes after the family, as returned by the kernel (`len` long).
+    pub fn bytes(&self) -> Vec<u8> {
+        let n = (self.len as usize).saturating_sub(Self::PATH_OFFSET).min(108);
+        self.sun.sun_path[..n].iter().map(|&c| c as u8).collect()
+    }
+
+    /// A printable form for observations: family-independent.
+    pub fn show(&self) -> String {
+        let b = self.bytes();
+        match b.first() {
+            None => "unnamed".into(),
+            Some(0) => format!("@{}", String::from_utf8_lossy(&b[1..])),
+            Some(_) => String::from_utf8_lossy(&b).trim_end_matches('\0').to_string(),
+        }
+    }
+}
+
+impl fmt::Debug for SockAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(len {})", self.show(), self.len)
+    }
+}
+
+pub fn bind(fd: &Fd, a: &SockAddr) -> SysResult<()> {
+    // SAFETY: the address is valid for `len` bytes.
+    check(unsafe { libc::bind(fd.0, a.as_ptr(), a.len) } as _).map(|_| ())
+}
+
+pub fn connect(fd: &Fd, a: &SockAddr) -> SysResult<()> {
+    // SAFETY: the address is valid for `len` bytes.
+    check(unsafe { libc::connect(fd.0, a.as_ptr(), a.len) } as _).map(|_| ())
+}
+
+pub fn listen(fd: &Fd, backlog: i32) -> SysResult<()> {
+    // SAFETY: plain syscall.
+    check(unsafe { libc::listen(fd.0, backlog) } as _).map(|_| ())
+}
+
+pub fn accept(fd: &Fd, flags: i32) -> SysResult<(Fd, SockAddr)> {
+    let mut a = SockAddr::raw(0, &[]);
+    a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
+    // SAFETY: the buffer is a whole sockaddr_un and len says so.
+    let fd = check(unsafe { libc::accept4(fd.0, (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len, flags) } as _)?;
+    Ok((Fd(fd as i32), a))
+}
+
+fn name_call(fd: &Fd, f: unsafe extern "C" fn(i32, *mut libc::sockaddr, *mut libc::socklen_t) -> i32) -> SysResult<SockAddr> {
+    let mut a = SockAddr::raw(0, &[]);
+    a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
+    // SAFETY: the buffer is a whole sockaddr_un and len says so.
+    check(unsafe { f(fd.0, (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len) } as _)?;
+    Ok(a)
+}
+
+pub fn getsockname(fd: &Fd) -> SysResult<SockAddr> {
+    name_call(fd, libc::getsockname)
+}
+
+pub fn getpeername(fd: &Fd) -> SysResult<SockAddr> {
+    name_call(fd, libc::getpeername)
+}
+
+pub fn send(fd: &Fd, data: &[u8], flags: i32) -> SysResult<usize> {
+    // SAFETY: data is valid for its length.
+    check(unsafe { libc::send(fd.0, data.as_ptr().cast(), data.len(), flags) } as _).map(|n| n as usize)
+}
+
+pub fn sendto(fd: &Fd, data: &[u8], flags: i32, a: &SockAddr) -> SysResult<usize> {
+    // SAFETY: data and address are valid for their lengths.
+    check(unsafe { libc::sendto(fd.0, data.as_ptr().cast(), data.len(), flags, a.as_ptr(), a.len) } as _)
+        .map(|n| n as usize)
+}
+
+/// recv into a buffer of `cap` bytes: returns the bytes received.
+pub fn recv(fd: &Fd, cap: usize, flags: i32) -> SysResult<Vec<u8>> {
+    let mut buf = vec![0u8; cap];
+    // SAFETY: buf is valid for cap bytes.
+    let n = check(unsafe { libc::recv(fd.0, buf.as_mut_ptr().cast(), cap, flags) } as _)? as usize;
+    buf.truncate(n.min(cap));
+    Ok(buf)
+}
+
+/// Returned length (may exceed the data with MSG_TRUNC), data, sender.
+pub fn recvfrom(fd: &Fd, cap: usize, flags: i32) -> SysResult<(usize, Vec<u8>, SockAddr)> {
+    let mut buf = vec![0u8; cap];
+    let mut a = SockAddr::raw(0, &[]);
+    a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
+    // SAFETY: buffers are valid for their lengths.
+    let n = check(unsafe {
+        libc::recvfrom(fd.0, buf.as_mut_ptr().cast(), cap, flags, (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len)
+    } as _)? as usize;
+    buf.truncate(n.min(cap));
+    Ok((n, buf, a))
+}
+
+pub fn shutdown(fd: &Fd, how: i32) -> SysResult<()> {
+    // SAFETY: plain syscall.
+    check(unsafe { libc::shutdown(fd.0, how) } as _).map(|_| ())
+}
+
+/// poll() one descriptor: returns revents.
+pub fn poll(fd: &Fd, events: i16, timeout_ms: i32) -> SysResult<i16> {
+    let mut p = libc::pollfd { fd: fd.0, events, revents: 0 };
+    // SAFETY: one valid pollfd.
+    check(unsafe { libc::poll(&mut p, 1, timeout_ms) } as _)?;
+    Ok(p.revents)
+}
+
+pub fn ioctl_int(fd: &Fd, req: libc::c_ulong) -> SysResult<i32> {
+    let mut v: i32 = 0;
+    // SAFETY: v is valid for the call.
+    check(unsafe { libc::ioctl(fd.0, req as _, &mut v) } as _)?;
+    Ok(v)
+}
