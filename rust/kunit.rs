@@ -47,8 +47,11 @@ macro_rules! kcheck_eq {
     };
 }
 
+/// A Rust KUnit case.
+pub(crate) type CaseFn = fn() -> CaseResult;
+
 /// Every Rust KUnit case, by the name the C suite uses.
-pub(crate) static CASES: &[(&str, fn() -> CaseResult)] = &[
+pub(crate) static CASES: &[(&str, CaseFn)] = &[
     ("create_accepts_dgram_and_seqpacket", crate::socket::tests::create_accepts_dgram_and_seqpacket),
     ("create_refuses_other_types", crate::socket::tests::create_refuses_other_types),
     ("create_refuses_protocols", crate::socket::tests::create_refuses_protocols),
