@@ -18,7 +18,8 @@ use std::fmt::Debug;
 pub struct Fam {
     /// Address family number.
     pub af: i32,
-    /// Short name used in paths and abstract names ("unix" or "mcast").
+    /// Short name used in paths and abstract names ("unix" or "mcun": equal lengths, so
+    /// address lengths compare equal).
     pub tag: &'static str,
     /// A fresh directory for pathname sockets of this run.
     pub dir: String,
@@ -92,8 +93,8 @@ pub fn case(mode: Mode, name: &str, scenario: impl Fn(&Fam, &mut Obs) -> CaseRes
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let oracle = run_on(libc::AF_UNIX, "unix", n, &scenario)?;
         let ours = match mode {
-            Mode::Against(af) => run_on(af, "mcast", n, &scenario)?,
-            Mode::OracleOnly => run_on(libc::AF_UNIX, "mcast", n, &scenario)?,
+            Mode::Against(af) => run_on(af, "mcun", n, &scenario)?,
+            Mode::OracleOnly => run_on(libc::AF_UNIX, "mcun", n, &scenario)?,
         };
         compare(&oracle, &ours)
     })
