@@ -25,6 +25,7 @@
 #include <net/sock.h>
 #include <net/scm.h>
 #include <net/net_namespace.h>
+#include <net/tcp_states.h>
 #include <kunit/test.h>
 #include "uapi/linux/mcast_unix.h"
 
@@ -33,15 +34,91 @@ int mcast_param_family(void);
 unsigned int mcast_param_max_groups(void);
 unsigned int mcast_param_max_members(void);
 
-/* Wrappers of static inlines. */
+/*
+ * What the family keeps in skb->cb of a queued message: the sender's
+ * credentials (for SCM_CREDENTIALS) and its address (for recvmsg's msg_name,
+ * a counted reference owned by the skb).
+ */
+struct mcast_skb_cb {
+	struct pid *pid;
+	kuid_t uid;
+	kgid_t gid;
+	const void *addr;
+};
+
+struct module *mcast_this_module(void);
+
+/* struct sock */
 void mcast_sock_hold(struct sock *sk);
 void mcast_sock_put(struct sock *sk);
 void mcast_sock_orphan(struct sock *sk);
 void mcast_sock_graft(struct sock *sk, struct socket *parent);
 struct net *mcast_sock_net(const struct sock *sk);
-struct module *mcast_this_module(void);
-void mcast_skb_queue_purge(struct sk_buff_head *list);
+bool mcast_sock_flag(const struct sock *sk, int flag);
+void mcast_sock_set_flag(struct sock *sk, int flag);
+long mcast_sock_rcvtimeo(const struct sock *sk, bool noblock);
+long mcast_sock_sndtimeo(const struct sock *sk, bool noblock);
+int mcast_sock_error(struct sock *sk);
+int mcast_sock_intr_errno(long timeo);
+bool mcast_passcred(const struct socket *sock);
+wait_queue_head_t *mcast_sk_sleep(struct sock *sk);
+void mcast_sk_state_change(struct sock *sk);
+void mcast_sk_data_ready(struct sock *sk);
+void mcast_sk_error_report(struct sock *sk);
+void mcast_sk_wake_async_hup(struct sock *sk);
+void mcast_sock_poll_wait(struct file *file, struct socket *sock, poll_table *p);
+bool mcast_poll_wants_write(poll_table *p);
+int mcast_put_user_int(unsigned long arg, int value);
+void mcast_poll_wait(struct file *file, wait_queue_head_t *wq, poll_table *p);
+bool mcast_sock_writeable(const struct sock *sk);
+unsigned int mcast_rmem_alloc(const struct sock *sk);
+unsigned int mcast_wmem_alloc(const struct sock *sk);
+bool mcast_sock_has_error(const struct sock *sk);
+void mcast_inherit_flags(const struct socket *old, struct socket *new);
+void mcast_init_peercred(struct sock *sk);
+void mcast_copy_peercred(struct sock *sk, struct sock *from);
 
+/* struct sk_buff */
+struct mcast_skb_cb *mcast_skb_cb(struct sk_buff *skb);
+void mcast_skb_set_destructor(struct sk_buff *skb, void (*destructor)(struct sk_buff *));
+void mcast_skb_deliver(struct sk_buff *skb, struct sock *sk,
+		       void (*sender)(struct sk_buff *), void (*receiver)(struct sk_buff *));
+void mcast_skb_queue_purge(struct sk_buff_head *list);
+unsigned int mcast_skb_len(const struct sk_buff *skb);
+struct sock *mcast_skb_sk(const struct sk_buff *skb);
+long mcast_skb_queue_next_len(struct sk_buff_head *list);
+unsigned int mcast_skb_queue_bytes(struct sk_buff_head *list);
+void mcast_skb_get_creds(struct sk_buff *skb);
+void mcast_skb_copy_creds(struct sk_buff *to, struct sk_buff *from);
+void mcast_skb_put_creds(struct sk_buff *skb);
+
+/* struct msghdr and ancillary data */
+bool mcast_msg_has_rights(struct msghdr *msg);
+int mcast_scm_creds(struct socket *sock, struct msghdr *msg, struct sk_buff *skb);
+void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags);
+
+/* Wait queues */
+void mcast_init_waitqueue_head(wait_queue_head_t *wq);
+bool mcast_wq_has_sleeper(wait_queue_head_t *wq);
+void mcast_wake_up_poll(wait_queue_head_t *wq, unsigned int mask);
+void mcast_init_wait(struct wait_queue_entry *entry);
+void mcast_init_wait_func(struct wait_queue_entry *entry, wait_queue_func_t func, void *priv);
+bool mcast_signal_pending(void);
+
+/* Pathname sockets */
+int mcast_path_mknod(const char *name, struct socket *sock, bool bound, struct path *out);
+int mcast_path_lookup(const char *name, struct path *out, unsigned long *key);
+unsigned long mcast_path_key(const struct path *path);
+
+/* POLLOUT relay from a full peer's peer_wait to a socket's pollers. */
+struct mcast_relay {
+	wait_queue_entry_t entry;
+	struct sock *sk;
+	wait_queue_head_t *other_wq;
+};
+void mcast_relay_init(struct mcast_relay *r, struct sock *sk);
+bool mcast_relay_connect(struct mcast_relay *r, wait_queue_head_t *other_wq);
+void mcast_relay_disconnect(struct mcast_relay *r, wait_queue_head_t *other_wq);
 
 /* KUnit reporting from Rust (tests/kunit/mcast_unix_kunit.c). */
 void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char *msg);

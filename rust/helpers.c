@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C side of mcast_unix: module parameters and wrappers of static inline
- * kernel functions the Rust code calls (see include/mcast_unix_kernel.h).
- * No logic lives here.
+ * C side of mcast_unix: module parameters, and wrappers of static inline
+ * kernel functions and macros the Rust code calls (declared in
+ * include/mcast_unix_kernel.h).  No family logic lives here: each function
+ * is one kernel idiom that bindgen cannot see.
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/mount.h>
+#include <linux/file.h>
 #include "mcast_unix_kernel.h"
 
 static int family = AF_MCAST_UNIX;
@@ -23,12 +26,319 @@ MODULE_PARM_DESC(max_members, "members a group may have (default 4096)");
 int mcast_param_family(void) { return family; }
 unsigned int mcast_param_max_groups(void) { return max_groups; }
 unsigned int mcast_param_max_members(void) { return max_members; }
+struct module *mcast_this_module(void) { return THIS_MODULE; }
 
+/* struct sock */
 void mcast_sock_hold(struct sock *sk) { sock_hold(sk); }
 void mcast_sock_put(struct sock *sk) { sock_put(sk); }
 void mcast_sock_orphan(struct sock *sk) { sock_orphan(sk); }
 void mcast_sock_graft(struct sock *sk, struct socket *parent) { sock_graft(sk, parent); }
 struct net *mcast_sock_net(const struct sock *sk) { return sock_net(sk); }
-struct module *mcast_this_module(void) { return THIS_MODULE; }
-void mcast_skb_queue_purge(struct sk_buff_head *list) { skb_queue_purge(list); }
+bool mcast_sock_flag(const struct sock *sk, int flag) { return sock_flag(sk, flag); }
+void mcast_sock_set_flag(struct sock *sk, int flag) { sock_set_flag(sk, flag); }
+long mcast_sock_rcvtimeo(const struct sock *sk, bool noblock) { return sock_rcvtimeo(sk, noblock); }
+long mcast_sock_sndtimeo(const struct sock *sk, bool noblock) { return sock_sndtimeo(sk, noblock); }
+int mcast_sock_error(struct sock *sk) { return sock_error(sk); }
+int mcast_sock_intr_errno(long timeo) { return sock_intr_errno(timeo); }
+bool mcast_passcred(const struct socket *sock) { return test_bit(SOCK_PASSCRED, &sock->flags); }
+wait_queue_head_t *mcast_sk_sleep(struct sock *sk) { return sk_sleep(sk); }
+void mcast_sk_state_change(struct sock *sk) { sk->sk_state_change(sk); }
+void mcast_sk_data_ready(struct sock *sk) { sk->sk_data_ready(sk); }
+void mcast_sk_error_report(struct sock *sk) { sk_error_report(sk); }
+void mcast_sk_wake_async_hup(struct sock *sk) { sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP); }
+void mcast_sock_poll_wait(struct file *file, struct socket *sock, poll_table *p)
+{
+	sock_poll_wait(file, sock, p);
+}
+bool mcast_poll_wants_write(poll_table *p)
+{
+	return poll_requested_events(p) & (EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+}
+int mcast_put_user_int(unsigned long arg, int value)
+{
+	return put_user(value, (int __user *)arg);
+}
+void mcast_poll_wait(struct file *file, wait_queue_head_t *wq, poll_table *p) { poll_wait(file, wq, p); }
+bool mcast_sock_writeable(const struct sock *sk) { return sock_writeable(sk); }
+unsigned int mcast_rmem_alloc(const struct sock *sk) { return atomic_read(&sk->sk_rmem_alloc); }
+unsigned int mcast_wmem_alloc(const struct sock *sk) { return refcount_read(&sk->sk_wmem_alloc) - 1; }
 
+/* Credentials of the peer for SO_PEERCRED (as af_unix.c keeps them). */
+bool mcast_sock_has_error(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_err) || !skb_queue_empty_lockless(&sk->sk_error_queue);
+}
+void mcast_inherit_flags(const struct socket *old, struct socket *new)
+{
+	if (test_bit(SOCK_PASSCRED, &old->flags))
+		set_bit(SOCK_PASSCRED, &new->flags);
+	if (test_bit(SOCK_PASSPIDFD, &old->flags))
+		set_bit(SOCK_PASSPIDFD, &new->flags);
+}
+
+void mcast_init_peercred(struct sock *sk)
+{
+	const struct cred *old_cred;
+	struct pid *old_pid;
+
+	spin_lock(&sk->sk_peer_lock);
+	old_pid = sk->sk_peer_pid;
+	old_cred = sk->sk_peer_cred;
+	sk->sk_peer_pid = get_pid(task_tgid(current));
+	sk->sk_peer_cred = get_current_cred();
+	spin_unlock(&sk->sk_peer_lock);
+	put_pid(old_pid);
+	put_cred(old_cred);
+}
+
+void mcast_copy_peercred(struct sock *sk, struct sock *from)
+{
+	const struct cred *old_cred;
+	struct pid *old_pid;
+
+	spin_lock(&sk->sk_peer_lock);
+	old_pid = sk->sk_peer_pid;
+	old_cred = sk->sk_peer_cred;
+	sk->sk_peer_pid = get_pid(from->sk_peer_pid);
+	sk->sk_peer_cred = get_cred(from->sk_peer_cred);
+	spin_unlock(&sk->sk_peer_lock);
+	put_pid(old_pid);
+	put_cred(old_cred);
+}
+
+/* struct sk_buff */
+struct mcast_skb_cb *mcast_skb_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct mcast_skb_cb) > sizeof(skb->cb));
+	return (struct mcast_skb_cb *)skb->cb;
+}
+void mcast_skb_set_destructor(struct sk_buff *skb, void (*destructor)(struct sk_buff *))
+{
+	skb->destructor = destructor;
+}
+/* Moves a message to sk's receive queue: uncharges the sender (if the skb is
+ * still the sender's, destructor `sender`) without running the family's
+ * destructor (the cb moves with the skb), charges sk, and queues it. */
+void mcast_skb_deliver(struct sk_buff *skb, struct sock *sk,
+		       void (*sender)(struct sk_buff *), void (*receiver)(struct sk_buff *))
+{
+	if (skb->destructor == sender)
+		sock_wfree(skb);
+	skb->destructor = NULL;
+	skb->sk = NULL;
+	skb_set_owner_r(skb, sk);
+	skb->destructor = receiver;
+	skb_queue_tail(&sk->sk_receive_queue, skb);
+}
+void mcast_skb_queue_purge(struct sk_buff_head *list) { skb_queue_purge(list); }
+unsigned int mcast_skb_len(const struct sk_buff *skb) { return skb->len; }
+struct sock *mcast_skb_sk(const struct sk_buff *skb) { return skb->sk; }
+long mcast_skb_queue_next_len(struct sk_buff_head *list)
+{
+	struct sk_buff *skb;
+	long len = -1;
+
+	spin_lock_irq(&list->lock);
+	skb = skb_peek(list);
+	if (skb)
+		len = skb->len;
+	spin_unlock_irq(&list->lock);
+	return len;
+}
+unsigned int mcast_skb_queue_bytes(struct sk_buff_head *list)
+{
+	struct sk_buff *skb;
+	unsigned int total = 0;
+
+	spin_lock_irq(&list->lock);
+	skb_queue_walk(list, skb)
+		total += skb->len;
+	spin_unlock_irq(&list->lock);
+	return total;
+}
+void mcast_skb_get_creds(struct sk_buff *skb)
+{
+	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
+
+	cb->pid = get_pid(task_tgid(current));
+	current_uid_gid(&cb->uid, &cb->gid);
+}
+void mcast_skb_copy_creds(struct sk_buff *to, struct sk_buff *from)
+{
+	struct mcast_skb_cb *cb = mcast_skb_cb(to), *src = mcast_skb_cb(from);
+
+	cb->pid = get_pid(src->pid);
+	cb->uid = src->uid;
+	cb->gid = src->gid;
+}
+void mcast_skb_put_creds(struct sk_buff *skb)
+{
+	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
+
+	put_pid(cb->pid);
+	cb->pid = NULL;
+}
+
+/* struct msghdr and ancillary data */
+bool mcast_msg_has_rights(struct msghdr *msg)
+{
+	struct cmsghdr *cmsg;
+
+	for_each_cmsghdr(cmsg, msg)
+		if (CMSG_OK(msg, cmsg) && cmsg->cmsg_level == SOL_SOCKET &&
+		    cmsg->cmsg_type == SCM_RIGHTS)
+			return true;
+	return false;
+}
+
+/* Checks the sender's ancillary data (SCM_CREDENTIALS may override pid/uid/gid)
+ * and returns the credentials to attach to the message in the skb. */
+int mcast_scm_creds(struct socket *sock, struct msghdr *msg, struct sk_buff *skb)
+{
+	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
+	struct scm_cookie scm;
+	int err;
+
+	err = scm_send(sock, msg, &scm, true);
+	if (err)
+		return err;
+	cb->pid = get_pid(scm.pid);
+	cb->uid = scm.creds.uid;
+	cb->gid = scm.creds.gid;
+	scm_destroy(&scm);
+	return 0;
+}
+
+/* Passes the message's credentials to the receiver if it asked (SO_PASSCRED). */
+void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags)
+{
+	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
+	struct scm_cookie scm;
+
+	memset(&scm, 0, sizeof(scm));
+	scm_set_cred(&scm, cb->pid, cb->uid, cb->gid);
+	scm_recv(sock, msg, &scm, flags);
+}
+
+/* Wait queues */
+void mcast_init_waitqueue_head(wait_queue_head_t *wq) { init_waitqueue_head(wq); }
+bool mcast_wq_has_sleeper(wait_queue_head_t *wq) { return wq_has_sleeper(wq); }
+void mcast_wake_up_poll(wait_queue_head_t *wq, unsigned int mask)
+{
+	wake_up_interruptible_sync_poll(wq, mask);
+}
+void mcast_init_wait(struct wait_queue_entry *entry) { init_wait(entry); }
+void mcast_init_wait_func(struct wait_queue_entry *entry, wait_queue_func_t func, void *priv)
+{
+	init_waitqueue_func_entry(entry, func);
+	entry->private = priv;
+}
+bool mcast_signal_pending(void) { return signal_pending(current); }
+
+/* Pathname sockets: create the socket inode (as af_unix's unix_bind_bsd). */
+int mcast_path_mknod(const char *name, struct socket *sock, bool bound, struct path *out)
+{
+	umode_t mode = S_IFSOCK | (SOCK_INODE(sock)->i_mode & ~current_umask());
+	struct mnt_idmap *idmap;
+	struct dentry *dentry;
+	struct path parent;
+	int err;
+
+	dentry = kern_path_create(AT_FDCWD, name, &parent, 0);
+	if (IS_ERR(dentry))
+		return PTR_ERR(dentry) == -EEXIST ? -EADDRINUSE : PTR_ERR(dentry);
+	/* As af_unix: a taken path is EADDRINUSE even for a bound socket,
+	 * otherwise binding twice is EINVAL (nothing is created). */
+	if (bound) {
+		done_path_create(&parent, dentry);
+		return -EINVAL;
+	}
+	idmap = mnt_idmap(parent.mnt);
+	err = security_path_mknod(&parent, dentry, mode, 0);
+	if (!err)
+		err = vfs_mknod(idmap, d_inode(parent.dentry), dentry, mode, 0);
+	if (!err) {
+		out->mnt = mntget(parent.mnt);
+		out->dentry = dget(dentry);
+	}
+	done_path_create(&parent, dentry);
+	return err == -EEXIST ? -EADDRINUSE : err;
+}
+
+/* Pathname sockets: find the socket inode a connect/sendto names.  On success
+ * the path is held (release with path_put) and *key identifies the inode. */
+int mcast_path_lookup(const char *name, struct path *out, unsigned long *key)
+{
+	struct inode *inode;
+	int err;
+
+	err = kern_path(name, LOOKUP_FOLLOW, out);
+	if (err)
+		return err;
+	inode = d_backing_inode(out->dentry);
+	err = inode_permission(mnt_idmap(out->mnt), inode, MAY_WRITE);
+	if (!err && !S_ISSOCK(inode->i_mode))
+		err = -ECONNREFUSED;
+	if (err) {
+		path_put(out);
+		return err;
+	}
+	*key = (unsigned long)inode;
+	return 0;
+}
+
+/* The inode key of a bound path (see mcast_path_lookup). */
+unsigned long mcast_path_key(const struct path *path)
+{
+	return (unsigned long)d_backing_inode(path->dentry);
+}
+
+/*
+ * POLLOUT relay (af_unix's peer_wake): a socket whose peer is full hooks its
+ * relay entry on the peer's peer_wait queue; when the peer drains, the relay
+ * unhooks itself and wakes the socket's own pollers.  The relay is on at most
+ * one queue at a time (`other`), changed only under that queue's lock.
+ */
+static int mcast_relay_wake(wait_queue_entry_t *q, unsigned int mode, int flags, void *key)
+{
+	struct mcast_relay *r = container_of(q, struct mcast_relay, entry);
+	wait_queue_head_t *wq;
+
+	__remove_wait_queue(r->other_wq, q);
+	r->other_wq = NULL;
+	wq = sk_sleep(r->sk);
+	if (wq)
+		wake_up_interruptible_poll(wq, key_to_poll(key));
+	return 0;
+}
+
+void mcast_relay_init(struct mcast_relay *r, struct sock *sk)
+{
+	init_waitqueue_func_entry(&r->entry, mcast_relay_wake);
+	r->sk = sk;
+	r->other_wq = NULL;
+}
+
+bool mcast_relay_connect(struct mcast_relay *r, wait_queue_head_t *other_wq)
+{
+	bool hooked = false;
+
+	spin_lock(&other_wq->lock);
+	if (!r->other_wq) {
+		r->other_wq = other_wq;
+		__add_wait_queue(other_wq, &r->entry);
+		hooked = true;
+	}
+	spin_unlock(&other_wq->lock);
+	return hooked;
+}
+
+void mcast_relay_disconnect(struct mcast_relay *r, wait_queue_head_t *other_wq)
+{
+	spin_lock(&other_wq->lock);
+	if (r->other_wq == other_wq) {
+		__remove_wait_queue(other_wq, &r->entry);
+		r->other_wq = NULL;
+	}
+	spin_unlock(&other_wq->lock);
+}

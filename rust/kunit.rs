@@ -55,6 +55,11 @@ pub(crate) static CASES: &[(&str, CaseFn)] = &[
     ("create_accepts_dgram_and_seqpacket", crate::socket::tests::create_accepts_dgram_and_seqpacket),
     ("create_refuses_other_types", crate::socket::tests::create_refuses_other_types),
     ("create_refuses_protocols", crate::socket::tests::create_refuses_protocols),
+    ("address_lengths_and_family", crate::address::tests::address_lengths_and_family),
+    ("address_pathname_is_cut_at_nul", crate::address::tests::address_pathname_is_cut_at_nul),
+    ("address_full_length_path_unterminated", crate::address::tests::address_full_length_path_unterminated),
+    ("address_abstract_keeps_every_byte", crate::address::tests::address_abstract_keeps_every_byte),
+    ("address_autobind_name", crate::address::tests::address_autobind_name),
 ];
 
 /// Runs the case called `name`; an unknown name is a failure.

@@ -8,7 +8,12 @@
 //! - [`sys`]: the FFI boundary. Generated bindings, the C helpers, the
 //!   `proto_ops` tables and the `extern "C"` shims that turn raw pointers
 //!   into safe values. The only place with `unsafe`.
-//! - [`socket`]: what a socket of the family is (types, creation rules).
+//! - [`address`]: parsing and storing `sockaddr_un`-style addresses.
+//! - [`names`]: which socket is bound to which address.
+//! - [`socket`]: what both socket types share (state, bind, names, shutdown,
+//!   release, poll, ioctl).
+//! - [`message`]: sending and receiving one message.
+//! - [`dgram`], [`seqpacket`]: what is particular to each type.
 //! - [`kunit`]: the KUnit case table and its assertion macros.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -18,6 +23,11 @@ use kernel::prelude::*;
 #[allow(unsafe_code)]
 mod sys;
 
+mod address;
+mod dgram;
+mod message;
+mod names;
+mod seqpacket;
 mod socket;
 
 #[cfg(CONFIG_KUNIT)]

@@ -1,13 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What a socket of the family is: its type and the rules for creating it.
+//! What a socket of the family is, and what both types share: creation
+//! rules, the per-socket state, bind, names, shutdown, release, poll, ioctl.
 //!
 //! Only datagram and seqpacket sockets exist (multicast on a byte stream has
 //! no message boundaries to deliver whole). Unlike AF_UNIX, which accepts
 //! `protocol == PF_UNIX` and turns SOCK_RAW into SOCK_DGRAM, the family takes
 //! protocol 0 only and refuses every other type.
+//!
+//! Locking: `inner` (a spinlock, like af_unix's unix_state_lock) guards the
+//! peer, the address and the accept queue; at most one socket's `inner` is
+//! held at a time, so there is no lock order between sockets. `bind_lock`
+//! (a mutex) serialises bind/autobind, which may sleep in the filesystem.
 
+use crate::address::{Address, Kind, Request};
+use crate::names::NameKey;
 use crate::sys::errno::{Errno, KResult};
+use crate::sys::family::{family, names, random_u32};
+use crate::sys::path::HeldPath;
+use crate::sys::sock::{self, Sock, SockRef, Socket};
+use crate::sys::wait::{Relay, WaitQueue};
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex, SpinLock};
 
 /// `SOCK_DGRAM` from `linux/net.h`.
 pub(crate) const SOCK_DGRAM: i32 = 2;
@@ -15,7 +29,7 @@ pub(crate) const SOCK_DGRAM: i32 = 2;
 pub(crate) const SOCK_SEQPACKET: i32 = 5;
 
 /// The two socket types of the family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum SockType {
     Dgram,
     Seqpacket,
@@ -39,15 +53,389 @@ impl SockType {
 }
 
 /// The family's per-socket state, kept next to the `struct sock`.
+#[pin_data]
 pub(crate) struct SockState {
     /// Fixed at creation.
-    #[allow(dead_code)] // read once the type-specific operations land
     pub(crate) ty: SockType,
+    #[pin]
+    pub(crate) inner: SpinLock<Inner>,
+    #[pin]
+    pub(crate) bind_lock: Mutex<()>,
+    /// Senders waiting for room in this socket's receive queue (and
+    /// connectors waiting for room in a listener's accept queue).
+    #[pin]
+    pub(crate) peer_wait: WaitQueue,
+    /// Hooked on a full peer's `peer_wait` while this socket's pollers wait
+    /// for POLLOUT (changed under `inner`).
+    #[pin]
+    pub(crate) relay: Relay,
+}
+
+/// What `inner` guards.
+pub(crate) struct Inner {
+    /// The bound address (shared with queued messages as their sender).
+    pub(crate) addr: Option<Arc<Address>>,
+    /// The socket inode of a pathname socket.
+    pub(crate) path: Option<HeldPath>,
+    /// Datagram: the connected destination. Seqpacket: the other end.
+    /// Change it with [`set_peer`] so the POLLOUT relay follows.
+    pub(crate) peer: Option<SockRef>,
+    /// A listening seqpacket socket's pending connections (their server-side
+    /// socks), oldest first.
+    pub(crate) accept_queue: KVec<SockRef>,
+    /// `release` ran: nothing may be queued here any more.
+    pub(crate) dead: bool,
 }
 
 impl SockState {
-    pub(crate) fn new(ty: SockType) -> Self {
-        SockState { ty }
+    pub(crate) fn new(ty: SockType) -> impl PinInit<Self> {
+        pin_init!(SockState {
+            ty,
+            inner <- kernel::new_spinlock!(
+                Inner { addr: None, path: None, peer: None, accept_queue: KVec::new(), dead: false },
+                "mcast_unix_sock"
+            ),
+            bind_lock <- kernel::new_mutex!((), "mcast_unix_bind"),
+            peer_wait <- WaitQueue::new(),
+            relay <- Relay::new(),
+        })
+    }
+}
+
+/// Replaces `sk`'s peer (caller holds `sk`'s `inner`), unhooking the POLLOUT
+/// relay from the old one; returns the old peer, to be dropped unlocked.
+pub(crate) fn set_peer(sk: &Sock, inner: &mut Inner, peer: Option<SockRef>) -> Option<SockRef> {
+    if let Some(old) = &inner.peer {
+        sk.state().relay.unhook(old.peer_wait());
+    }
+    core::mem::replace(&mut inner.peer, peer)
+}
+
+/// The address `sk` is bound to.
+pub(crate) fn address_of(sk: &Sock) -> Option<Arc<Address>> {
+    sk.state().inner.lock().addr.clone()
+}
+
+/// The connected peer of `sk`.
+pub(crate) fn peer_of(sk: &Sock) -> Option<SockRef> {
+    sk.state().inner.lock().peer.clone()
+}
+
+/// bind(2).
+pub(crate) fn bind(sock: &Socket, raw: &[u8]) -> KResult<()> {
+    let sk = sock.sk();
+    let (req, addr) = Address::parse(family(), raw, true)?;
+    let addr = match (req, addr) {
+        (Request::Autobind, _) => return autobind(sk),
+        (_, Some(addr)) => addr,
+        (_, None) => return Err(Errno::EINVAL),
+    };
+    let state = sk.state();
+    let _bind = state.bind_lock.lock();
+    let bound = state.inner.lock().addr.is_some();
+    let (key, path) = match addr.kind() {
+        Kind::Path => {
+            // As AF_UNIX: an existing path is EADDRINUSE even when the socket
+            // is already bound; only then is a second bind EINVAL.
+            let path = HeldPath::mknod(addr.path_cstr(), sock, bound)?;
+            (NameKey::Path(path.key()), Some(path))
+        }
+        Kind::Abstract => {
+            if bound {
+                return Err(Errno::EINVAL);
+            }
+            (NameKey::abstract_for(sk, &addr), None)
+        }
+    };
+    let addr = Arc::new(addr, GFP_KERNEL)?;
+    names().insert(key, sk)?;
+    let mut inner = state.inner.lock();
+    inner.addr = Some(addr);
+    inner.path = path;
+    Ok(())
+}
+
+/// Binds `sk` to a free abstract name `\0xxxxx` unless it is bound already.
+pub(crate) fn autobind(sk: &Sock) -> KResult<()> {
+    let state = sk.state();
+    let _bind = state.bind_lock.lock();
+    if state.inner.lock().addr.is_some() {
+        return Ok(());
+    }
+    let start = random_u32() & 0xfffff;
+    let mut n = start;
+    loop {
+        n = (n + 1) & 0xfffff;
+        let addr = Address::autobind(family(), n);
+        let key = NameKey::abstract_for(sk, &addr);
+        if !names().contains(&key) {
+            let addr = Arc::new(addr, GFP_KERNEL)?;
+            match names().insert(key, sk) {
+                Ok(()) => {
+                    state.inner.lock().addr = Some(addr);
+                    return Ok(());
+                }
+                Err(Errno::EADDRINUSE) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n == start {
+            return Err(Errno::ENOSPC);
+        }
+    }
+}
+
+/// Autobinds a socket that asked for credentials before it talks, as AF_UNIX
+/// does (the receiver of its messages then sees an address).
+pub(crate) fn autobind_for_passcred(sock: &Socket) -> KResult<()> {
+    if sock.passcred() && address_of(sock.sk()).is_none() {
+        autobind(sock.sk())?;
+    }
+    Ok(())
+}
+
+/// Finds the socket bound to `addr` for a connect/sendto from `sk`:
+/// `ENOENT`/`EACCES` from the path lookup, `ECONNREFUSED` if nothing is bound
+/// there, `EPROTOTYPE` if a socket of the other type is.
+pub(crate) fn find_other(sk: &Sock, addr: &Address) -> KResult<SockRef> {
+    match addr.kind() {
+        Kind::Path => {
+            let (_held, key) = HeldPath::lookup(addr.path_cstr())?;
+            let other = names().find(&NameKey::Path(key)).ok_or(Errno::ECONNREFUSED)?;
+            if other.ty() != sk.ty() {
+                return Err(Errno::EPROTOTYPE);
+            }
+            Ok(other)
+        }
+        Kind::Abstract => names().find(&NameKey::abstract_for(sk, addr)).ok_or(Errno::ECONNREFUSED),
+    }
+}
+
+/// Parses a destination argument (connect, sendto).
+pub(crate) fn parse_dest(raw: &[u8]) -> KResult<Address> {
+    match Address::parse(family(), raw, false)? {
+        (_, Some(addr)) => Ok(addr),
+        (_, None) => Err(Errno::EINVAL),
+    }
+}
+
+/// getsockname(2)/getpeername(2): the sockaddr bytes into `out`; returns
+/// the length.
+pub(crate) fn getname(sk: &Sock, peer: bool, out: &mut [u8]) -> KResult<usize> {
+    let addr = if peer {
+        let other = peer_of(sk).ok_or(Errno::ENOTCONN)?;
+        address_of(&other)
+    } else {
+        address_of(sk)
+    };
+    let fam = family().to_ne_bytes();
+    match addr {
+        Some(a) => {
+            let bytes = a.as_bytes();
+            out[..bytes.len()].copy_from_slice(bytes);
+            out[..2].copy_from_slice(&fam);
+            Ok(bytes.len())
+        }
+        None => {
+            out[..2].copy_from_slice(&fam);
+            out[2] = 0;
+            Ok(2)
+        }
+    }
+}
+
+/// shutdown(2). Seqpacket: the peer sees the mirror image (our SHUT_WR is
+/// its end of file).
+pub(crate) fn shutdown(sk: &Sock, how: i32) -> KResult<()> {
+    if !(0..=2).contains(&how) {
+        return Err(Errno::EINVAL);
+    }
+    // SHUT_RD 0 -> RCV_SHUTDOWN 1, SHUT_WR 1 -> SEND_SHUTDOWN 2, SHUT_RDWR -> both.
+    let mode = (how + 1) as u8;
+    let other = {
+        let inner = sk.state().inner.lock();
+        sk.add_shutdown(mode);
+        inner.peer.clone()
+    };
+    sk.state_change();
+    // Pollers waiting for room here must look again (a shut reader takes no more).
+    sk.peer_wait().wake(crate::sys::skb::POLL_WRITE);
+    if let Some(other) = other {
+        if sk.ty() == SockType::Seqpacket {
+            let mut peer_mode = 0;
+            if mode & sock::RCV_SHUTDOWN != 0 {
+                peer_mode |= sock::SEND_SHUTDOWN;
+            }
+            if mode & sock::SEND_SHUTDOWN != 0 {
+                peer_mode |= sock::RCV_SHUTDOWN;
+            }
+            {
+                let _inner = other.state().inner.lock();
+                other.add_shutdown(peer_mode);
+            }
+            other.state_change();
+            if peer_mode == sock::SHUTDOWN_MASK {
+                other.wake_async_hup();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last close: unbind, disconnect, tell the peer, drop queued messages.
+pub(crate) fn release(sk: &Sock) {
+    let state = sk.state();
+    // Unbind first, so lookups stop finding the socket (the table's
+    // reference is dropped outside any lock).
+    let (addr, path_key) = {
+        let inner = state.inner.lock();
+        (inner.addr.clone(), inner.path.as_ref().map(|p| p.key()))
+    };
+    if let Some(addr) = &addr {
+        let key = match path_key {
+            Some(k) => NameKey::Path(k),
+            None => NameKey::abstract_for(sk, addr),
+        };
+        drop(names().remove(&key));
+    }
+    let (path, peer, pending) = {
+        let mut inner = state.inner.lock();
+        inner.dead = true;
+        sk.add_shutdown(sock::SHUTDOWN_MASK);
+        sk.set_sk_state(sock::TCP_CLOSE);
+        let peer = set_peer(sk, &mut inner, None);
+        (inner.path.take(), peer, core::mem::take(&mut inner.accept_queue))
+    };
+    state.peer_wait.wake(crate::sys::skb::POLL_WRITE);
+    if let Some(peer) = peer {
+        if sk.ty() == SockType::Seqpacket {
+            hang_up(&peer, sk.next_len().is_some());
+        }
+    }
+    // Connections never accepted die with the listener: their clients see a
+    // reset.
+    for embryo in pending {
+        release_embryo(&embryo);
+    }
+    sk.purge_receive_queue();
+    drop(path);
+}
+
+/// Tells a seqpacket peer that its other end is gone.
+fn hang_up(peer: &Sock, unread: bool) {
+    {
+        let _inner = peer.state().inner.lock();
+        peer.add_shutdown(sock::SHUTDOWN_MASK);
+        if unread {
+            peer.set_err(Errno::ECONNRESET);
+        }
+    }
+    peer.state_change();
+    peer.wake_async_hup();
+    peer.peer_wait().wake(crate::sys::skb::POLL_WRITE);
+}
+
+/// A pending connection of a closing listener: its client is reset.
+fn release_embryo(embryo: &Sock) {
+    embryo.set_dead();
+    let peer = {
+        let mut inner = embryo.state().inner.lock();
+        inner.dead = true;
+        embryo.add_shutdown(sock::SHUTDOWN_MASK);
+        embryo.set_sk_state(sock::TCP_CLOSE);
+        set_peer(embryo, &mut inner, None)
+    };
+    if let Some(peer) = peer {
+        {
+            let _inner = peer.state().inner.lock();
+            peer.add_shutdown(sock::SHUTDOWN_MASK);
+            peer.set_err(Errno::ECONNRESET);
+        }
+        peer.state_change();
+        peer.wake_async_hup();
+    }
+    embryo.purge_receive_queue();
+}
+
+/// Poll bits, as af_unix's unix_dgram_poll computes them for both types.
+pub(crate) mod poll {
+    use crate::sys::skb::pollbits::*;
+    pub(crate) const IN: u32 = EPOLLIN | EPOLLRDNORM;
+    pub(crate) const OUT: u32 = crate::sys::skb::POLL_WRITE;
+    pub(crate) const ERR: u32 = EPOLLERR;
+    pub(crate) const HUP: u32 = EPOLLHUP;
+    pub(crate) const RDHUP: u32 = EPOLLRDHUP;
+}
+
+/// What poll reports, given whether the caller asked about writing.
+///
+/// Writable means: own send buffer has room, not listening, and — the
+/// family's difference from AF_UNIX, since receivers are charged for what
+/// they queue — the connected peer has room in its receive queue. When the
+/// peer is full, `on_full_peer` registers the caller to be woken when it
+/// drains.
+pub(crate) fn poll_mask(sk: &Sock, want_write: bool) -> u32 {
+    let mut mask = 0;
+    let shut = sk.shutdown_bits();
+    if sk.has_error() {
+        mask |= poll::ERR;
+    }
+    if shut & sock::RCV_SHUTDOWN != 0 {
+        mask |= poll::RDHUP | poll::IN;
+    }
+    if shut == sock::SHUTDOWN_MASK {
+        mask |= poll::HUP;
+    }
+    let listening_ready = !sk.state().inner.lock().accept_queue.is_empty();
+    if sk.next_len().is_some() || listening_ready {
+        mask |= poll::IN;
+    }
+    if sk.ty() == SockType::Seqpacket && sk.sk_state() == sock::TCP_CLOSE {
+        mask |= poll::HUP;
+    }
+    if !want_write {
+        return mask;
+    }
+    let mut writable = sk.sk_state() != sock::TCP_LISTEN && sk.writable();
+    if writable {
+        // Under our lock, so a concurrent connect cannot leave the relay on a
+        // peer we no longer hold (as af_unix's unix_dgram_poll).
+        let inner = sk.state().inner.lock();
+        if let Some(peer) = inner.peer.as_ref().filter(|p| !p.is(sk)) {
+            if peer_is_full(peer) {
+                let hooked = sk.state().relay.hook(peer.peer_wait());
+                // Re-check after hooking: a drain in between would be missed.
+                if peer_is_full(peer) {
+                    writable = false;
+                } else if hooked {
+                    sk.state().relay.unhook(peer.peer_wait());
+                }
+            }
+        }
+    }
+    if writable {
+        mask |= poll::OUT;
+    }
+    mask
+}
+
+/// A receiver that would make a sender wait.
+pub(crate) fn peer_is_full(peer: &Sock) -> bool {
+    !peer.is_dead() && peer.shutdown_bits() & sock::RCV_SHUTDOWN == 0 && peer.rx_full()
+}
+
+/// ioctl(2): SIOCINQ and SIOCOUTQ.
+pub(crate) fn ioctl_value(sk: &Sock, inq: bool) -> KResult<i32> {
+    if inq {
+        if sk.sk_state() == sock::TCP_LISTEN {
+            return Err(Errno::EINVAL);
+        }
+        Ok(match sk.ty() {
+            SockType::Dgram => sk.next_len().unwrap_or(0) as i32,
+            SockType::Seqpacket => sk.queued_bytes() as i32,
+        })
+    } else {
+        Ok(sk.wmem() as i32)
     }
 }
 

@@ -39,6 +39,11 @@ impl Errno {
         -self.0
     }
 
+    /// The positive errno.
+    pub(crate) fn value(self) -> i32 {
+        self.0
+    }
+
     /// From a negative kernel return value (`-errno`); `None` if not an error.
     #[allow(dead_code)]
     pub(crate) fn from_ret(ret: c_int) -> Option<Errno> {
@@ -49,5 +54,11 @@ impl Errno {
 impl From<kernel::error::Error> for Errno {
     fn from(e: kernel::error::Error) -> Errno {
         Errno(-e.to_errno())
+    }
+}
+
+impl From<kernel::alloc::AllocError> for Errno {
+    fn from(_: kernel::alloc::AllocError) -> Errno {
+        Errno::ENOMEM
     }
 }

@@ -17,5 +17,10 @@
 pub(crate) mod bindings;
 pub(crate) mod errno;
 pub(crate) mod family;
+pub(crate) mod msg;
+pub(crate) mod path;
+pub(crate) mod skb;
+pub(crate) mod sock;
+pub(crate) mod wait;
 #[cfg(CONFIG_KUNIT)]
 pub(crate) mod kunit;

@@ -20,7 +20,12 @@ void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char
 #define RUST_CASES(X)					\
 	X(create_accepts_dgram_and_seqpacket)		\
 	X(create_refuses_other_types)			\
-	X(create_refuses_protocols)
+	X(create_refuses_protocols)			\
+	X(address_lengths_and_family)			\
+	X(address_pathname_is_cut_at_nul)		\
+	X(address_full_length_path_unterminated)	\
+	X(address_abstract_keeps_every_byte)		\
+	X(address_autobind_name)
 
 #define DEFINE_CASE(name) \
 	static void name(struct kunit *test) { mcast_kunit_run(test, #name); }

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Sending and receiving one message, for both socket types (af_unix.c also
+//! runs seqpacket data through its datagram paths).
+//!
+//! Memory: a message is charged to the sender's SO_SNDBUF while it is built
+//! (sock_alloc_send_pskb waits there, like AF_UNIX), then to the receiver's
+//! SO_RCVBUF once queued. A receiver at or over SO_RCVBUF makes senders wait
+//! (SO_SNDTIMEO, then `EAGAIN`; a signal gives `EINTR`) — AF_UNIX instead
+//! counts datagrams against net.unix.max_dgram_qlen and keeps them charged to
+//! the sender.
+
+use crate::address::Address;
+use crate::socket::{self, address_of, find_other, peer_is_full, SockType};
+use crate::sys::errno::{Errno, KResult};
+use crate::sys::msg::{self, Msg};
+use crate::sys::skb::{Received, Skb, POLL_WRITE};
+use crate::sys::sock::{self, Sock, SockRef, Socket};
+
+/// Where a message goes.
+pub(crate) enum Dest {
+    /// The connected peer.
+    Peer(SockRef),
+    /// A destination address (datagram sendto).
+    Addr(Address),
+}
+
+/// Checks common to both types before a destination is chosen.
+pub(crate) fn check_send_flags(msg: &mut Msg<'_>, flags: u32) -> KResult<()> {
+    if msg.has_rights() {
+        // SCM_RIGHTS is not supported in v1: refused, never dropped silently.
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if flags & msg::MSG_OOB != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(())
+}
+
+/// What a delivery attempt found at the receiver.
+enum Verdict {
+    Delivered,
+    Dead,
+    Full,
+}
+
+/// Builds the message and queues it at `dest`; returns `len`.
+pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, dest: Dest) -> KResult<usize> {
+    let sk = sock.sk();
+    socket::autobind_for_passcred(sock)?;
+    if len as i64 > sk.sndbuf() as i64 - 32 {
+        return Err(Errno::EMSGSIZE);
+    }
+    let nonblock = flags & msg::MSG_DONTWAIT != 0;
+    let mut skb = Skb::alloc(sk, len, nonblock)?;
+    skb.fill(msg)?;
+    skb.set_creds(sock, msg)?;
+    skb.set_sender(address_of(sk));
+    let mut timeo = sk.sndtimeo(nonblock);
+
+    let mut skb = Some(skb);
+    loop {
+        let other = match &dest {
+            Dest::Peer(p) => p.clone(),
+            Dest::Addr(a) => find_other(sk, a)?,
+        };
+        // The receiver's own filter, in the sender's context: a rejected
+        // message is dropped without an error, as AF_UNIX does.
+        if let Some(s) = skb.as_mut() {
+            if !s.passes_filter(&other) {
+                return Ok(len);
+            }
+        }
+        let verdict = {
+            let inner = other.state().inner.lock();
+            if inner.dead || other.is_dead() {
+                Verdict::Dead
+            } else if inner.peer.as_ref().is_some_and(|p| !p.is(sk)) {
+                // The receiver is connected to someone else.
+                return Err(Errno::EPERM);
+            } else if other.shutdown_bits() & sock::RCV_SHUTDOWN != 0 {
+                return Err(Errno::EPIPE);
+            } else if !other.is(sk) && other.rx_full() {
+                Verdict::Full
+            } else {
+                if let Some(s) = skb.take() {
+                    s.deliver(&other);
+                }
+                Verdict::Delivered
+            }
+        };
+        match verdict {
+            Verdict::Delivered => return Ok(len),
+            Verdict::Full => {
+                if timeo == 0 {
+                    return Err(Errno::EAGAIN);
+                }
+                other.peer_wait().wait_until(&mut timeo, || Ok(!peer_is_full(&other)))?;
+            }
+            Verdict::Dead => {
+                if sk.ty() == SockType::Seqpacket {
+                    return Err(Errno::EPIPE);
+                }
+                if disconnect_if_peer(sk, &other) {
+                    return Err(Errno::ECONNREFUSED);
+                }
+                // A sendto() raced with the receiver's close: look the name
+                // up again (it is gone now: ECONNREFUSED or another socket).
+                if matches!(dest, Dest::Peer(_)) {
+                    return Err(Errno::ECONNREFUSED);
+                }
+            }
+        }
+    }
+}
+
+/// A datagram socket whose connected peer died drops the connection (the
+/// next send reports ECONNREFUSED once, as AF_UNIX). True if it was the peer.
+fn disconnect_if_peer(sk: &Sock, other: &Sock) -> bool {
+    let old = {
+        let mut inner = sk.state().inner.lock();
+        if !inner.peer.as_ref().is_some_and(|p| p.is(other)) {
+            return false;
+        }
+        sk.set_sk_state(sock::TCP_CLOSE);
+        socket::set_peer(sk, &mut inner, None)
+    };
+    if let Some(old) = old {
+        disconnected(sk, &old);
+    }
+    true
+}
+
+/// After a datagram socket drops its connection to `other` (reconnect,
+/// AF_UNSPEC or peer death): messages still queued here are discarded and, if
+/// `other` was connected back to us, it gets ECONNRESET (af_unix's
+/// unix_dgram_disconnected).
+pub(crate) fn disconnected(sk: &Sock, other: &Sock) {
+    if sk.next_len().is_none() {
+        return;
+    }
+    sk.purge_receive_queue();
+    sk.peer_wait().wake(POLL_WRITE);
+    let connected_back = {
+        let inner = other.state().inner.lock();
+        !inner.dead && inner.peer.as_ref().is_some_and(|p| p.is(sk))
+    };
+    if connected_back {
+        other.set_err(Errno::ECONNRESET);
+        other.error_report();
+    }
+}
+
+/// Receives one message into `msg` (at most `size` bytes); returns the bytes
+/// copied, or the whole message length with MSG_TRUNC in `flags`.
+pub(crate) fn recv(sock: &Socket, msg: &mut Msg<'_>, size: usize, flags: u32) -> KResult<usize> {
+    let sk = sock.sk();
+    if flags & msg::MSG_OOB != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let rx = match Received::next(sk, flags) {
+        Ok(Some(rx)) => rx,
+        Ok(None) => return Ok(0),
+        // End of file on a disconnected non-blocking seqpacket socket.
+        Err(Errno::EAGAIN)
+            if sk.ty() == SockType::Seqpacket && sk.shutdown_bits() & sock::RCV_SHUTDOWN != 0 =>
+        {
+            return Ok(0)
+        }
+        Err(e) => return Err(e),
+    };
+    msg.set_source(rx.sender());
+    let full = rx.len() as usize;
+    let n = size.min(full);
+    if n < full {
+        msg.add_flags(msg::MSG_TRUNC);
+    }
+    rx.copy_to(msg, n as u32)?;
+    rx.put_creds(sock, msg, flags);
+    Ok(if flags & msg::MSG_TRUNC != 0 { full } else { n })
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The name table: which socket is bound to which address.
+//!
+//! Two kinds of keys, as AF_UNIX has:
+//! - a pathname socket is found by its inode (the path is looked up in the
+//!   filesystem first, so visibility follows the filesystem);
+//! - an abstract socket by (network namespace, socket type, name): the same
+//!   abstract name may be bound once per type and per namespace.
+//!
+//! The table holds a counted reference to each bound socket; `release`
+//! removes it. Lookups take the table's spinlock only for the search.
+
+use crate::address::Address;
+use crate::socket::SockType;
+use crate::sys::errno::{Errno, KResult};
+use crate::sys::sock::{Sock, SockRef};
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNode};
+use kernel::sync::SpinLock;
+
+/// The key a bound socket is found by.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum NameKey {
+    /// A pathname socket: its inode.
+    Path(usize),
+    /// An abstract socket.
+    Abstract { net: usize, ty: SockType, addr: Address },
+}
+
+impl NameKey {
+    pub(crate) fn abstract_for(sk: &Sock, addr: &Address) -> NameKey {
+        NameKey::Abstract { net: sk.net_key(), ty: sk.ty(), addr: addr.clone() }
+    }
+}
+
+#[pin_data]
+pub(crate) struct Names {
+    #[pin]
+    table: SpinLock<RBTree<NameKey, SockRef>>,
+}
+
+impl Names {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Names { table <- kernel::new_spinlock!(RBTree::new(), "mcast_unix_names") })
+    }
+
+    /// Binds `key` to `sk`; `EADDRINUSE` if taken.
+    pub(crate) fn insert(&self, key: NameKey, sk: &Sock) -> KResult<()> {
+        let probe = key.clone();
+        let node = RBTreeNode::new(key, sk.get(), GFP_KERNEL)?;
+        let mut table = self.table.lock();
+        if table.get(&probe).is_some() {
+            drop(table);
+            return Err(Errno::EADDRINUSE);
+        }
+        table.insert(node);
+        Ok(())
+    }
+
+    /// Unbinds `key`; the reference is returned so the caller drops it after
+    /// the table lock is released.
+    pub(crate) fn remove(&self, key: &NameKey) -> Option<SockRef> {
+        self.table.lock().remove(key)
+    }
+
+    pub(crate) fn find(&self, key: &NameKey) -> Option<SockRef> {
+        self.table.lock().get(key).cloned()
+    }
+
+    /// Whether `key` is bound (for autobind's search).
+    pub(crate) fn contains(&self, key: &NameKey) -> bool {
+        self.table.lock().get(key).is_some()
+    }
+}
