@@ -59,10 +59,16 @@ impl Names {
         Ok(())
     }
 
-    /// Unbinds `key`; the reference is returned so the caller drops it after
-    /// the table lock is released.
-    pub(crate) fn remove(&self, key: &NameKey) -> Option<SockRef> {
-        self.table.lock().remove(key)
+    /// Unbinds `key` if `sk` holds it (an accepted socket shares its
+    /// listener's address but does not own the name). The reference is
+    /// returned so the caller drops it after the table lock is released.
+    pub(crate) fn remove(&self, key: &NameKey, sk: &Sock) -> Option<SockRef> {
+        let mut table = self.table.lock();
+        if table.get(key).is_some_and(|owner| owner.is(sk)) {
+            table.remove(key)
+        } else {
+            None
+        }
     }
 
     pub(crate) fn find(&self, key: &NameKey) -> Option<SockRef> {

@@ -64,6 +64,17 @@ pub(crate) fn connect(sock: &Socket, raw: &[u8], nonblock: bool) -> KResult<()> 
     let embryo = new_embryo(sk)?;
     loop {
         let other = find_other(sk, &addr)?;
+        // The embryo is the server side: connected to us, bound to the
+        // listener's address (fixed once bound), with our credentials as its
+        // peer's. It is private until it is on the accept queue.
+        let listener_addr = socket::address_of(&other);
+        {
+            let mut e = embryo.state().inner.lock();
+            e.peer = Some(sk.get());
+            e.addr = listener_addr;
+        }
+        embryo.set_sk_state(sock::TCP_ESTABLISHED);
+        embryo.set_peercred_current();
         let attempt = {
             let mut inner = other.state().inner.lock();
             if inner.dead || other.is_dead() {
@@ -73,15 +84,6 @@ pub(crate) fn connect(sock: &Socket, raw: &[u8], nonblock: bool) -> KResult<()> 
             } else if inner.accept_queue.len() as u32 > other.max_backlog() {
                 Attempt::Full
             } else {
-                // The embryo is the server side: connected to us, bound to
-                // the listener's address, with our credentials as its peer's.
-                {
-                    let mut e = embryo.state().inner.lock();
-                    e.peer = Some(sk.get());
-                    e.addr = inner.addr.clone();
-                }
-                embryo.set_sk_state(sock::TCP_ESTABLISHED);
-                embryo.set_peercred_current();
                 inner.accept_queue.push(embryo.clone(), GFP_ATOMIC)?;
                 Attempt::Queued
             }

@@ -296,7 +296,7 @@ pub(crate) fn release(sk: &Sock) {
             Some(k) => NameKey::Path(k),
             None => NameKey::abstract_for(sk, addr),
         };
-        drop(names().remove(&key));
+        drop(names().remove(&key, sk));
     }
     let (path, peer, pending) = {
         let mut inner = state.inner.lock();
