@@ -69,6 +69,7 @@ void mcast_sk_wake_async_hup(struct sock *sk);
 void mcast_sock_poll_wait(struct file *file, struct socket *sock, poll_table *p);
 bool mcast_poll_wants_write(poll_table *p);
 int mcast_put_user_int(unsigned long arg, int value);
+int mcast_copy_from_sockptr(void *dst, sockptr_t src, size_t len);
 void mcast_poll_wait(struct file *file, wait_queue_head_t *wq, poll_table *p);
 bool mcast_sock_writeable(const struct sock *sk);
 unsigned int mcast_rmem_alloc(const struct sock *sk);
@@ -97,6 +98,15 @@ bool mcast_msg_has_rights(struct msghdr *msg);
 int mcast_scm_creds(struct socket *sock, struct msghdr *msg, struct sk_buff *skb);
 void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags);
 
+/* RCU */
+void mcast_rcu_read_lock(void);
+void mcast_rcu_read_unlock(void);
+
+/* Drops */
+void mcast_sk_drops_inc(struct sock *sk);
+unsigned int mcast_sk_drops(const struct sock *sk);
+void mcast_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);
+
 /* Wait queues */
 void mcast_init_waitqueue_head(wait_queue_head_t *wq);
 bool mcast_wq_has_sleeper(wait_queue_head_t *wq);
@@ -118,7 +128,7 @@ struct mcast_relay {
 };
 void mcast_relay_init(struct mcast_relay *r, struct sock *sk);
 bool mcast_relay_connect(struct mcast_relay *r, wait_queue_head_t *other_wq);
-void mcast_relay_disconnect(struct mcast_relay *r, wait_queue_head_t *other_wq);
+void mcast_relay_unhook(struct mcast_relay *r);
 
 /* KUnit reporting from Rust (tests/kunit/mcast_unix_kunit.c). */
 void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char *msg);

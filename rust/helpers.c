@@ -54,6 +54,10 @@ bool mcast_poll_wants_write(poll_table *p)
 {
 	return poll_requested_events(p) & (EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
 }
+int mcast_copy_from_sockptr(void *dst, sockptr_t src, size_t len)
+{
+	return copy_from_sockptr(dst, src, len) ? -EFAULT : 0;
+}
 int mcast_put_user_int(unsigned long arg, int value)
 {
 	return put_user(value, (int __user *)arg);
@@ -128,6 +132,7 @@ void mcast_skb_deliver(struct sk_buff *skb, struct sock *sk,
 	skb->sk = NULL;
 	skb_set_owner_r(skb, sk);
 	skb->destructor = receiver;
+	sock_skb_set_dropcount(sk, skb);
 	skb_queue_tail(&sk->sk_receive_queue, skb);
 }
 void mcast_skb_queue_purge(struct sk_buff_head *list) { skb_queue_purge(list); }
@@ -220,6 +225,18 @@ void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb
 	scm_recv(sock, msg, &scm, flags);
 }
 
+/* RCU */
+void mcast_rcu_read_lock(void) { rcu_read_lock(); }
+void mcast_rcu_read_unlock(void) { rcu_read_unlock(); }
+
+/* Drops: a copy a full DROP_WHEN_FULL member lost (SO_RXQ_OVFL, /proc). */
+void mcast_sk_drops_inc(struct sock *sk) { atomic_inc(&sk->sk_drops); }
+unsigned int mcast_sk_drops(const struct sock *sk) { return atomic_read(&sk->sk_drops); }
+void mcast_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb)
+{
+	sock_recv_cmsgs(msg, sk, skb);
+}
+
 /* Wait queues */
 void mcast_init_waitqueue_head(wait_queue_head_t *wq) { init_waitqueue_head(wq); }
 bool mcast_wq_has_sleeper(wait_queue_head_t *wq) { return wq_has_sleeper(wq); }
@@ -305,7 +322,7 @@ static int mcast_relay_wake(wait_queue_entry_t *q, unsigned int mode, int flags,
 	wait_queue_head_t *wq;
 
 	__remove_wait_queue(r->other_wq, q);
-	r->other_wq = NULL;
+	WRITE_ONCE(r->other_wq, NULL);
 	wq = sk_sleep(r->sk);
 	if (wq)
 		wake_up_interruptible_poll(wq, key_to_poll(key));
@@ -325,7 +342,7 @@ bool mcast_relay_connect(struct mcast_relay *r, wait_queue_head_t *other_wq)
 
 	spin_lock(&other_wq->lock);
 	if (!r->other_wq) {
-		r->other_wq = other_wq;
+		WRITE_ONCE(r->other_wq, other_wq);
 		__add_wait_queue(other_wq, &r->entry);
 		hooked = true;
 	}
@@ -333,12 +350,22 @@ bool mcast_relay_connect(struct mcast_relay *r, wait_queue_head_t *other_wq)
 	return hooked;
 }
 
-void mcast_relay_disconnect(struct mcast_relay *r, wait_queue_head_t *other_wq)
+/* Unhooks the relay wherever it is.  The queue belongs to a sock of the
+ * family, freed only after an RCU grace period (SOCK_RCU_FREE), so it is
+ * still there while we look under rcu_read_lock(). */
+void mcast_relay_unhook(struct mcast_relay *r)
 {
-	spin_lock(&other_wq->lock);
-	if (r->other_wq == other_wq) {
-		__remove_wait_queue(other_wq, &r->entry);
-		r->other_wq = NULL;
+	wait_queue_head_t *wq;
+
+	rcu_read_lock();
+	wq = READ_ONCE(r->other_wq);
+	if (wq) {
+		spin_lock(&wq->lock);
+		if (r->other_wq == wq) {
+			__remove_wait_queue(wq, &r->entry);
+			WRITE_ONCE(r->other_wq, NULL);
+		}
+		spin_unlock(&wq->lock);
 	}
-	spin_unlock(&other_wq->lock);
+	rcu_read_unlock();
 }

@@ -60,6 +60,9 @@ pub(crate) static CASES: &[(&str, CaseFn)] = &[
     ("address_full_length_path_unterminated", crate::address::tests::address_full_length_path_unterminated),
     ("address_abstract_keeps_every_byte", crate::address::tests::address_abstract_keeps_every_byte),
     ("address_autobind_name", crate::address::tests::address_autobind_name),
+    ("mreq_parse_layout", crate::group::tests::mreq_parse_layout),
+    ("mreq_parse_rejects_short_and_long", crate::group::tests::mreq_parse_rejects_short_and_long),
+    ("copies_spill_to_heap_in_order", crate::group::tests::copies_spill_to_heap_in_order),
 ];
 
 /// Runs the case called `name`; an unknown name is a failure.

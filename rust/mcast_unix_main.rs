@@ -14,6 +14,7 @@
 //!   release, poll, ioctl).
 //! - [`message`]: sending and receiving one message.
 //! - [`dgram`], [`seqpacket`]: what is particular to each type.
+//! - [`group`]: multicast groups: membership and ordered fan-out.
 //! - [`kunit`]: the KUnit case table and its assertion macros.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -25,6 +26,7 @@ mod sys;
 
 mod address;
 mod dgram;
+mod group;
 mod message;
 mod names;
 mod seqpacket;

@@ -11,6 +11,8 @@
 //! the sender.
 
 use crate::address::Address;
+use crate::group::Group;
+use kernel::sync::Arc;
 use crate::socket::{self, address_of, find_other, peer_is_full, SockType};
 use crate::sys::errno::{Errno, KResult};
 use crate::sys::msg::{self, Msg};
@@ -23,6 +25,8 @@ pub(crate) enum Dest {
     Peer(SockRef),
     /// A destination address (datagram sendto).
     Addr(Address),
+    /// The group a seqpacket member was admitted to.
+    Group(Arc<Group>),
 }
 
 /// Checks common to both types before a destination is chosen.
@@ -63,7 +67,12 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, des
         let other = match &dest {
             Dest::Peer(p) => p.clone(),
             Dest::Addr(a) => find_other(sk, a)?,
+            Dest::Group(g) => return send_to_group(g, sk, skb, &mut timeo, len),
         };
+        // A datagram sent to a group's address goes to its members.
+        if let Some(g) = socket::owned_group(&other) {
+            return send_to_group(&g, sk, skb, &mut timeo, len);
+        }
         // The receiver's own filter, in the sender's context: a rejected
         // message is dropped without an error, as AF_UNIX does.
         if let Some(s) = skb.as_mut() {
@@ -112,6 +121,12 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, des
             }
         }
     }
+}
+
+fn send_to_group(g: &Group, sk: &Sock, skb: Option<Skb>, timeo: &mut i64, len: usize) -> KResult<usize> {
+    let skb = skb.ok_or(Errno::EINVAL)?;
+    g.send(sk, skb, timeo)?;
+    Ok(len)
 }
 
 /// A datagram socket whose connected peer died drops the connection (the
@@ -176,6 +191,6 @@ pub(crate) fn recv(sock: &Socket, msg: &mut Msg<'_>, size: usize, flags: u32) ->
         msg.add_flags(msg::MSG_TRUNC);
     }
     rx.copy_to(msg, n as u32)?;
-    rx.put_creds(sock, msg, flags);
+    rx.put_cmsgs(sock, msg, flags);
     Ok(if flags & msg::MSG_TRUNC != 0 { full } else { n })
 }

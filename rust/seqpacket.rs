@@ -68,10 +68,12 @@ pub(crate) fn connect(sock: &Socket, raw: &[u8], nonblock: bool) -> KResult<()> 
         // listener's address (fixed once bound), with our credentials as its
         // peer's. It is private until it is on the accept queue.
         let listener_addr = socket::address_of(&other);
+        let listener_group = socket::owned_group(&other);
         {
             let mut e = embryo.state().inner.lock();
             e.peer = Some(sk.get());
             e.addr = listener_addr;
+            e.from_group = listener_group;
         }
         embryo.set_sk_state(sock::TCP_ESTABLISHED);
         embryo.set_peercred_current();
@@ -174,6 +176,10 @@ pub(crate) fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) 
         return Err(Errno::ENOTCONN);
     }
     message::check_send_flags(msg, flags)?;
+    // An admitted member's messages go to its group.
+    if let Some(g) = socket::admitted_group(sk) {
+        return message::send(sock, msg, len, flags, Dest::Group(g));
+    }
     let peer = socket::peer_of(sk).ok_or(Errno::EPIPE)?;
     message::send(sock, msg, len, flags, Dest::Peer(peer))
 }

@@ -14,6 +14,7 @@
 //! (a mutex) serialises bind/autobind, which may sleep in the filesystem.
 
 use crate::address::{Address, Kind, Request};
+use crate::group::{self, Group};
 use crate::names::NameKey;
 use crate::sys::errno::{Errno, KResult};
 use crate::sys::family::{family, names, random_u32};
@@ -85,6 +86,14 @@ pub(crate) struct Inner {
     pub(crate) accept_queue: KVec<SockRef>,
     /// `release` ran: nothing may be queued here any more.
     pub(crate) dead: bool,
+    /// The group this socket created (it is the owner).
+    pub(crate) owned_group: Option<Arc<Group>>,
+    /// The groups this socket is a member of (changed under `bind_lock`).
+    pub(crate) groups: KVec<Arc<Group>>,
+    /// An accepted connection of a seqpacket group's listener: the group its
+    /// client may be admitted to, and whether it was.
+    pub(crate) from_group: Option<Arc<Group>>,
+    pub(crate) admitted: bool,
 }
 
 impl SockState {
@@ -92,7 +101,17 @@ impl SockState {
         pin_init!(SockState {
             ty,
             inner <- kernel::new_spinlock!(
-                Inner { addr: None, path: None, peer: None, accept_queue: KVec::new(), dead: false },
+                Inner {
+                    addr: None,
+                    path: None,
+                    peer: None,
+                    accept_queue: KVec::new(),
+                    dead: false,
+                    owned_group: None,
+                    groups: KVec::new(),
+                    from_group: None,
+                    admitted: false,
+                },
                 "mcast_unix_sock"
             ),
             bind_lock <- kernel::new_mutex!((), "mcast_unix_bind"),
@@ -105,15 +124,44 @@ impl SockState {
 /// Replaces `sk`'s peer (caller holds `sk`'s `inner`), unhooking the POLLOUT
 /// relay from the old one; returns the old peer, to be dropped unlocked.
 pub(crate) fn set_peer(sk: &Sock, inner: &mut Inner, peer: Option<SockRef>) -> Option<SockRef> {
-    if let Some(old) = &inner.peer {
-        sk.state().relay.unhook(old.peer_wait());
-    }
+    sk.state().relay.unhook();
     core::mem::replace(&mut inner.peer, peer)
 }
 
 /// The address `sk` is bound to.
 pub(crate) fn address_of(sk: &Sock) -> Option<Arc<Address>> {
     sk.state().inner.lock().addr.clone()
+}
+
+/// The group `sk` owns, if it created one.
+pub(crate) fn owned_group(sk: &Sock) -> Option<Arc<Group>> {
+    sk.state().inner.lock().owned_group.clone()
+}
+
+/// The group a seqpacket socket was admitted to (its sends go there).
+pub(crate) fn admitted_group(sk: &Sock) -> Option<Arc<Group>> {
+    if sk.ty() != SockType::Seqpacket {
+        return None;
+    }
+    sk.state().inner.lock().groups.first().cloned()
+}
+
+/// Where `sk`'s sends without an address go, if that is a group: the group
+/// of a datagram socket's connected owner, or a seqpacket member's group.
+pub(crate) fn send_group(sk: &Sock) -> Option<Arc<Group>> {
+    match sk.ty() {
+        SockType::Dgram => peer_of(sk).and_then(|p| owned_group(&p)),
+        SockType::Seqpacket => admitted_group(sk),
+    }
+}
+
+/// Queues a group copy at `sk` unless it closed or shut its receive side
+/// meanwhile (then it is no longer a recipient).
+pub(crate) fn deliver_if_open(sk: &Sock, skb: crate::sys::skb::Skb) {
+    let inner = sk.state().inner.lock();
+    if !inner.dead && sk.shutdown_bits() & sock::RCV_SHUTDOWN == 0 {
+        skb.deliver(sk);
+    }
 }
 
 /// The connected peer of `sk`.
@@ -258,6 +306,9 @@ pub(crate) fn shutdown(sk: &Sock, how: i32) -> KResult<()> {
         inner.peer.clone()
     };
     sk.state_change();
+    if mode & sock::RCV_SHUTDOWN != 0 {
+        group::leave_all(sk);
+    }
     // Pollers waiting for room here must look again (a shut reader takes no more).
     sk.peer_wait().wake(crate::sys::skb::POLL_WRITE);
     if let Some(other) = other {
@@ -285,6 +336,13 @@ pub(crate) fn shutdown(sk: &Sock, how: i32) -> KResult<()> {
 /// The last close: unbind, disconnect, tell the peer, drop queued messages.
 pub(crate) fn release(sk: &Sock) {
     let state = sk.state();
+    // Out of every group first, so no copy is queued here any more; a
+    // group this socket owns ends.
+    group::leave_all(sk);
+    let owned = state.inner.lock().owned_group.take();
+    if let Some(g) = owned {
+        group::close_owned(&g);
+    }
     // Unbind first, so lookups stop finding the socket (the table's
     // reference is dropped outside any lock).
     let (addr, path_key) = {
@@ -321,8 +379,10 @@ pub(crate) fn release(sk: &Sock) {
     drop(path);
 }
 
-/// Tells a seqpacket peer that its other end is gone.
-fn hang_up(peer: &Sock, unread: bool) {
+/// Tells a seqpacket peer that its other end is gone (an admitted member
+/// also leaves its group).
+pub(crate) fn hang_up(peer: &Sock, unread: bool) {
+    group::leave_all(peer);
     {
         let _inner = peer.state().inner.lock();
         peer.add_shutdown(sock::SHUTDOWN_MASK);
@@ -398,25 +458,38 @@ pub(crate) fn poll_mask(sk: &Sock, want_write: bool) -> u32 {
     }
     let mut writable = sk.sk_state() != sock::TCP_LISTEN && sk.writable();
     if writable {
-        // Under our lock, so a concurrent connect cannot leave the relay on a
-        // peer we no longer hold (as af_unix's unix_dgram_poll).
-        let inner = sk.state().inner.lock();
-        if let Some(peer) = inner.peer.as_ref().filter(|p| !p.is(sk)) {
-            if peer_is_full(peer) {
-                let hooked = sk.state().relay.hook(peer.peer_wait());
-                // Re-check after hooking: a drain in between would be missed.
-                if peer_is_full(peer) {
-                    writable = false;
-                } else if hooked {
-                    sk.state().relay.unhook(peer.peer_wait());
-                }
-            }
-        }
+        writable = match send_group(sk) {
+            Some(g) => g.writable(sk),
+            None => peer_writable(sk),
+        };
     }
     if writable {
         mask |= poll::OUT;
     }
     mask
+}
+
+/// Whether the connected peer takes a message now; if not, `sk`'s relay is
+/// hooked on the peer so pollers wake when it drains. Done under `sk`'s lock,
+/// so a concurrent connect cannot leave the relay on a peer we no longer hold
+/// (as af_unix's unix_dgram_poll).
+fn peer_writable(sk: &Sock) -> bool {
+    let inner = sk.state().inner.lock();
+    let Some(peer) = inner.peer.as_ref().filter(|p| !p.is(sk)) else {
+        return true;
+    };
+    if !peer_is_full(peer) {
+        return true;
+    }
+    let hooked = sk.state().relay.hook(peer.peer_wait());
+    // Re-check after hooking: a drain in between would be missed.
+    if peer_is_full(peer) {
+        return false;
+    }
+    if hooked {
+        sk.state().relay.unhook();
+    }
+    true
 }
 
 /// A receiver that would make a sender wait.

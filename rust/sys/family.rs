@@ -15,7 +15,7 @@ use super::msg::Msg;
 use super::sock::{Sock, SockRef, Socket};
 use crate::names::Names;
 use crate::socket::{SockState, SockType};
-use crate::{dgram, message, seqpacket, socket};
+use crate::{dgram, group, message, seqpacket, socket};
 use core::cell::UnsafeCell;
 use core::mem::{size_of, MaybeUninit};
 use core::ptr::{self, NonNull};
@@ -62,6 +62,18 @@ pub(crate) fn names() -> &'static Names {
     // SAFETY: set in `Registration::new` before registration to a pinned
     // allocation the registration owns until after unregistration.
     unsafe { &*globals().names }
+}
+
+/// `max_groups` module parameter: groups one socket may join.
+pub(crate) fn max_groups() -> u32 {
+    // SAFETY: plain getter of a read-only module parameter.
+    unsafe { b::mcast_param_max_groups() }
+}
+
+/// `max_members` module parameter: members one group may have.
+pub(crate) fn max_members() -> u32 {
+    // SAFETY: plain getter of a read-only module parameter.
+    unsafe { b::mcast_param_max_members() }
 }
 
 pub(crate) fn random_u32() -> u32 {
@@ -206,6 +218,9 @@ fn alloc_sock(net: *mut b::net, sock: *mut b::socket, ty: SockType, kern: c_int)
             return Err(Errno::ENOMEM);
         }
         (*slot).relay.bind(raw);
+        // Freed after an RCU grace period: group senders and POLLOUT relays
+        // look at member socks under rcu_read_lock().
+        b::mcast_sock_set_flag(raw, b::sock_flags_SOCK_RCU_FREE as i32);
         (*raw).sk_destruct = Some(destruct);
     }
     Ok(sk)
@@ -426,9 +441,24 @@ unsafe extern "C" fn shutdown(sock: *mut b::socket, how: c_int) -> c_int {
 ///
 /// # Safety
 ///
-/// Socket-layer entry point: valid `sock`.
-unsafe extern "C" fn setsockopt(_sock: *mut b::socket, _level: c_int, _name: c_int, _val: b::sockptr_t, _len: c_uint) -> c_int {
-    Errno::ENOPROTOOPT.to_ret()
+/// Socket-layer entry point: valid `sock`; `val` a user or kernel pointer
+/// of `len` bytes.
+unsafe extern "C" fn setsockopt(sock: *mut b::socket, level: c_int, name: c_int, val: b::sockptr_t, len: c_uint) -> c_int {
+    if level != b::SOL_MCAST_UNIX as c_int {
+        return Errno::ENOPROTOOPT.to_ret();
+    }
+    // Every option value fits in 128 bytes (mreq is 120); longer ones are
+    // read up to that (extra bytes ignored).
+    let mut buf = [0u8; 128];
+    let n = (len as usize).min(buf.len());
+    // SAFETY: copy_from_sockptr checks a user pointer itself and copies
+    // at most `n` bytes into our buffer.
+    if unsafe { b::mcast_copy_from_sockptr(buf.as_mut_ptr().cast(), val, n) } != 0 {
+        return Errno::EFAULT.to_ret();
+    }
+    // SAFETY: the entry point's contract.
+    let sock = unsafe { socket(sock) };
+    ret(group::setsockopt(&sock, name, &buf[..n]))
 }
 
 /// # Safety

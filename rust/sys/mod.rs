@@ -19,6 +19,7 @@ pub(crate) mod errno;
 pub(crate) mod family;
 pub(crate) mod msg;
 pub(crate) mod path;
+pub(crate) mod rcu;
 pub(crate) mod skb;
 pub(crate) mod sock;
 pub(crate) mod wait;

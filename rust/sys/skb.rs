@@ -75,7 +75,6 @@ unsafe extern "C" fn send_destructor(skb: *mut b::sk_buff) {
     }
 }
 
-#[allow(dead_code)] // used by `share`, for group fan-out
 unsafe extern "C" fn clone_destructor(skb: *mut b::sk_buff) {
     // SAFETY: called once by the skb layer when an unqueued clone is freed.
     unsafe { release_cb(skb) };
@@ -153,10 +152,10 @@ impl Skb {
 
     /// Another skb sharing this one's payload, with its own references to the
     /// credentials and address.
-    #[allow(dead_code)] // group fan-out
+    /// Does not sleep (GFP_ATOMIC): group fan-out runs under RCU.
     pub(crate) fn share(&self) -> KResult<Skb> {
         // SAFETY: we own a live skb; skb_clone shares the data and copies cb.
-        let clone = unsafe { b::skb_clone(self.raw(), kernel::bindings::GFP_KERNEL) };
+        let clone = unsafe { b::skb_clone(self.raw(), kernel::bindings::GFP_ATOMIC) };
         let clone = NonNull::new(clone).ok_or(Errno::ENOMEM)?;
         let c = clone.as_ptr();
         // SAFETY: the clone has no owner and no destructor yet; take its own
@@ -246,11 +245,16 @@ impl<'a> Received<'a> {
         Errno::from_ret(err).map_or(Ok(()), Err)
     }
 
-    /// SCM_CREDENTIALS for a reader with SO_PASSCRED.
-    pub(crate) fn put_creds(&self, sock: &Socket, msg: &mut Msg<'_>, flags: u32) {
-        // SAFETY: valid socket/message of the current recvmsg; the helper
-        // takes its own pid reference for the cookie and puts it back.
-        unsafe { b::mcast_scm_recv(sock.raw(), msg.raw(), self.raw(), flags as i32) };
+    /// Ancillary data for the reader: SCM_CREDENTIALS with SO_PASSCRED,
+    /// SO_RXQ_OVFL (drop count) and timestamps as the reader asked.
+    pub(crate) fn put_cmsgs(&self, sock: &Socket, msg: &mut Msg<'_>, flags: u32) {
+        // SAFETY: valid socket/message of the current recvmsg; the creds
+        // helper takes its own pid reference for the cookie and puts it back;
+        // sock_recv_cmsgs reads the skb we hold.
+        unsafe {
+            b::mcast_recv_cmsgs(msg.raw(), sock.sk().raw(), self.raw());
+            b::mcast_scm_recv(sock.raw(), msg.raw(), self.raw(), flags as i32);
+        }
     }
 }
 

@@ -137,6 +137,18 @@ impl Sock {
         unsafe { b::mcast_wmem_alloc(self.raw()) }
     }
 
+    /// One more message lost to a full queue (SO_RXQ_OVFL, /proc).
+    pub(crate) fn count_drop(&self) {
+        // SAFETY: we are live; an atomic increment.
+        unsafe { b::mcast_sk_drops_inc(self.raw()) }
+    }
+
+    /// Messages lost to a full queue.
+    pub(crate) fn drops(&self) -> u32 {
+        // SAFETY: we are live; an atomic read.
+        unsafe { b::mcast_sk_drops(self.raw()) }
+    }
+
     /// A pending error or error-queue entry (POLLERR).
     pub(crate) fn has_error(&self) -> bool {
         // SAFETY: we are live; lock-free reads as in datagram_poll.

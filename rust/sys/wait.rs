@@ -134,9 +134,11 @@ impl Relay {
         unsafe { b::mcast_relay_connect(self.0.get(), other.raw()) }
     }
 
-    /// Unhooks the relay from `other` if it is hooked there.
-    pub(crate) fn unhook(&self, other: &WaitQueue) {
-        // SAFETY: as in `hook`.
-        unsafe { b::mcast_relay_disconnect(self.0.get(), other.raw()) }
+    /// Unhooks the relay from wherever it is hooked.
+    pub(crate) fn unhook(&self) {
+        // SAFETY: the queue the relay may be on belongs to a sock of ours,
+        // freed only after an RCU grace period; the helper looks under
+        // rcu_read_lock() and the queue's lock.
+        unsafe { b::mcast_relay_unhook(self.0.get()) }
     }
 }

@@ -25,7 +25,10 @@ void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char
 	X(address_pathname_is_cut_at_nul)		\
 	X(address_full_length_path_unterminated)	\
 	X(address_abstract_keeps_every_byte)		\
-	X(address_autobind_name)
+	X(address_autobind_name)			\
+	X(mreq_parse_layout)				\
+	X(mreq_parse_rejects_short_and_long)		\
+	X(copies_spill_to_heap_in_order)
 
 #define DEFINE_CASE(name) \
 	static void name(struct kunit *test) { mcast_kunit_run(test, #name); }

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Multicast groups: membership and ordered, all-or-nothing fan-out.
+//!
+//! # How delivery works
+//!
+//! A group belongs to the socket that created it (its owner, bound to the
+//! group's address). Its member list is published through RCU
+//! ([`RcuBox`]): senders read it without any lock; joins, leaves and
+//! admissions copy it, change the copy and publish it under the list's own
+//! writer mutex (per group), waiting a grace period before freeing the old one.
+//!
+//! One message, sent by `S`:
+//! 1. `order` (a per-group mutex) is taken: deliveries of one group happen
+//!    one message at a time, so every member sees the group's messages in the
+//!    same order. Senders of different groups never wait for each other.
+//! 2. Under `rcu_read_lock()` the recipients are walked three times, in list
+//!    order: (a) one clone of the message per recipient (the payload is shared,
+//!    the clone is ~200 bytes), kept in an on-stack array for up to
+//!    [`INLINE`] recipients, and the recipient's own socket filter run on it
+//!    (a rejected copy is freed at once: no memory charged, no wake-up);
+//!    (b) if a recipient that did not ask for DROP_WHEN_FULL has a full
+//!    receive queue, everything is undone and the sender waits for that
+//!    recipient (SO_SNDTIMEO; `EAGAIN` when non-blocking; `EINTR` on a signal)
+//!    and starts again at 1; (c) otherwise every copy is queued, except at
+//!    full DROP_WHEN_FULL members, whose copy is dropped and counted.
+//!
+//! So a message reaches every eligible recipient or none, and a sender waits
+//! outside every lock. A member that leaves or closes is removed from the
+//! list before it stops taking messages, and wakes anyone waiting on it.
+
+use crate::address::Address;
+use crate::socket::{self, hang_up, peer_is_full, SockType};
+use crate::sys::errno::{Errno, KResult};
+use crate::sys::family::{max_groups, max_members};
+use crate::sys::rcu::RcuBox;
+use crate::sys::skb::{Skb, POLL_WRITE};
+use crate::sys::sock::{Sock, SockRef};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::alloc::flags::GFP_ATOMIC;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+
+/// Membership flags (uapi `MCAST_UNIX_*`).
+pub(crate) const LOOPBACK: u32 = 1 << 0;
+pub(crate) const SEND_TO_PEER: u32 = 1 << 1;
+pub(crate) const DROP_WHEN_FULL: u32 = 1 << 2;
+pub(crate) const FLAGS_ALL: u32 = LOOPBACK | SEND_TO_PEER | DROP_WHEN_FULL;
+
+/// Recipients whose copies fit in the on-stack array.
+pub(crate) const INLINE: usize = 16;
+
+/// One member.
+pub(crate) struct Member {
+    pub(crate) sk: SockRef,
+    pub(crate) flags: u32,
+    /// Seqpacket: the owner's accepted socket of this member (the
+    /// SEND_TO_PEER copy goes there).
+    pub(crate) peer: Option<SockRef>,
+}
+
+/// The published membership.
+pub(crate) struct MemberList {
+    /// Datagram groups: the owner (the SEND_TO_PEER copy goes there).
+    owner: Option<SockRef>,
+    members: KVec<Member>,
+    /// The owner closed: the group takes no members and no messages.
+    closed: bool,
+}
+
+/// A group.
+#[pin_data]
+pub(crate) struct Group {
+    pub(crate) ty: SockType,
+    pub(crate) addr: Arc<Address>,
+    #[pin]
+    list: RcuBox<MemberList>,
+    #[pin]
+    order: Mutex<()>,
+    sent: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// One recipient of a message.
+#[derive(Clone, Copy)]
+struct Recipient<'a> {
+    sk: &'a Sock,
+    /// DROP_WHEN_FULL: never holds the sender back.
+    drops: bool,
+}
+
+impl MemberList {
+    fn find(&self, sk: &Sock) -> Option<&Member> {
+        self.members.iter().find(|m| m.sk.is(sk))
+    }
+
+    /// The recipients of a message from `sender`, in list order.
+    fn recipients<'a>(&'a self, sender: &'a Sock) -> impl Iterator<Item = Recipient<'a>> + 'a {
+        let own = self.find(sender);
+        let to_peer = own
+            .filter(|m| m.flags & SEND_TO_PEER != 0)
+            .and_then(|m| m.peer.as_deref().or(self.owner.as_deref()))
+            .map(|sk| Recipient { sk, drops: false });
+        let members = self
+            .members
+            .iter()
+            .filter(move |m| !m.sk.is(sender) || m.flags & LOOPBACK != 0)
+            .map(|m| Recipient { sk: &m.sk, drops: m.flags & DROP_WHEN_FULL != 0 });
+        Iterator::chain(members, to_peer)
+    }
+
+    /// A copy with `change` applied to the members.
+    fn edited(&self, keep: impl Fn(&Member) -> bool, add: Option<Member>) -> KResult<KBox<MemberList>> {
+        let mut members = KVec::with_capacity(self.members.len() + 1, GFP_KERNEL)?;
+        for m in self.members.iter().filter(|m| keep(m)) {
+            members.push(Member { sk: m.sk.clone(), flags: m.flags, peer: m.peer.clone() }, GFP_KERNEL)?;
+        }
+        if let Some(m) = add {
+            members.push(m, GFP_KERNEL)?;
+        }
+        Ok(KBox::new(MemberList { owner: self.owner.clone(), members, closed: self.closed }, GFP_KERNEL)?)
+    }
+}
+
+/// Where one send stands.
+enum Step {
+    Sent,
+    WaitFor(SockRef),
+}
+
+impl Group {
+    /// A new group owned by `owner` at `addr`.
+    pub(crate) fn new(owner: &Sock, addr: Arc<Address>) -> KResult<Arc<Group>> {
+        let list = KBox::new(
+            MemberList {
+                owner: (owner.ty() == SockType::Dgram).then(|| owner.get()),
+                members: KVec::new(),
+                closed: false,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(Arc::pin_init(
+            pin_init!(Group {
+                ty: owner.ty(),
+                addr,
+                list <- RcuBox::new(list),
+                order <- kernel::new_mutex!((), "mcast_unix_group_order"),
+                sent: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+            }),
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Adds `sk` with `flags` (`peer`: the seqpacket owner-side socket).
+    /// `EADDRINUSE` if it is a member, `ENOBUFS` at max_members,
+    /// `ECONNREFUSED` if the group is gone.
+    pub(crate) fn add(&self, sk: &Sock, flags: u32, peer: Option<SockRef>) -> KResult<()> {
+        self.list.update(|cur| {
+            if cur.closed {
+                return Err(Errno::ECONNREFUSED);
+            }
+            if cur.find(sk).is_some() {
+                return Err(Errno::EADDRINUSE);
+            }
+            if cur.members.len() >= max_members() as usize {
+                return Err(Errno::ENOBUFS);
+            }
+            let new = cur.edited(|_| true, Some(Member { sk: sk.get(), flags, peer }))?;
+            Ok((new, ()))
+        })
+    }
+
+    /// Removes `sk`; `EADDRNOTAVAIL` if it is not a member. Senders waiting
+    /// for room in `sk` look again.
+    pub(crate) fn remove(&self, sk: &Sock) -> KResult<()> {
+        self.list.update(|cur| {
+            if cur.find(sk).is_none() {
+                return Err(Errno::EADDRNOTAVAIL);
+            }
+            Ok((cur.edited(|m| !m.sk.is(sk), None)?, ()))
+        })?;
+        sk.peer_wait().wake(POLL_WRITE);
+        Ok(())
+    }
+
+    /// The owner closed: the group ends. Returns the members it had.
+    pub(crate) fn close(&self) -> KVec<SockRef> {
+        let taken = self.list.update(|cur| {
+            let mut old = KVec::with_capacity(cur.members.len(), GFP_KERNEL)?;
+            for m in cur.members.iter() {
+                old.push(m.sk.clone(), GFP_KERNEL)?;
+            }
+            let new = KBox::new(MemberList { owner: None, members: KVec::new(), closed: true }, GFP_KERNEL)?;
+            Ok((new, old))
+        });
+        taken.unwrap_or_default()
+    }
+
+    pub(crate) fn is_member(&self, sk: &Sock) -> bool {
+        self.list.read(|l| l.find(sk).is_some())
+    }
+
+    pub(crate) fn member_count(&self) -> usize {
+        self.list.read(|l| l.members.len())
+    }
+
+    pub(crate) fn counters(&self) -> (u64, u64) {
+        (self.sent.load(Ordering::Relaxed), self.dropped.load(Ordering::Relaxed))
+    }
+
+    /// Sends one message from `sender` to the group (see the module doc).
+    pub(crate) fn send(&self, sender: &Sock, skb: Skb, timeo: &mut i64) -> KResult<()> {
+        loop {
+            let step = {
+                let _order = self.order.lock();
+                self.list.read(|list| self.try_deliver(list, sender, &skb))?
+            };
+            match step {
+                Step::Sent => {
+                    self.sent.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Step::WaitFor(member) => {
+                    if *timeo == 0 {
+                        return Err(Errno::EAGAIN);
+                    }
+                    member
+                        .peer_wait()
+                        .wait_until(timeo, || Ok(!peer_is_full(&member) || !self.is_member(&member)))?;
+                }
+            }
+        }
+    }
+
+    /// Steps 2a–2c of the module doc, inside the RCU read-side section.
+    fn try_deliver(&self, list: &MemberList, sender: &Sock, skb: &Skb) -> KResult<Step> {
+        if list.closed {
+            return Err(Errno::ECONNREFUSED);
+        }
+        let mut copies = Copies::new();
+        for r in list.recipients(sender) {
+            let mut copy = skb.share()?;
+            let passed = copy.passes_filter(r.sk);
+            copies.push(passed.then_some(copy))?;
+        }
+        for (r, copy) in list.recipients(sender).zip(copies.iter()) {
+            if copy.is_some() && !r.drops && peer_is_full(r.sk) {
+                return Ok(Step::WaitFor(r.sk.get()));
+            }
+        }
+        let mut dropped = 0;
+        for (r, copy) in list.recipients(sender).zip(copies.drain()) {
+            let Some(copy) = copy else { continue };
+            if r.drops && r.sk.rx_full() {
+                r.sk.count_drop();
+                dropped += 1;
+                continue;
+            }
+            socket::deliver_if_open(r.sk, copy);
+        }
+        if dropped > 0 {
+            self.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+        Ok(Step::Sent)
+    }
+
+    /// POLLOUT for a socket whose sends go to this group: true if a send
+    /// would not wait. Otherwise `sk`'s relay is hooked on the full member,
+    /// so pollers wake when it drains.
+    pub(crate) fn writable(&self, sk: &Sock) -> bool {
+        self.list.read(|list| {
+            for r in list.recipients(sk) {
+                if !r.drops && peer_is_full(r.sk) {
+                    let hooked = sk.state().relay.hook(r.sk.peer_wait());
+                    if peer_is_full(r.sk) {
+                        return false;
+                    }
+                    if hooked {
+                        sk.state().relay.unhook();
+                    }
+                }
+            }
+            true
+        })
+    }
+}
+
+/// The clones of one message, one slot per recipient (`None`: filtered
+/// out): on the stack for up to [`INLINE`] recipients.
+enum Copies {
+    Inline([Option<Skb>; INLINE], usize),
+    Heap(KVec<Option<Skb>>),
+}
+
+impl Copies {
+    fn new() -> Copies {
+        Copies::Inline([const { None }; INLINE], 0)
+    }
+
+    fn push(&mut self, copy: Option<Skb>) -> KResult<()> {
+        match self {
+            Copies::Inline(slots, n) if *n < INLINE => {
+                slots[*n] = copy;
+                *n += 1;
+                Ok(())
+            }
+            Copies::Inline(slots, n) => {
+                let mut v = KVec::with_capacity(*n * 2, GFP_ATOMIC)?;
+                for s in slots.iter_mut().take(*n) {
+                    v.push(s.take(), GFP_ATOMIC)?;
+                }
+                v.push(copy, GFP_ATOMIC)?;
+                *self = Copies::Heap(v);
+                Ok(())
+            }
+            Copies::Heap(v) => Ok(v.push(copy, GFP_ATOMIC)?),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Option<Skb>> {
+        let s: &[Option<Skb>] = match self {
+            Copies::Inline(slots, n) => &slots[..*n],
+            Copies::Heap(v) => v,
+        };
+        s.iter()
+    }
+
+    /// Takes the copies out in order.
+    fn drain(&mut self) -> impl Iterator<Item = Option<Skb>> + '_ {
+        let s: &mut [Option<Skb>] = match self {
+            Copies::Inline(slots, n) => &mut slots[..*n],
+            Copies::Heap(v) => v,
+        };
+        s.iter_mut().map(Option::take)
+    }
+}
+
+/// Closes the group `owner` owns: members lose the membership; seqpacket
+/// members are hung up (end of file, POLLHUP).
+pub(crate) fn close_owned(group: &Group) {
+    for member in group.close() {
+        forget_membership(&member, group);
+        if group.ty == SockType::Seqpacket {
+            hang_up(&member, false);
+        }
+    }
+}
+
+/// Drops `group` from `sk`'s list of memberships.
+fn forget_membership(sk: &Sock, group: &Group) {
+    let state = sk.state();
+    let _serial = state.bind_lock.lock();
+    let groups = core::mem::take(&mut state.inner.lock().groups);
+    let mut kept = KVec::new();
+    let mut gone = KVec::new();
+    for g in groups {
+        let list = if core::ptr::eq(&*g, group) { &mut gone } else { &mut kept };
+        // Pushing back fewer entries than were there: the allocations are
+        // small; on failure the membership record is dropped, which only
+        // frees a slot.
+        let _ = list.push(g, GFP_KERNEL);
+    }
+    state.inner.lock().groups = kept;
+    drop(gone);
+}
+
+/// Leaves every group `sk` is a member of (close, SHUT_RD, hang-up).
+pub(crate) fn leave_all(sk: &Sock) {
+    let groups = {
+        let _serial = sk.state().bind_lock.lock();
+        core::mem::take(&mut sk.state().inner.lock().groups)
+    };
+    for g in groups.iter() {
+        let _ = g.remove(sk);
+    }
+}
+
+/// setsockopt(SOL_MCAST_UNIX, `name`, `val`).
+pub(crate) fn setsockopt(sock: &crate::sys::sock::Socket, name: i32, val: &[u8]) -> KResult<()> {
+    let sk = sock.sk();
+    match name {
+        opt::CREATE_GROUP => create(sock, Mreq::parse(val)?),
+        opt::JOIN_GROUP => join(sk, Mreq::parse(val)?),
+        opt::LEAVE_GROUP => leave(sk, Mreq::parse(val)?),
+        opt::ADMIT_MEMBER => {
+            let flags = val.get(..4).ok_or(Errno::EINVAL)?;
+            admit(sk, u32::from_ne_bytes([flags[0], flags[1], flags[2], flags[3]]))
+        }
+        _ => Err(Errno::ENOPROTOOPT),
+    }
+}
+
+/// MCAST_UNIX_CREATE_GROUP: binds the unbound socket to the address and
+/// makes it the group's owner.
+fn create(sock: &crate::sys::sock::Socket, mreq: Mreq<'_>) -> KResult<()> {
+    let sk = sock.sk();
+    if mreq.flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mreq.address.len() <= crate::address::PATH_OFFSET {
+        // No autobind for a group.
+        return Err(Errno::EINVAL);
+    }
+    socket::bind(sock, mreq.address)?;
+    let addr = socket::address_of(sk).ok_or(Errno::EINVAL)?;
+    let group = Group::new(sk, addr)?;
+    sk.state().inner.lock().owned_group = Some(group);
+    Ok(())
+}
+
+/// MCAST_UNIX_JOIN_GROUP (datagram sockets).
+fn join(sk: &Sock, mreq: Mreq<'_>) -> KResult<()> {
+    if sk.ty() == SockType::Seqpacket {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mreq.flags & !FLAGS_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let addr = socket::parse_dest(mreq.address)?;
+    let owner = socket::find_other(sk, &addr)?;
+    let group = socket::owned_group(&owner).ok_or(Errno::EINVAL)?;
+    add_membership(sk, &group, mreq.flags, None)
+}
+
+/// Records a membership on both sides: the socket's list (max_groups) and
+/// the group's (max_members). A socket's list changes only under its
+/// `bind_lock`, so it can be copied outside the spinlock.
+fn add_membership(sk: &Sock, group: &Arc<Group>, flags: u32, peer: Option<SockRef>) -> KResult<()> {
+    let state = sk.state();
+    let _serial = state.bind_lock.lock();
+    let n = {
+        let inner = state.inner.lock();
+        if inner.groups.iter().any(|g| Arc::ptr_eq(g, group)) {
+            return Err(Errno::EADDRINUSE);
+        }
+        if inner.groups.len() >= max_groups() as usize {
+            return Err(Errno::ENOBUFS);
+        }
+        inner.groups.len()
+    };
+    let mut groups = KVec::with_capacity(n + 1, GFP_KERNEL)?;
+    for g in state.inner.lock().groups.iter() {
+        // Within the capacity reserved above: no allocation here.
+        groups.push(g.clone(), GFP_ATOMIC)?;
+    }
+    groups.push(group.clone(), GFP_ATOMIC)?;
+    group.add(sk, flags, peer)?;
+    let old = core::mem::replace(&mut state.inner.lock().groups, groups);
+    drop(old);
+    Ok(())
+}
+
+/// MCAST_UNIX_LEAVE_GROUP (datagram sockets).
+fn leave(sk: &Sock, mreq: Mreq<'_>) -> KResult<()> {
+    if sk.ty() == SockType::Seqpacket {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let addr = socket::parse_dest(mreq.address)?;
+    let group = socket::find_other(sk, &addr)
+        .ok()
+        .and_then(|owner| socket::owned_group(&owner))
+        .ok_or(Errno::EADDRNOTAVAIL)?;
+    forget_membership(sk, &group);
+    group.remove(sk)
+}
+
+/// MCAST_UNIX_ADMIT_MEMBER on an accepted connection of a seqpacket group's
+/// listening owner: the client at the other end becomes a member.
+fn admit(accepted: &Sock, flags: u32) -> KResult<()> {
+    let (group, client) = {
+        let inner = accepted.state().inner.lock();
+        let group = inner.from_group.clone().ok_or(Errno::EINVAL)?;
+        if inner.admitted {
+            return Err(Errno::EALREADY);
+        }
+        (group, inner.peer.clone().ok_or(Errno::ENOTCONN)?)
+    };
+    if flags & !FLAGS_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if client.is_dead() {
+        return Err(Errno::ECONNRESET);
+    }
+    add_membership(&client, &group, flags, Some(accepted.get())).map_err(|e| {
+        if e == Errno::EADDRINUSE {
+            Errno::EALREADY
+        } else {
+            e
+        }
+    })?;
+    accepted.state().inner.lock().admitted = true;
+    Ok(())
+}
+
+/// The options of level SOL_MCAST_UNIX.
+pub(crate) mod opt {
+    pub(crate) const CREATE_GROUP: i32 = 1;
+    pub(crate) const JOIN_GROUP: i32 = 2;
+    pub(crate) const LEAVE_GROUP: i32 = 3;
+    pub(crate) const ADMIT_MEMBER: i32 = 4;
+    pub(crate) const PEER_FILTER: i32 = 5;
+}
+
+/// `struct mcast_unix_mreq`: 110 bytes of address, then `address_len` and
+/// `flags` (`__u32`, at offsets 112 and 116).
+pub(crate) struct Mreq<'a> {
+    pub(crate) address: &'a [u8],
+    pub(crate) flags: u32,
+}
+
+pub(crate) const MREQ_SIZE: usize = 120;
+
+impl<'a> Mreq<'a> {
+    /// Parses the option value: `EINVAL` if shorter than the struct or if
+    /// `address_len` exceeds the address field.
+    pub(crate) fn parse(val: &'a [u8]) -> KResult<Mreq<'a>> {
+        if val.len() < MREQ_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        let word = |at: usize| u32::from_ne_bytes([val[at], val[at + 1], val[at + 2], val[at + 3]]);
+        let len = word(112) as usize;
+        if len > crate::address::SOCKADDR_MAX {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Mreq { address: &val[..len], flags: word(116) })
+    }
+}
+
+#[cfg(CONFIG_KUNIT)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::kunit::CaseResult;
+    use crate::{kcheck, kcheck_eq};
+
+    fn mreq(len: u32, flags: u32) -> [u8; MREQ_SIZE] {
+        let mut v = [0u8; MREQ_SIZE];
+        v[112..116].copy_from_slice(&len.to_ne_bytes());
+        v[116..120].copy_from_slice(&flags.to_ne_bytes());
+        v
+    }
+
+    pub(crate) fn mreq_parse_layout() -> CaseResult {
+        let v = mreq(7, 5);
+        let m = Mreq::parse(&v).map_err(|_| fail())?;
+        kcheck_eq!(m.address.len(), 7);
+        kcheck_eq!(m.flags, 5);
+        Ok(())
+    }
+
+    pub(crate) fn mreq_parse_rejects_short_and_long() -> CaseResult {
+        let v = mreq(7, 0);
+        kcheck!(Mreq::parse(&v[..119]).err() == Some(Errno::EINVAL));
+        kcheck!(Mreq::parse(&v[..0]).err() == Some(Errno::EINVAL));
+        let long = mreq(111, 0);
+        kcheck!(Mreq::parse(&long).err() == Some(Errno::EINVAL));
+        // A longer buffer is fine (extra bytes ignored).
+        let mut big = [0u8; 128];
+        big[..MREQ_SIZE].copy_from_slice(&mreq(3, 1));
+        kcheck!(Mreq::parse(&big).is_ok());
+        Ok(())
+    }
+
+    pub(crate) fn copies_spill_to_heap_in_order() -> CaseResult {
+        let mut c = Copies::new();
+        for _ in 0..(INLINE * 2 + 3) {
+            c.push(None).map_err(|_| fail())?;
+        }
+        kcheck_eq!(c.iter().count(), INLINE * 2 + 3);
+        kcheck!(matches!(c, Copies::Heap(_)));
+        kcheck_eq!(c.drain().count(), INLINE * 2 + 3);
+        Ok(())
+    }
+
+    fn fail() -> crate::kunit::Failure {
+        crate::kunit::Failure { file: file!(), line: line!(), what: "unexpected error" }
+    }
+}
