@@ -130,6 +130,10 @@ void mcast_relay_init(struct mcast_relay *r, struct sock *sk);
 bool mcast_relay_connect(struct mcast_relay *r, wait_queue_head_t *other_wq);
 void mcast_relay_unhook(struct mcast_relay *r);
 
+/* /proc/net/mcast_unix */
+int mcast_proc_register(void);
+void mcast_proc_unregister(void);
+
 /* KUnit reporting from Rust (tests/kunit/mcast_unix_kunit.c). */
 void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char *msg);
 

@@ -369,3 +369,32 @@ void mcast_relay_unhook(struct mcast_relay *r)
 	}
 	rcu_read_unlock();
 }
+
+/* /proc/net/mcast_unix in every network namespace; the listing itself is
+ * written by the Rust side (mcast_proc_show). */
+int mcast_proc_show(struct seq_file *m, struct net *net);
+
+static int mcast_proc_seq_show(struct seq_file *m, void *v)
+{
+	return mcast_proc_show(m, seq_file_single_net(m));
+}
+
+static __net_init int mcast_net_init(struct net *net)
+{
+	if (!proc_create_net_single("mcast_unix", 0444, net->proc_net, mcast_proc_seq_show, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static __net_exit void mcast_net_exit(struct net *net)
+{
+	remove_proc_entry("mcast_unix", net->proc_net);
+}
+
+static struct pernet_operations mcast_net_ops = {
+	.init = mcast_net_init,
+	.exit = mcast_net_exit,
+};
+
+int mcast_proc_register(void) { return register_pernet_subsys(&mcast_net_ops); }
+void mcast_proc_unregister(void) { unregister_pernet_subsys(&mcast_net_ops); }

@@ -15,6 +15,7 @@
 //! - [`message`]: sending and receiving one message.
 //! - [`dgram`], [`seqpacket`]: what is particular to each type.
 //! - [`group`]: multicast groups: membership and ordered fan-out.
+//! - [`proc`]: `/proc/net/mcast_unix`.
 //! - [`kunit`]: the KUnit case table and its assertion macros.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -29,6 +30,7 @@ mod dgram;
 mod group;
 mod message;
 mod names;
+mod proc;
 mod seqpacket;
 mod socket;
 

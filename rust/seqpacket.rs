@@ -60,10 +60,22 @@ pub(crate) fn connect(sock: &Socket, raw: &[u8], nonblock: bool) -> KResult<()> 
         sock::TCP_ESTABLISHED => return Err(Errno::EISCONN),
         _ => return Err(Errno::EINVAL),
     }
-    let mut timeo = sk.sndtimeo(nonblock);
     let embryo = new_embryo(sk)?;
+    // Listed before anyone can accept it; unlisted again if it never queues.
+    let registry = crate::sys::family::registry();
+    registry.add(&embryo)?;
+    let result = connect_to(sock, &addr, embryo.clone(), sk.sndtimeo(nonblock));
+    if result.is_err() {
+        registry.remove(&embryo);
+    }
+    result
+}
+
+/// The rest of connect: queue `embryo` at the listener bound to `addr`.
+fn connect_to(sock: &Socket, addr: &crate::address::Address, embryo: crate::sys::sock::SockRef, mut timeo: i64) -> KResult<()> {
+    let sk = sock.sk();
     loop {
-        let other = find_other(sk, &addr)?;
+        let other = find_other(sk, addr)?;
         // The embryo is the server side: connected to us, bound to the
         // listener's address (fixed once bound), with our credentials as its
         // peer's. It is private until it is on the accept queue.

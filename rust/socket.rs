@@ -336,6 +336,7 @@ pub(crate) fn shutdown(sk: &Sock, how: i32) -> KResult<()> {
 /// The last close: unbind, disconnect, tell the peer, drop queued messages.
 pub(crate) fn release(sk: &Sock) {
     let state = sk.state();
+    crate::sys::family::registry().remove(sk);
     // Out of every group first, so no copy is queued here any more; a
     // group this socket owns ends.
     group::leave_all(sk);
@@ -397,6 +398,7 @@ pub(crate) fn hang_up(peer: &Sock, unread: bool) {
 
 /// A pending connection of a closing listener: its client is reset.
 fn release_embryo(embryo: &Sock) {
+    crate::sys::family::registry().remove(embryo);
     embryo.set_dead();
     let peer = {
         let mut inner = embryo.state().inner.lock();

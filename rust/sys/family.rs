@@ -14,6 +14,7 @@ use super::errno::{Errno, KResult};
 use super::msg::Msg;
 use super::sock::{Sock, SockRef, Socket};
 use crate::names::Names;
+use crate::proc::Registry;
 use crate::socket::{SockState, SockType};
 use crate::{dgram, group, message, seqpacket, socket};
 use core::cell::UnsafeCell;
@@ -29,6 +30,7 @@ struct Globals {
     dgram_ops: b::proto_ops,
     seqpacket_ops: b::proto_ops,
     names: *const Names,
+    registry: *const Registry,
 }
 
 struct GlobalsCell(UnsafeCell<Globals>);
@@ -76,6 +78,12 @@ pub(crate) fn max_members() -> u32 {
     unsafe { b::mcast_param_max_members() }
 }
 
+/// Every open socket (for /proc/net/mcast_unix).
+pub(crate) fn registry() -> &'static Registry {
+    // SAFETY: as for `names`.
+    unsafe { &*globals().registry }
+}
+
 pub(crate) fn random_u32() -> u32 {
     // SAFETY: no preconditions.
     unsafe { b::get_random_u32() }
@@ -85,6 +93,7 @@ pub(crate) fn random_u32() -> u32 {
 pub(crate) struct Registration {
     family: c_int,
     _names: Pin<KBox<Names>>,
+    _registry: Pin<KBox<Registry>>,
 }
 
 impl Registration {
@@ -98,11 +107,13 @@ impl Registration {
             return Err(EINVAL);
         }
         let names = KBox::pin_init(Names::new(), GFP_KERNEL)?;
+        let registry = KBox::pin_init(Registry::new(), GFP_KERNEL)?;
         // SAFETY: module init runs once and alone; nothing can reach GLOBALS
         // before sock_register() below (see `GlobalsCell`).
         let g = unsafe { &mut *GLOBALS.0.get() };
         fill_tables(g, family);
         g.names = &*names;
+        g.registry = &*registry;
 
         // SAFETY: `g.proto` is static and stays registered until `drop`;
         // 1 asks for a slab cache of `obj_size` objects.
@@ -120,8 +131,21 @@ impl Registration {
             unsafe { b::proto_unregister(&mut g.proto) };
             return Err(Error::from_errno(err));
         }
+        // SAFETY: registers pernet operations whose show callback reads the
+        // registry, which lives until after `mcast_proc_unregister` in `drop`.
+        let err = unsafe { b::mcast_proc_register() };
+        if err != 0 {
+            // SAFETY: registered above; no socket can exist yet... except one
+            // created in between, which holds a module reference and so
+            // cannot outlive a failed init: sock_unregister waits for it.
+            unsafe {
+                b::sock_unregister(family);
+                b::proto_unregister(&mut g.proto);
+            }
+            return Err(Error::from_errno(err));
+        }
         pr_info!("registered address family {}\n", family);
-        Ok(Registration { family, _names: names })
+        Ok(Registration { family, _names: names, _registry: registry })
     }
 }
 
@@ -131,6 +155,7 @@ impl Drop for Registration {
         // socket() calls; module exit only runs once every socket is gone
         // (each holds a module reference), so the proto is unused.
         unsafe {
+            b::mcast_proc_unregister();
             b::sock_unregister(self.family);
             b::proto_unregister(&mut (*GLOBALS.0.get()).proto);
         }
@@ -248,15 +273,21 @@ unsafe extern "C" fn create(net: *mut b::net, sock: *mut b::socket, protocol: c_
         Ok(ty) => ty,
         Err(e) => return e.to_ret(),
     };
-    match alloc_sock(net, sock, ty, kern) {
-        Ok(_) => {
-            // SAFETY: `sock` is valid; its sk is now ours.
-            unsafe {
-                (*sock).ops = ops_for(ty);
-                (*sock).state = b::socket_state_SS_UNCONNECTED;
-            }
-            0
-        }
+    let sk = match alloc_sock(net, sock, ty, kern) {
+        Ok(sk) => sk,
+        Err(e) => return e.to_ret(),
+    };
+    // SAFETY: `sock` is valid; its sk is now ours and fully initialised.
+    unsafe {
+        (*sock).ops = ops_for(ty);
+        (*sock).state = b::socket_state_SS_UNCONNECTED;
+    }
+    // SAFETY: as above.
+    let sk = unsafe { Sock::from_raw(sk.as_ptr()) };
+    match registry().add(sk) {
+        Ok(()) => 0,
+        // The socket layer releases the half-made socket (our `release`
+        // does not mind that the registry never saw it).
         Err(e) => e.to_ret(),
     }
 }
@@ -504,4 +535,24 @@ unsafe extern "C" fn seqpacket_recvmsg(sock: *mut b::socket, msg: *mut b::msghdr
     // SAFETY: the entry point's contract.
     let (sock, mut msg) = unsafe { (socket(sock), Msg::from_raw(msg)) };
     ret_len(seqpacket::recvmsg(&sock, &mut msg, size, flags as u32))
+}
+
+/// The listing of /proc/net/mcast_unix for the reader's namespace.
+///
+/// # Safety
+///
+/// Called by the seq_file show callback in rust/helpers.c with a valid
+/// seq_file and its namespace, while the family is registered.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mcast_proc_show(m: *mut b::seq_file, net: *mut b::net) -> c_int {
+    struct SeqWriter(*mut b::seq_file);
+    impl core::fmt::Write for SeqWriter {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            // SAFETY: the seq_file is valid for the show call; seq_write
+            // copies the bytes (and records an overflow itself).
+            unsafe { b::seq_write(self.0, s.as_ptr().cast(), s.len()) };
+            Ok(())
+        }
+    }
+    ret(crate::proc::show(registry(), net as usize, &mut SeqWriter(m)))
 }

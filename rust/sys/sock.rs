@@ -137,6 +137,12 @@ impl Sock {
         unsafe { b::mcast_wmem_alloc(self.raw()) }
     }
 
+    /// The socket inode number (as /proc/net/unix shows it).
+    pub(crate) fn inode(&self) -> u64 {
+        // SAFETY: we are live; sock_i_ino reads under sk_callback_lock.
+        unsafe { b::sock_i_ino(self.raw()) as u64 }
+    }
+
     /// One more message lost to a full queue (SO_RXQ_OVFL, /proc).
     pub(crate) fn count_drop(&self) {
         // SAFETY: we are live; an atomic increment.
