@@ -98,6 +98,8 @@ bool mcast_msg_has_rights(struct msghdr *msg);
 int mcast_scm_creds(struct socket *sock, struct msghdr *msg, struct sk_buff *skb);
 void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags);
 
+int mcast_run_peer_filter(const struct bpf_prog *prog, struct sk_buff *skb);
+
 /* RCU */
 void mcast_rcu_read_lock(void);
 void mcast_rcu_read_unlock(void);

@@ -33,6 +33,7 @@ use crate::address::Address;
 use crate::socket::{self, hang_up, peer_is_full, SockType};
 use crate::sys::errno::{Errno, KResult};
 use crate::sys::family::{max_groups, max_members};
+use crate::sys::filter::PeerFilter;
 use crate::sys::rcu::RcuBox;
 use crate::sys::skb::{Skb, POLL_WRITE};
 use crate::sys::sock::{Sock, SockRef};
@@ -57,6 +58,8 @@ pub(crate) struct Member {
     /// Seqpacket: the owner's accepted socket of this member (the
     /// SEND_TO_PEER copy goes there).
     pub(crate) peer: Option<SockRef>,
+    /// Seqpacket: the owner's filter on what this member receives.
+    pub(crate) filter: Option<Arc<PeerFilter>>,
 }
 
 /// The published membership.
@@ -87,6 +90,8 @@ struct Recipient<'a> {
     sk: &'a Sock,
     /// DROP_WHEN_FULL: never holds the sender back.
     drops: bool,
+    /// The owner's peer filter for this recipient.
+    filter: Option<&'a PeerFilter>,
 }
 
 impl MemberList {
@@ -100,20 +105,31 @@ impl MemberList {
         let to_peer = own
             .filter(|m| m.flags & SEND_TO_PEER != 0)
             .and_then(|m| m.peer.as_deref().or(self.owner.as_deref()))
-            .map(|sk| Recipient { sk, drops: false });
+            .map(|sk| Recipient { sk, drops: false, filter: None });
         let members = self
             .members
             .iter()
             .filter(move |m| !m.sk.is(sender) || m.flags & LOOPBACK != 0)
-            .map(|m| Recipient { sk: &m.sk, drops: m.flags & DROP_WHEN_FULL != 0 });
+            .map(|m| Recipient { sk: &m.sk, drops: m.flags & DROP_WHEN_FULL != 0, filter: m.filter.as_deref() });
         Iterator::chain(members, to_peer)
     }
 
-    /// A copy with `change` applied to the members.
-    fn edited(&self, keep: impl Fn(&Member) -> bool, add: Option<Member>) -> KResult<KBox<MemberList>> {
+    /// A copy without the members `keep` refuses, plus `add`; `filter`
+    /// replaces the peer filter of the member whose owner-side socket is
+    /// the given one.
+    fn edited(
+        &self,
+        keep: impl Fn(&Member) -> bool,
+        add: Option<Member>,
+        filter: Option<(&Sock, Option<Arc<PeerFilter>>)>,
+    ) -> KResult<KBox<MemberList>> {
         let mut members = KVec::with_capacity(self.members.len() + 1, GFP_KERNEL)?;
         for m in self.members.iter().filter(|m| keep(m)) {
-            members.push(Member { sk: m.sk.clone(), flags: m.flags, peer: m.peer.clone() }, GFP_KERNEL)?;
+            let f = match &filter {
+                Some((peer, f)) if m.peer.as_ref().is_some_and(|p| p.is(peer)) => f.clone(),
+                _ => m.filter.clone(),
+            };
+            members.push(Member { sk: m.sk.clone(), flags: m.flags, peer: m.peer.clone(), filter: f }, GFP_KERNEL)?;
         }
         if let Some(m) = add {
             members.push(m, GFP_KERNEL)?;
@@ -155,7 +171,7 @@ impl Group {
     /// Adds `sk` with `flags` (`peer`: the seqpacket owner-side socket).
     /// `EADDRINUSE` if it is a member, `ENOBUFS` at max_members,
     /// `ECONNREFUSED` if the group is gone.
-    pub(crate) fn add(&self, sk: &Sock, flags: u32, peer: Option<SockRef>) -> KResult<()> {
+    pub(crate) fn add(&self, sk: &Sock, flags: u32, peer: Option<SockRef>, filter: Option<Arc<PeerFilter>>) -> KResult<()> {
         self.list.update(|cur| {
             if cur.closed {
                 return Err(Errno::ECONNREFUSED);
@@ -166,7 +182,7 @@ impl Group {
             if cur.members.len() >= max_members() as usize {
                 return Err(Errno::ENOBUFS);
             }
-            let new = cur.edited(|_| true, Some(Member { sk: sk.get(), flags, peer }))?;
+            let new = cur.edited(|_| true, Some(Member { sk: sk.get(), flags, peer, filter }), None)?;
             Ok((new, ()))
         })
     }
@@ -178,7 +194,7 @@ impl Group {
             if cur.find(sk).is_none() {
                 return Err(Errno::EADDRNOTAVAIL);
             }
-            Ok((cur.edited(|m| !m.sk.is(sk), None)?, ()))
+            Ok((cur.edited(|m| !m.sk.is(sk), None, None)?, ()))
         })?;
         sk.peer_wait().wake(POLL_WRITE);
         Ok(())
@@ -195,6 +211,11 @@ impl Group {
             Ok((new, old))
         });
         taken.unwrap_or_default()
+    }
+
+    /// Sets the peer filter of the member whose owner-side socket is `peer`.
+    fn set_filter(&self, peer: &Sock, filter: Option<Arc<PeerFilter>>) -> KResult<()> {
+        self.list.update(|cur| Ok((cur.edited(|_| true, None, Some((peer, filter)))?, ())))
     }
 
     pub(crate) fn is_member(&self, sk: &Sock) -> bool {
@@ -241,7 +262,8 @@ impl Group {
         let mut copies = Copies::new();
         for r in list.recipients(sender) {
             let mut copy = skb.share()?;
-            let passed = copy.passes_filter(r.sk);
+            // Both the owner's peer filter and the member's own must accept.
+            let passed = r.filter.map_or(true, |f| f.accepts(&mut copy)) && copy.passes_filter(r.sk);
             copies.push(passed.then_some(copy))?;
         }
         for (r, copy) in list.recipients(sender).zip(copies.iter()) {
@@ -383,6 +405,7 @@ pub(crate) fn setsockopt(sock: &crate::sys::sock::Socket, name: i32, val: &[u8])
         opt::CREATE_GROUP => create(sock, Mreq::parse(val)?),
         opt::JOIN_GROUP => join(sk, Mreq::parse(val)?),
         opt::LEAVE_GROUP => leave(sk, Mreq::parse(val)?),
+        opt::PEER_FILTER => set_peer_filter(sk, val),
         opt::ADMIT_MEMBER => {
             let flags = val.get(..4).ok_or(Errno::EINVAL)?;
             admit(sk, u32::from_ne_bytes([flags[0], flags[1], flags[2], flags[3]]))
@@ -420,13 +443,19 @@ fn join(sk: &Sock, mreq: Mreq<'_>) -> KResult<()> {
     let addr = socket::parse_dest(mreq.address)?;
     let owner = socket::find_other(sk, &addr)?;
     let group = socket::owned_group(&owner).ok_or(Errno::EINVAL)?;
-    add_membership(sk, &group, mreq.flags, None)
+    add_membership(sk, &group, mreq.flags, None, None)
 }
 
 /// Records a membership on both sides: the socket's list (max_groups) and
 /// the group's (max_members). A socket's list changes only under its
 /// `bind_lock`, so it can be copied outside the spinlock.
-fn add_membership(sk: &Sock, group: &Arc<Group>, flags: u32, peer: Option<SockRef>) -> KResult<()> {
+fn add_membership(
+    sk: &Sock,
+    group: &Arc<Group>,
+    flags: u32,
+    peer: Option<SockRef>,
+    filter: Option<Arc<PeerFilter>>,
+) -> KResult<()> {
     let state = sk.state();
     let _serial = state.bind_lock.lock();
     let n = {
@@ -445,7 +474,7 @@ fn add_membership(sk: &Sock, group: &Arc<Group>, flags: u32, peer: Option<SockRe
         groups.push(g.clone(), GFP_ATOMIC)?;
     }
     groups.push(group.clone(), GFP_ATOMIC)?;
-    group.add(sk, flags, peer)?;
+    group.add(sk, flags, peer, filter)?;
     let old = core::mem::replace(&mut state.inner.lock().groups, groups);
     drop(old);
     Ok(())
@@ -468,13 +497,14 @@ fn leave(sk: &Sock, mreq: Mreq<'_>) -> KResult<()> {
 /// MCAST_UNIX_ADMIT_MEMBER on an accepted connection of a seqpacket group's
 /// listening owner: the client at the other end becomes a member.
 fn admit(accepted: &Sock, flags: u32) -> KResult<()> {
-    let (group, client) = {
+    let _serial = accepted.state().owner_lock.lock();
+    let (group, client, filter) = {
         let inner = accepted.state().inner.lock();
         let group = inner.from_group.clone().ok_or(Errno::EINVAL)?;
         if inner.admitted {
             return Err(Errno::EALREADY);
         }
-        (group, inner.peer.clone().ok_or(Errno::ENOTCONN)?)
+        (group, inner.peer.clone().ok_or(Errno::ENOTCONN)?, inner.peer_filter.clone())
     };
     if flags & !FLAGS_ALL != 0 {
         return Err(Errno::EINVAL);
@@ -482,7 +512,7 @@ fn admit(accepted: &Sock, flags: u32) -> KResult<()> {
     if client.is_dead() {
         return Err(Errno::ECONNRESET);
     }
-    add_membership(&client, &group, flags, Some(accepted.get())).map_err(|e| {
+    add_membership(&client, &group, flags, Some(accepted.get()), filter).map_err(|e| {
         if e == Errno::EADDRINUSE {
             Errno::EALREADY
         } else {
@@ -490,6 +520,27 @@ fn admit(accepted: &Sock, flags: u32) -> KResult<()> {
         }
     })?;
     accepted.state().inner.lock().admitted = true;
+    Ok(())
+}
+
+/// MCAST_UNIX_PEER_FILTER on an accepted connection of a seqpacket group's
+/// listening owner: what its client receives from the group must pass this
+/// classic BPF program too. An empty value detaches it. `EPERM` on any other
+/// socket (so a member cannot touch its own).
+fn set_peer_filter(accepted: &Sock, val: &[u8]) -> KResult<()> {
+    let _serial = accepted.state().owner_lock.lock();
+    let (group, admitted) = {
+        let inner = accepted.state().inner.lock();
+        (inner.from_group.clone().ok_or(Errno::EPERM)?, inner.admitted)
+    };
+    let filter = match val.len() {
+        0 => None,
+        _ => Some(Arc::new(PeerFilter::from_user(val)?, GFP_KERNEL)?),
+    };
+    accepted.state().inner.lock().peer_filter = filter.clone();
+    if admitted {
+        group.set_filter(accepted, filter)?;
+    }
     Ok(())
 }
 

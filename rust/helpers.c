@@ -225,6 +225,17 @@ void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb
 	scm_recv(sock, msg, &scm, flags);
 }
 
+/* Runs a peer filter as sk_filter_trim_cap runs a socket's: 0 if the
+ * message passes (possibly trimmed to what the program returned). */
+int mcast_run_peer_filter(const struct bpf_prog *prog, struct sk_buff *skb)
+{
+	unsigned int len = bpf_prog_run_save_cb(prog, skb);
+
+	if (!len)
+		return -EPERM;
+	return pskb_trim(skb, max(1U, len));
+}
+
 /* RCU */
 void mcast_rcu_read_lock(void) { rcu_read_lock(); }
 void mcast_rcu_read_unlock(void) { rcu_read_unlock(); }

@@ -18,6 +18,7 @@ use crate::group::{self, Group};
 use crate::names::NameKey;
 use crate::sys::errno::{Errno, KResult};
 use crate::sys::family::{family, names, random_u32};
+use crate::sys::filter::PeerFilter;
 use crate::sys::path::HeldPath;
 use crate::sys::sock::{self, Sock, SockRef, Socket};
 use crate::sys::wait::{Relay, WaitQueue};
@@ -62,6 +63,10 @@ pub(crate) struct SockState {
     pub(crate) inner: SpinLock<Inner>,
     #[pin]
     pub(crate) bind_lock: Mutex<()>,
+    /// Serialises the group owner's options on an accepted connection
+    /// (ADMIT_MEMBER, PEER_FILTER); taken before the client's `bind_lock`.
+    #[pin]
+    pub(crate) owner_lock: Mutex<()>,
     /// Senders waiting for room in this socket's receive queue (and
     /// connectors waiting for room in a listener's accept queue).
     #[pin]
@@ -94,6 +99,9 @@ pub(crate) struct Inner {
     /// client may be admitted to, and whether it was.
     pub(crate) from_group: Option<Arc<Group>>,
     pub(crate) admitted: bool,
+    /// The owner's filter for what the client of this accepted connection
+    /// receives from the group (MCAST_UNIX_PEER_FILTER).
+    pub(crate) peer_filter: Option<Arc<PeerFilter>>,
 }
 
 impl SockState {
@@ -111,10 +119,12 @@ impl SockState {
                     groups: KVec::new(),
                     from_group: None,
                     admitted: false,
+                    peer_filter: None,
                 },
                 "mcast_unix_sock"
             ),
             bind_lock <- kernel::new_mutex!((), "mcast_unix_bind"),
+            owner_lock <- kernel::new_mutex!((), "mcast_unix_owner"),
             peer_wait <- WaitQueue::new(),
             relay <- Relay::new(),
         })

@@ -17,6 +17,7 @@
 pub(crate) mod bindings;
 pub(crate) mod errno;
 pub(crate) mod family;
+pub(crate) mod filter;
 pub(crate) mod msg;
 pub(crate) mod path;
 pub(crate) mod rcu;

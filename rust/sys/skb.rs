@@ -111,7 +111,7 @@ impl Skb {
         Ok(Skb(skb))
     }
 
-    fn raw(&self) -> *mut b::sk_buff {
+    pub(crate) fn raw(&self) -> *mut b::sk_buff {
         self.0.as_ptr()
     }
 

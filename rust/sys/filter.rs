@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Peer filters: classic BPF programs the group owner attaches to an
+//! accepted seqpacket connection (MCAST_UNIX_PEER_FILTER). Built and run by
+//! the kernel's own BPF machinery, like SO_ATTACH_FILTER programs.
+
+use super::bindings as b;
+use super::errno::{Errno, KResult};
+use super::skb::Skb;
+use core::ptr::{self, NonNull};
+
+/// `sizeof(struct sock_fprog)` on 64-bit.
+pub(crate) const FPROG_SIZE: usize = 16;
+
+/// A checked, ready-to-run classic BPF program.
+pub(crate) struct PeerFilter(NonNull<b::bpf_prog>);
+
+// SAFETY: a bpf_prog is immutable once created and may run on any CPU.
+unsafe impl Send for PeerFilter {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for PeerFilter {}
+
+impl PeerFilter {
+    /// Builds the program a `struct sock_fprog` (as the caller passed it,
+    /// `FPROG_SIZE` bytes: length, then a user pointer to the instructions)
+    /// describes: `EINVAL` if malformed, `EFAULT` for a bad pointer.
+    pub(crate) fn from_user(fprog: &[u8]) -> KResult<PeerFilter> {
+        if fprog.len() < FPROG_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: all-zero is a valid sock_fprog; we fill its two fields
+        // from the caller's bytes (layout: u16 len, padding, pointer at 8).
+        let mut prog: b::sock_fprog = unsafe { core::mem::zeroed() };
+        prog.len = u16::from_ne_bytes([fprog[0], fprog[1]]);
+        let mut p = [0u8; 8];
+        p.copy_from_slice(&fprog[8..16]);
+        prog.filter = usize::from_ne_bytes(p) as *mut b::sock_filter;
+        let mut out = ptr::null_mut();
+        // SAFETY: the instructions are copied from the user pointer and
+        // checked by the kernel; on success we own the program.
+        let err = unsafe { b::bpf_prog_create_from_user(&mut out, &mut prog, None, false) };
+        if let Some(e) = Errno::from_ret(err) {
+            return Err(e);
+        }
+        NonNull::new(out).map(PeerFilter).ok_or(Errno::EINVAL)
+    }
+
+    /// Runs the program on a copy: false if it rejects the message; a
+    /// result shorter than the message trims the copy to it.
+    pub(crate) fn accepts(&self, skb: &mut Skb) -> bool {
+        // SAFETY: the program is live while we hold `self`; the skb is ours.
+        unsafe { b::mcast_run_peer_filter(self.0.as_ptr(), skb.raw()) == 0 }
+    }
+}
+
+impl Drop for PeerFilter {
+    fn drop(&mut self) {
+        // SAFETY: we own the program; readers that ran it did so under RCU
+        // and the member list holding it was freed after a grace period.
+        unsafe { b::bpf_prog_destroy(self.0.as_ptr()) }
+    }
+}
