@@ -1,7 +1,7 @@
 //! Thin wrappers over the socket syscalls used by the tests: every call
+//! returns `Result<_, Errno>` so cases can compare errnos directly.
 
 #![allow(dead_code)]
-//! returns `Result<_, Errno>` so cases can compare errnos directly.
 
 use std::ffi::CString;
 use std::fmt;
@@ -293,9 +293,526 @@ pub fn poll(fd: &Fd, events: i16, timeout_ms: i32) -> SysResult<i16> {
     Ok(p.revents)
 }
 
-pub fn ioctl_int(fd: &Fd, req: libc::c_ulong) -> SysResult<i32> {
+pub fn ioctl_int(fd: &Fd, req: libc::Ioctl) -> SysResult<i32> {
     let mut v: i32 = 0;
     // SAFETY: v is valid for the call.
     check(unsafe { libc::ioctl(fd.0, req as _, &mut v) } as _)?;
     Ok(v)
+}
+
+/// Turns a `SysResult` into the case's error type with some context.
+pub trait Ctx<T> {
+    fn ctx(self, what: &str) -> Result<T, String>;
+}
+
+impl<T> Ctx<T> for SysResult<T> {
+    fn ctx(self, what: &str) -> Result<T, String> {
+        self.map_err(|e| format!("{what}: {e:?}"))
+    }
+}
+
+/// A call that takes an address.
+#[derive(Clone, Copy, Debug)]
+pub enum AddrOp {
+    Bind,
+    Connect,
+    /// sendto() of one byte.
+    SendTo,
+}
+
+/// `op` with the address `a` but an explicit address length, which may exceed
+/// `sizeof(struct sockaddr_un)` (the bytes after the struct are zero).
+pub fn addr_op_len(op: AddrOp, fd: &Fd, a: &SockAddr, len: libc::socklen_t) -> SysResult<()> {
+    let mut buf = [0u64; 64];
+    // SAFETY: buf is larger than a sockaddr_un; we copy the struct's bytes into it.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            a.as_ptr().cast::<u8>(),
+            buf.as_mut_ptr().cast::<u8>(),
+            std::mem::size_of::<libc::sockaddr_un>(),
+        )
+    };
+    let len = len.min(std::mem::size_of_val(&buf) as _);
+    let p = buf.as_ptr().cast::<libc::sockaddr>();
+    // SAFETY: p is valid for `len` bytes (clamped to the buffer above).
+    let ret = unsafe {
+        match op {
+            AddrOp::Bind => libc::bind(fd.0, p, len) as libc::c_long,
+            AddrOp::Connect => libc::connect(fd.0, p, len) as libc::c_long,
+            AddrOp::SendTo => libc::sendto(fd.0, b"x".as_ptr().cast(), 1, libc::MSG_DONTWAIT, p, len) as libc::c_long,
+        }
+    };
+    check(ret).map(|_| ())
+}
+
+/// send() from a NULL buffer of `len` bytes (the kernel must answer EFAULT).
+pub fn send_null(fd: &Fd, len: usize, flags: i32) -> SysResult<usize> {
+    // SAFETY: the kernel checks user pointers; nothing is read in this process.
+    check(unsafe { libc::send(fd.0, std::ptr::null(), len, flags) } as _).map(|n| n as usize)
+}
+
+/// recv() into a NULL buffer of `len` bytes (the kernel must answer EFAULT).
+pub fn recv_null(fd: &Fd, len: usize, flags: i32) -> SysResult<usize> {
+    // SAFETY: the kernel checks user pointers; nothing is written in this process.
+    check(unsafe { libc::recv(fd.0, std::ptr::null_mut(), len, flags) } as _).map(|n| n as usize)
+}
+
+/// SO_RCVTIMEO / SO_SNDTIMEO in milliseconds.
+pub fn set_timeout(fd: &Fd, opt: i32, ms: i64) -> SysResult<()> {
+    let tv = libc::timeval { tv_sec: ms / 1000, tv_usec: (ms % 1000 * 1000) as _ };
+    // SAFETY: tv is valid for the call.
+    check(unsafe {
+        libc::setsockopt(fd.0, libc::SOL_SOCKET, opt, (&tv as *const libc::timeval).cast(), std::mem::size_of_val(&tv) as _)
+    } as _)
+    .map(|_| ())
+}
+
+/// SO_RCVTIMEO / SO_SNDTIMEO read back, in milliseconds.
+pub fn get_timeout(fd: &Fd, opt: i32) -> SysResult<i64> {
+    // SAFETY: all-zero is a valid timeval.
+    let mut tv: libc::timeval = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of_val(&tv) as libc::socklen_t;
+    // SAFETY: tv and len are valid for the call.
+    check(unsafe { libc::getsockopt(fd.0, libc::SOL_SOCKET, opt, (&mut tv as *mut libc::timeval).cast(), &mut len) } as _)?;
+    Ok(tv.tv_sec as i64 * 1000 + tv.tv_usec as i64 / 1000)
+}
+
+/// Process credentials as in `struct ucred`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Creds {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Creds {
+    /// The calling process's credentials.
+    pub fn mine() -> Creds {
+        // SAFETY: plain syscalls without arguments.
+        unsafe { Creds { pid: libc::getpid(), uid: libc::getuid(), gid: libc::getgid() } }
+    }
+
+    fn from_ucred(u: &libc::ucred) -> Creds {
+        Creds { pid: u.pid, uid: u.uid, gid: u.gid }
+    }
+}
+
+pub fn peercred(fd: &Fd) -> SysResult<Creds> {
+    let mut u = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of_val(&u) as libc::socklen_t;
+    // SAFETY: u and len are valid for the call.
+    check(unsafe {
+        libc::getsockopt(fd.0, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut u as *mut libc::ucred).cast(), &mut len)
+    } as _)?;
+    Ok(Creds::from_ucred(&u))
+}
+
+/// Ancillary data to send.
+pub enum Ctl<'a> {
+    Creds(Creds),
+    Rights(&'a [i32]),
+}
+
+/// A control buffer holding `items`, 8-byte aligned as cmsghdr requires.
+fn encode_control(items: &[Ctl]) -> Vec<u64> {
+    let payload = |c: &Ctl| -> (i32, Vec<u8>) {
+        match c {
+            Ctl::Creds(cr) => {
+                let u = libc::ucred { pid: cr.pid, uid: cr.uid, gid: cr.gid };
+                // SAFETY: ucred is plain data; we copy its bytes.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts((&u as *const libc::ucred).cast::<u8>(), std::mem::size_of_val(&u))
+                };
+                (libc::SCM_CREDENTIALS, bytes.to_vec())
+            }
+            Ctl::Rights(fds) => (libc::SCM_RIGHTS, fds.iter().flat_map(|fd| fd.to_ne_bytes()).collect()),
+        }
+    };
+    let items: Vec<(i32, Vec<u8>)> = items.iter().map(payload).collect();
+    // SAFETY: CMSG_SPACE only computes a size.
+    let total: usize = items.iter().map(|(_, d)| unsafe { libc::CMSG_SPACE(d.len() as _) } as usize).sum();
+    let mut buf = vec![0u64; total.div_ceil(8)];
+    if total == 0 {
+        return buf;
+    }
+    // SAFETY: all-zero is a valid msghdr; the CMSG_* macros walk `buf`, which
+    // is `total` bytes long and holds exactly the headers and data we write.
+    unsafe {
+        let mut m: libc::msghdr = std::mem::zeroed();
+        m.msg_control = buf.as_mut_ptr().cast();
+        m.msg_controllen = total as _;
+        let mut c = libc::CMSG_FIRSTHDR(&m);
+        for (ty, data) in &items {
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = *ty;
+            (*c).cmsg_len = libc::CMSG_LEN(data.len() as _) as _;
+            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(c), data.len());
+            c = libc::CMSG_NXTHDR(&m, c);
+        }
+    }
+    buf
+}
+
+/// sendmsg() gathering `iov`, to `to` if given, with ancillary data `ctl`.
+pub fn sendmsg(fd: &Fd, iov: &[&[u8]], to: Option<&SockAddr>, ctl: &[Ctl], flags: i32) -> SysResult<usize> {
+    let mut iovecs: Vec<libc::iovec> =
+        iov.iter().map(|b| libc::iovec { iov_base: b.as_ptr() as *mut _, iov_len: b.len() }).collect();
+    let mut control = encode_control(ctl);
+    // SAFETY: all-zero is a valid msghdr.
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(a) = to {
+        m.msg_name = a.as_ptr() as *mut _;
+        m.msg_namelen = a.len;
+    }
+    m.msg_iov = iovecs.as_mut_ptr();
+    m.msg_iovlen = iovecs.len() as _;
+    if !control.is_empty() {
+        m.msg_control = control.as_mut_ptr().cast();
+        m.msg_controllen = (control.len() * 8) as _;
+    }
+    // SAFETY: every pointer in m is valid for the length given with it.
+    check(unsafe { libc::sendmsg(fd.0, &m, flags) } as _).map(|n| n as usize)
+}
+
+/// What recvmsg() returned. Its Debug form leaves out credentials and
+/// descriptors (they differ between runs).
+pub struct Received {
+    /// The return value (the full length with MSG_TRUNC).
+    pub ret: usize,
+    /// The bytes received, all iovecs concatenated.
+    pub data: Vec<u8>,
+    /// The sender's address; `len` is the msg_namelen the kernel returned.
+    pub from: SockAddr,
+    pub flags: i32,
+    pub creds: Vec<Creds>,
+    pub rights: Vec<Fd>,
+}
+
+impl fmt::Debug for Received {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ret {} data {:?} from {:?} flags {:#x} creds {} rights {}",
+            self.ret,
+            String::from_utf8_lossy(&self.data),
+            self.from,
+            self.flags,
+            self.creds.len(),
+            self.rights.len()
+        )
+    }
+}
+
+/// How to call recvmsg().
+pub struct RecvOpts<'a> {
+    /// Sizes of the iovecs to scatter into.
+    pub iov: &'a [usize],
+    /// Whether to pass a msg_name buffer (if not, msg_namelen is preset to 77).
+    pub name: bool,
+    /// Size of the control buffer (0: msg_control NULL).
+    pub control: usize,
+}
+
+impl RecvOpts<'static> {
+    /// One 256-byte buffer, a name buffer and room for credentials and a few descriptors.
+    pub const DEFAULT: RecvOpts<'static> = RecvOpts { iov: &[256], name: true, control: 256 };
+}
+
+fn parse_control(m: &libc::msghdr, out: &mut Received) {
+    if m.msg_control.is_null() {
+        return;
+    }
+    // SAFETY: the kernel filled msg_controllen bytes of the control buffer
+    // with well-formed cmsghdrs; the CMSG_* macros stay within it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(m);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            let n = (*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => {
+                    let u: libc::ucred = std::ptr::read_unaligned(data.cast());
+                    out.creds.push(Creds::from_ucred(&u));
+                }
+                (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
+                    for i in 0..n / 4 {
+                        out.rights.push(Fd(std::ptr::read_unaligned(data.cast::<i32>().add(i))));
+                    }
+                }
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(m, c);
+        }
+    }
+}
+
+pub fn recvmsg(fd: &Fd, opts: &RecvOpts, flags: i32) -> SysResult<Received> {
+    let total: usize = opts.iov.iter().sum();
+    let mut buf = vec![0u8; total];
+    let mut iovecs = Vec::new();
+    let mut off = 0;
+    for &n in opts.iov {
+        // SAFETY: off + n <= total.
+        iovecs.push(libc::iovec { iov_base: unsafe { buf.as_mut_ptr().add(off) }.cast(), iov_len: n });
+        off += n;
+    }
+    let mut control = vec![0u64; opts.control.div_ceil(8)];
+    let mut from = SockAddr::raw(0, &[]);
+    // SAFETY: all-zero is a valid msghdr.
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    if opts.name {
+        m.msg_name = (&mut from.sun as *mut libc::sockaddr_un).cast();
+        m.msg_namelen = std::mem::size_of::<libc::sockaddr_un>() as _;
+    } else {
+        m.msg_namelen = 77;
+    }
+    m.msg_iov = iovecs.as_mut_ptr();
+    m.msg_iovlen = iovecs.len() as _;
+    if opts.control > 0 {
+        m.msg_control = control.as_mut_ptr().cast();
+        m.msg_controllen = opts.control as _;
+    }
+    // SAFETY: every pointer in m is valid for the length given with it.
+    let ret = check(unsafe { libc::recvmsg(fd.0, &mut m, flags) } as _)? as usize;
+    buf.truncate(ret.min(total));
+    from.len = m.msg_namelen;
+    let mut out = Received { ret, data: buf, from, flags: m.msg_flags, creds: Vec::new(), rights: Vec::new() };
+    parse_control(&m, &mut out);
+    Ok(out)
+}
+
+/// sendmmsg() of `msgs` (data, optional destination): the number sent and each msg_len.
+pub fn sendmmsg(fd: &Fd, msgs: &[(&[u8], Option<&SockAddr>)], flags: i32) -> SysResult<(usize, Vec<u32>)> {
+    let mut iovecs: Vec<libc::iovec> =
+        msgs.iter().map(|(d, _)| libc::iovec { iov_base: d.as_ptr() as *mut _, iov_len: d.len() }).collect();
+    let mut hdrs: Vec<libc::mmsghdr> = Vec::new();
+    for (i, (_, to)) in msgs.iter().enumerate() {
+        // SAFETY: all-zero is a valid mmsghdr.
+        let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        if let Some(a) = to {
+            h.msg_hdr.msg_name = a.as_ptr() as *mut _;
+            h.msg_hdr.msg_namelen = a.len;
+        }
+        h.msg_hdr.msg_iov = &mut iovecs[i];
+        h.msg_hdr.msg_iovlen = 1;
+        hdrs.push(h);
+    }
+    // SAFETY: each header points at one valid iovec and an optional valid address.
+    let n = check(unsafe { libc::sendmmsg(fd.0, hdrs.as_mut_ptr(), hdrs.len() as _, flags as _) } as _)? as usize;
+    Ok((n, hdrs.iter().map(|h| h.msg_len).collect()))
+}
+
+/// recvmmsg() of up to `n` messages of up to `cap` bytes each.
+pub fn recvmmsg(fd: &Fd, n: usize, cap: usize, flags: i32, timeout_ms: Option<i64>) -> SysResult<Vec<Received>> {
+    let mut bufs = vec![vec![0u8; cap]; n];
+    let mut names = vec![SockAddr::raw(0, &[]); n];
+    let mut iovecs: Vec<libc::iovec> =
+        bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: cap }).collect();
+    let mut hdrs: Vec<libc::mmsghdr> = Vec::new();
+    for (iov, name) in iovecs.iter_mut().zip(names.iter_mut()) {
+        // SAFETY: all-zero is a valid mmsghdr.
+        let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        h.msg_hdr.msg_name = (&mut name.sun as *mut libc::sockaddr_un).cast();
+        h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_un>() as _;
+        h.msg_hdr.msg_iov = iov;
+        h.msg_hdr.msg_iovlen = 1;
+        hdrs.push(h);
+    }
+    let mut ts = timeout_ms.map(|ms| libc::timespec { tv_sec: ms / 1000, tv_nsec: (ms % 1000 * 1_000_000) as _ });
+    let tsp = ts.as_mut().map_or(std::ptr::null_mut(), |t| t as *mut libc::timespec);
+    // SAFETY: each header points at a valid buffer and name; tsp is NULL or valid.
+    let got = check(unsafe { libc::recvmmsg(fd.0, hdrs.as_mut_ptr(), n as _, flags as _, tsp) } as _)? as usize;
+    Ok(hdrs
+        .iter()
+        .zip(bufs)
+        .zip(names)
+        .take(got)
+        .map(|((h, mut b), mut from)| {
+            b.truncate((h.msg_len as usize).min(cap));
+            from.len = h.msg_hdr.msg_namelen;
+            Received { ret: h.msg_len as usize, data: b, from, flags: h.msg_hdr.msg_flags, creds: Vec::new(), rights: Vec::new() }
+        })
+        .collect())
+}
+
+/// An epoll instance.
+pub struct Epoll(Fd);
+
+impl Epoll {
+    pub fn new() -> SysResult<Epoll> {
+        // SAFETY: plain syscall.
+        check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } as _).map(|fd| Epoll(Fd(fd as i32)))
+    }
+
+    pub fn add(&self, fd: &Fd, events: u32) -> SysResult<()> {
+        let mut ev = libc::epoll_event { events, u64: fd.0 as u64 };
+        // SAFETY: ev is valid for the call.
+        check(unsafe { libc::epoll_ctl(self.0 .0, libc::EPOLL_CTL_ADD, fd.0, &mut ev) } as _).map(|_| ())
+    }
+
+    /// The events of the ready descriptors (at most 8).
+    pub fn wait(&self, timeout_ms: i32) -> SysResult<Vec<u32>> {
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 8];
+        // SAFETY: evs holds 8 entries.
+        let n = check(unsafe { libc::epoll_wait(self.0 .0, evs.as_mut_ptr(), 8, timeout_ms) } as _)? as usize;
+        Ok(evs[..n].iter().map(|e| e.events).collect())
+    }
+}
+
+/// A pipe: (read end, write end), close-on-exec.
+pub fn pipe() -> SysResult<(Fd, Fd)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: fds holds two ints.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } as _)?;
+    Ok((Fd(fds[0]), Fd(fds[1])))
+}
+
+/// Blocks until the pipe has a byte or all writers are gone.
+pub fn wait_readable(fd: &Fd) -> SysResult<()> {
+    let mut b = [0u8; 1];
+    // SAFETY: b is valid for one byte.
+    check(unsafe { libc::read(fd.0, b.as_mut_ptr().cast(), 1) } as _).map(|_| ())
+}
+
+/// uid and gid of the unprivileged user the permission cases switch to.
+pub const NOBODY: u32 = 65534;
+
+/// A forked child process, killed and reaped on drop unless waited for.
+pub struct Child {
+    pub pid: libc::pid_t,
+    reaped: bool,
+}
+
+impl Child {
+    /// Forks; the child switches to uid/gid NOBODY (with no supplementary
+    /// groups) if `unprivileged`, runs `f` and exits with 0 or the errno `f`
+    /// returned (254 if switching failed, 255 if `f` panicked). Only call this
+    /// while the process has one thread.
+    pub fn spawn(unprivileged: bool, f: impl FnOnce() -> SysResult<()>) -> SysResult<Child> {
+        // SAFETY: the caller guarantees the process is single-threaded, so the
+        // child may allocate; it leaves with _exit and never returns.
+        let pid = check(unsafe { libc::fork() } as _)? as libc::pid_t;
+        if pid == 0 {
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // SAFETY: plain syscalls.
+                if unprivileged
+                    && unsafe { libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(NOBODY) != 0 || libc::setuid(NOBODY) != 0 }
+                {
+                    return 254;
+                }
+                match f() {
+                    Ok(()) => 0,
+                    Err(Errno(e)) => e,
+                }
+            }))
+            .unwrap_or(255);
+            // SAFETY: leaves the child without running the parent's destructors.
+            unsafe { libc::_exit(code) };
+        }
+        Ok(Child { pid, reaped: false })
+    }
+
+    /// Waits for the child: the result its closure returned, or a description
+    /// of how it failed otherwise.
+    pub fn wait(mut self) -> Result<SysResult<()>, String> {
+        let mut status = 0;
+        // SAFETY: status is valid; pid is our child.
+        let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+        self.reaped = true;
+        if r != self.pid || !libc::WIFEXITED(status) {
+            return Err(format!("child did not exit normally (status {status:#x})"));
+        }
+        match libc::WEXITSTATUS(status) {
+            0 => Ok(Ok(())),
+            254 => Err("child could not switch to nobody".into()),
+            255 => Err("child panicked".into()),
+            e => Ok(Err(Errno(e))),
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // SAFETY: pid is our unreaped child.
+            unsafe {
+                libc::kill(self.pid, libc::SIGKILL);
+                libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// A do-nothing handler for a signal, so that it interrupts blocking calls;
+/// the previous disposition comes back on drop.
+pub struct SignalHandler {
+    sig: i32,
+    old: libc::sigaction,
+}
+
+impl SignalHandler {
+    /// With `restart`, SA_RESTART is set (interrupted calls restart where the kernel allows).
+    pub fn install(sig: i32, restart: bool) -> SysResult<SignalHandler> {
+        // SAFETY: all-zero is a valid sigaction; the handler is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = if restart { libc::SA_RESTART } else { 0 };
+            let mut old: libc::sigaction = std::mem::zeroed();
+            check(libc::sigaction(sig, &sa, &mut old) as _)?;
+            Ok(SignalHandler { sig, old })
+        }
+    }
+}
+
+impl Drop for SignalHandler {
+    fn drop(&mut self) {
+        // SAFETY: restores the disposition saved at install.
+        unsafe { libc::sigaction(self.sig, &self.old, std::ptr::null_mut()) };
+    }
+}
+
+/// The calling thread, as a number another thread can signal.
+pub fn this_thread() -> usize {
+    // SAFETY: plain call.
+    unsafe { libc::pthread_self() as usize }
+}
+
+/// pthread_kill() a thread obtained with `this_thread` (which must still run).
+pub fn signal_thread(thread: usize, sig: i32) -> SysResult<()> {
+    // SAFETY: the caller keeps the thread alive.
+    match unsafe { libc::pthread_kill(thread as _, sig) } {
+        0 => Ok(()),
+        e => Err(Errno(e)),
+    }
+}
+
+/// Sets or clears O_NONBLOCK.
+pub fn set_nonblocking(fd: &Fd, on: bool) -> SysResult<()> {
+    let fl = fcntl_getfl(fd)?;
+    let fl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
+    // SAFETY: plain syscall.
+    check(unsafe { libc::fcntl(fd.0, libc::F_SETFL, fl) } as _).map(|_| ())
+}
+
+/// shutdown() of a descriptor number owned elsewhere (for watchdog threads).
+pub fn shutdown_raw(fd: i32, how: i32) -> SysResult<()> {
+    // SAFETY: plain syscall; the caller keeps the descriptor open.
+    check(unsafe { libc::shutdown(fd, how) } as _).map(|_| ())
+}
+
+pub fn write(fd: &Fd, data: &[u8]) -> SysResult<usize> {
+    // SAFETY: data is valid for its length.
+    check(unsafe { libc::write(fd.0, data.as_ptr().cast(), data.len()) } as _).map(|n| n as usize)
+}
+
+pub fn read(fd: &Fd, cap: usize) -> SysResult<Vec<u8>> {
+    let mut buf = vec![0u8; cap];
+    // SAFETY: buf is valid for cap bytes.
+    let n = check(unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), cap) } as _)? as usize;
+    buf.truncate(n);
+    Ok(buf)
 }
