@@ -1,21 +1,137 @@
 //! Unicast behaviour, differential against AF_UNIX (contract: "Sockets and
 //! addresses"). Each case runs on AF_UNIX and on the family; see diff.rs.
+//!
+//! The cases are grouped by topic in the submodules; this file holds the
+//! helpers they share: case constructors, the usual socket arrangements and
+//! family-independent forms of addresses, flags and poll events.
 
-use crate::diff::{case, Mode};
-use crate::ensure;
-use crate::harness::Case;
-use crate::sys;
+mod names;
+
+use crate::diff::{case, Fam, Mode, Obs};
+use crate::harness::{Case, CaseResult};
+use crate::sys::{self, Ctx, Fd, SockAddr, SysResult};
 
 pub fn cases(mode: Mode) -> Vec<Case> {
-    vec![case(mode, "dgram: sendto a bound socket, recvfrom reports the sender", |f, o| {
-        let a = f.socket(libc::SOCK_DGRAM).map_err(|e| format!("{e:?}"))?;
-        let b = f.socket(libc::SOCK_DGRAM).map_err(|e| format!("{e:?}"))?;
-        o.note("bind a", sys::bind(&a, &f.path("a")));
-        o.note("bind b", sys::bind(&b, &f.abstract_("b")));
-        o.note("sendto", sys::sendto(&b, b"hello", 0, &f.path("a")));
-        let got = sys::recvfrom(&a, 64, 0);
-        ensure!(matches!(&got, Ok((5, d, _)) if d == b"hello"), "recvfrom: {got:?}");
-        o.note("recvfrom", got);
-        Ok(())
-    })]
+    [names::cases]
+        .iter()
+        .flat_map(|topic| topic(mode))
+        .collect()
+}
+
+const DGRAM: i32 = libc::SOCK_DGRAM;
+const SEQPACKET: i32 = libc::SOCK_SEQPACKET;
+
+/// Result type of helpers: the error is the case's failure message.
+type R<T> = Result<T, String>;
+
+/// A scenario parameterised by the socket type.
+type Scenario = fn(&Fam, &mut Obs, i32) -> CaseResult;
+
+fn type_name(ty: i32) -> &'static str {
+    if ty == DGRAM {
+        "dgram"
+    } else {
+        "seqpacket"
+    }
+}
+
+/// The same scenario once per socket type: "dgram: NAME" and "seqpacket: NAME".
+fn per_type(mode: Mode, name: &str, scenario: Scenario) -> Vec<Case> {
+    [DGRAM, SEQPACKET]
+        .into_iter()
+        .map(|ty| case(mode, &format!("{}: {name}", type_name(ty)), move |f, o| scenario(f, o, ty)))
+        .collect()
+}
+
+fn sock(f: &Fam, ty: i32) -> R<Fd> {
+    f.socket(ty).ctx("socket")
+}
+
+fn bound(f: &Fam, ty: i32, a: &SockAddr) -> R<Fd> {
+    let s = sock(f, ty)?;
+    sys::bind(&s, a).ctx("bind")?;
+    Ok(s)
+}
+
+/// A seqpacket socket bound to `DIR/name` and listening (backlog 8).
+fn listener(f: &Fam, name: &str) -> R<(Fd, SockAddr)> {
+    let a = f.path(name);
+    let l = bound(f, SEQPACKET, &a)?;
+    sys::listen(&l, 8).ctx("listen")?;
+    Ok((l, a))
+}
+
+/// A seqpacket client connected to `l` (listening at `a`) and the accepted socket.
+fn connect_accept(f: &Fam, l: &Fd, a: &SockAddr) -> R<(Fd, Fd)> {
+    let c = sock(f, SEQPACKET)?;
+    sys::connect(&c, a).ctx("connect")?;
+    let (s, _) = sys::accept(l, 0).ctx("accept")?;
+    Ok((c, s))
+}
+
+/// Connected seqpacket sockets (client, accepted server end) through a
+/// listener at `DIR/name`, which is closed again.
+fn seq_pair(f: &Fam, name: &str) -> R<(Fd, Fd)> {
+    let (l, a) = listener(f, name)?;
+    connect_accept(f, &l, &a)
+}
+
+/// A path under the run's directory, for std::fs.
+fn fs_path(f: &Fam, name: &str) -> String {
+    format!("{}/{}", f.dir, name)
+}
+
+fn io<T>(r: std::io::Result<T>, what: &str) -> R<T> {
+    r.map_err(|e| format!("{what}: {e}"))
+}
+
+/// Lets a child running as nobody reach names in the run's directory
+/// (whatever the umask was), without letting it create any.
+fn searchable(f: &Fam) -> R<()> {
+    chmod(f, "", 0o755)
+}
+
+/// Sets the permission bits of `DIR/name`.
+fn chmod(f: &Fam, name: &str, mode: u32) -> R<()> {
+    use std::os::unix::fs::PermissionsExt;
+    io(std::fs::set_permissions(fs_path(f, name), std::fs::Permissions::from_mode(mode)), "chmod")
+}
+
+fn exists(f: &Fam, name: &str) -> bool {
+    std::fs::symlink_metadata(fs_path(f, name)).is_ok()
+}
+
+/// An address as observed, family-independently: its text and length, plus a
+/// remark if sun_family is not the family's. Autobind names (a NUL and five
+/// hex digits, random) show as `@<autobind>`.
+fn show(f: &Fam, a: &SockAddr) -> String {
+    let b = a.bytes();
+    let text = if a.len == 8 && b[0] == 0 && b[1..].iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+        "@<autobind>(len 8)".to_string()
+    } else {
+        format!("{a:?}")
+    };
+    if a.len >= 2 && i32::from(a.sun.sun_family) != f.af {
+        format!("{text} sun_family {}", a.sun.sun_family)
+    } else {
+        text
+    }
+}
+
+fn sockname(f: &Fam, fd: &Fd) -> SysResult<String> {
+    sys::getsockname(fd).map(|a| show(f, &a))
+}
+
+fn peername(f: &Fam, fd: &Fd) -> SysResult<String> {
+    sys::getpeername(fd).map(|a| show(f, &a))
+}
+
+/// recvfrom() as observed: return value, data as text, sender.
+fn recv_from(f: &Fam, fd: &Fd, cap: usize, flags: i32) -> SysResult<(usize, String, String)> {
+    sys::recvfrom(fd, cap, flags).map(|(n, d, a)| (n, String::from_utf8_lossy(&d).into_owned(), show(f, &a)))
+}
+
+/// recv() of up to 256 bytes, as text.
+fn recv_text(fd: &Fd, flags: i32) -> SysResult<String> {
+    sys::recv(fd, 256, flags).map(|d| String::from_utf8_lossy(&d).into_owned())
 }
