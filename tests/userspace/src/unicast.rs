@@ -5,6 +5,7 @@
 //! helpers they share: case constructors, the usual socket arrangements and
 //! family-independent forms of addresses, flags and poll events.
 
+mod connect;
 mod names;
 
 use crate::diff::{case, Fam, Mode, Obs};
@@ -12,7 +13,7 @@ use crate::harness::{Case, CaseResult};
 use crate::sys::{self, Ctx, Fd, SockAddr, SysResult};
 
 pub fn cases(mode: Mode) -> Vec<Case> {
-    [names::cases]
+    [names::cases, connect::cases]
         .iter()
         .flat_map(|topic| topic(mode))
         .collect()
@@ -41,6 +42,15 @@ fn per_type(mode: Mode, name: &str, scenario: Scenario) -> Vec<Case> {
         .into_iter()
         .map(|ty| case(mode, &format!("{}: {name}", type_name(ty)), move |f, o| scenario(f, o, ty)))
         .collect()
+}
+
+/// The other socket type.
+fn other_type(ty: i32) -> i32 {
+    if ty == DGRAM {
+        SEQPACKET
+    } else {
+        DGRAM
+    }
 }
 
 fn sock(f: &Fam, ty: i32) -> R<Fd> {
@@ -134,4 +144,53 @@ fn recv_from(f: &Fam, fd: &Fd, cap: usize, flags: i32) -> SysResult<(usize, Stri
 /// recv() of up to 256 bytes, as text.
 fn recv_text(fd: &Fd, flags: i32) -> SysResult<String> {
     sys::recv(fd, 256, flags).map(|d| String::from_utf8_lossy(&d).into_owned())
+}
+
+/// Names of the bits set in `bits`, from `table`, with any rest in hex.
+fn bit_names(bits: i64, table: &[(i64, &str)]) -> String {
+    let mut names: Vec<String> = table.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| n.to_string()).collect();
+    let rest = table.iter().fold(bits, |r, (b, _)| r & !b);
+    if rest != 0 {
+        names.push(format!("{rest:#x}"));
+    }
+    if names.is_empty() {
+        "0".into()
+    } else {
+        names.join("|")
+    }
+}
+
+/// poll()/epoll event bits by name.
+fn events(ev: u32) -> String {
+    let table = [
+        (libc::POLLIN, "IN"),
+        (libc::POLLPRI, "PRI"),
+        (libc::POLLOUT, "OUT"),
+        (libc::POLLERR, "ERR"),
+        (libc::POLLHUP, "HUP"),
+        (libc::POLLNVAL, "NVAL"),
+        (libc::POLLRDNORM, "RDNORM"),
+        (libc::POLLRDBAND, "RDBAND"),
+        (libc::POLLWRNORM, "WRNORM"),
+        (libc::POLLWRBAND, "WRBAND"),
+        (libc::POLLRDHUP, "RDHUP"),
+    ];
+    bit_names(i64::from(ev), &table.map(|(b, n)| (i64::from(b as u16), n)))
+}
+
+/// All poll() events at once, without waiting.
+fn poll_now(fd: &Fd) -> SysResult<String> {
+    let all = libc::POLLIN
+        | libc::POLLPRI
+        | libc::POLLOUT
+        | libc::POLLRDHUP
+        | libc::POLLRDNORM
+        | libc::POLLRDBAND
+        | libc::POLLWRNORM
+        | libc::POLLWRBAND;
+    sys::poll(fd, all, 0).map(|ev| events(ev as u16 as u32))
+}
+
+fn so_error(fd: &Fd) -> SysResult<String> {
+    sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR).map(|e| format!("{:?}", sys::Errno(e)))
 }

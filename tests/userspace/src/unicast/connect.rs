@@ -1,0 +1,258 @@
+//! connect(), disconnect and reaching addresses (sendto) for both types.
+
+use super::*;
+use crate::sys::{AddrOp, Child};
+
+pub fn cases(mode: Mode) -> Vec<Case> {
+    let mut v = Vec::new();
+    v.push(case(mode, "dgram: connect, then send without an address", |f, o| {
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let a = sock(f, DGRAM)?;
+        o.note("connect", sys::connect(&a, &f.path("b")));
+        o.note("getpeername", peername(f, &a));
+        o.note("send", sys::send(&a, b"hello", 0));
+        o.note("received", recv_from(f, &b, 64, libc::MSG_DONTWAIT));
+        o.note("the receiver is not connected", peername(f, &b));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: connect(AF_UNSPEC) disconnects", |f, o| {
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let a = sock(f, DGRAM)?;
+        o.note("AF_UNSPEC while unconnected", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
+        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        let mut short = SockAddr::family_only(libc::AF_UNSPEC);
+        short.len = 1;
+        o.note("AF_UNSPEC with addrlen 1", sys::connect(&a, &short));
+        o.note("AF_UNSPEC", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
+        o.note("getpeername", peername(f, &a));
+        o.note("send", sys::send(&a, b"x", libc::MSG_DONTWAIT));
+        o.note("sendto still works", sys::sendto(&a, b"y", libc::MSG_DONTWAIT, &f.path("b")));
+        o.note("received", recv_text(&b, libc::MSG_DONTWAIT));
+        o.note("AF_UNSPEC again", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: disconnecting drops queued messages and resets a mutual peer", |f, o| {
+        let a = bound(f, DGRAM, &f.path("a"))?;
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        sys::connect(&a, &f.path("b")).ctx("connect a")?;
+        sys::connect(&b, &f.path("a")).ctx("connect b")?;
+        sys::send(&b, b"one", 0).ctx("send")?;
+        sys::send(&b, b"two", 0).ctx("send")?;
+        o.note("disconnect a", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
+        o.note("a's queue", recv_text(&a, libc::MSG_DONTWAIT));
+        o.note("poll b", poll_now(&b));
+        o.note("b's SO_ERROR", so_error(&b));
+        o.note("b's SO_ERROR again", so_error(&b));
+        o.note("b's getpeername", peername(f, &b));
+        o.note("b sends again", sys::send(&b, b"three", libc::MSG_DONTWAIT));
+        o.note("a receives", recv_from(f, &a, 64, libc::MSG_DONTWAIT));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: reconnecting to another peer drops queued messages", |f, o| {
+        let a = bound(f, DGRAM, &f.path("a"))?;
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let c = bound(f, DGRAM, &f.path("c"))?;
+        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        sys::sendto(&b, b"from b", 0, &f.path("a")).ctx("sendto")?;
+        o.note("reconnect to c", sys::connect(&a, &f.path("c")));
+        o.note("getpeername", peername(f, &a));
+        o.note("a's queue", recv_text(&a, libc::MSG_DONTWAIT));
+        o.note("b's SO_ERROR", so_error(&b));
+        o.note("b sends to a", sys::sendto(&b, b"b again", libc::MSG_DONTWAIT, &f.path("a")));
+        o.note("c sends to a", sys::sendto(&c, b"from c", libc::MSG_DONTWAIT, &f.path("a")));
+        o.note("a receives", recv_from(f, &a, 64, libc::MSG_DONTWAIT));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "connect to a missing path -> ENOENT", |f, o, ty| {
+        let s = sock(f, ty)?;
+        o.note("connect", sys::connect(&s, &f.path("missing")));
+        o.note("connect in a missing directory", sys::connect(&s, &f.path("nodir/missing")));
+        if ty == DGRAM {
+            o.note("sendto", sys::sendto(&s, b"x", 0, &f.path("missing")));
+        }
+        o.note("getpeername", peername(f, &s));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "connect to a missing abstract name -> ECONNREFUSED", |f, o, ty| {
+        let s = sock(f, ty)?;
+        o.note("connect", sys::connect(&s, &f.abstract_("missing")));
+        if ty == DGRAM {
+            o.note("sendto", sys::sendto(&s, b"x", 0, &f.abstract_("missing")));
+        }
+        o.note("getpeername", peername(f, &s));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "reaching a socket of the other type", |f, o, ty| {
+        let other = bound(f, other_type(ty), &f.path("p"))?;
+        let _other_abs = bound(f, other_type(ty), &f.abstract_("a"))?;
+        if other_type(ty) == SEQPACKET {
+            sys::listen(&other, 1).ctx("listen")?;
+        }
+        let s = sock(f, ty)?;
+        o.note("connect to its path", sys::connect(&s, &f.path("p")));
+        o.note("connect to its abstract name", sys::connect(&s, &f.abstract_("a")));
+        if ty == DGRAM {
+            o.note("sendto its path", sys::sendto(&s, b"x", 0, &f.path("p")));
+        }
+        Ok(())
+    }));
+    v.extend(per_type(mode, "reaching a path without write permission as non-root -> EACCES", |f, o, ty| {
+        let t = bound(f, ty, &f.path("t"))?;
+        if ty == SEQPACKET {
+            sys::listen(&t, 4).ctx("listen")?;
+        }
+        let target = f.path("t");
+        searchable(f)?;
+        for perm in [0o755, 0o777] {
+            chmod(f, "t", perm)?;
+            let child = Child::spawn(true, || sys::connect(&f.socket(ty)?, &target)).ctx("fork")?;
+            o.note(&format!("connect to a {perm:o} socket"), child.wait()?);
+            if ty == DGRAM {
+                let child =
+                    Child::spawn(true, || sys::sendto(&f.socket(ty)?, b"x", 0, &target).map(|_| ())).ctx("fork")?;
+                o.note(&format!("sendto a {perm:o} socket"), child.wait()?);
+            }
+        }
+        if ty == DGRAM {
+            o.note("received", recv_text(&t, libc::MSG_DONTWAIT));
+        }
+        Ok(())
+    }));
+    v.extend(per_type(mode, "reaching a closed socket's address -> ECONNREFUSED", |f, o, ty| {
+        drop(bound(f, ty, &f.path("p"))?);
+        drop(bound(f, ty, &f.abstract_("a"))?);
+        let s = sock(f, ty)?;
+        o.note("connect to the path", sys::connect(&s, &f.path("p")));
+        o.note("connect to the abstract name", sys::connect(&s, &f.abstract_("a")));
+        if ty == DGRAM {
+            o.note("sendto the path", sys::sendto(&s, b"x", 0, &f.path("p")));
+        }
+        Ok(())
+    }));
+    v.extend(per_type(mode, "reaching a path that is not a socket; through a symlink", |f, o, ty| {
+        io(std::fs::write(fs_path(f, "file"), b"x"), "create file")?;
+        io(std::fs::create_dir(fs_path(f, "dir")), "mkdir")?;
+        let t = bound(f, ty, &f.path("t"))?;
+        if ty == SEQPACKET {
+            sys::listen(&t, 4).ctx("listen")?;
+        }
+        io(std::os::unix::fs::symlink(fs_path(f, "t"), fs_path(f, "link")), "symlink")?;
+        for name in ["file", "dir", "link"] {
+            let s = sock(f, ty)?;
+            o.note(&format!("connect to {name}"), sys::connect(&s, &f.path(name)));
+            o.note(&format!("getpeername after {name}"), peername(f, &s));
+        }
+        Ok(())
+    }));
+    v.extend(per_type(mode, "connect with a foreign family or a bare family -> EINVAL", |f, o, ty| {
+        let _t = bound(f, ty, &f.path("t"))?;
+        let foreign = if f.af == libc::AF_UNIX { libc::AF_INET6 } else { libc::AF_UNIX };
+        for (name, fam) in [("AF_INET", libc::AF_INET), ("other unix family", foreign)] {
+            let mut a = f.path("t");
+            a.sun.sun_family = fam as libc::sa_family_t;
+            o.note(name, sock(f, ty).map(|s| sys::connect(&s, &a))?);
+        }
+        o.note("own family only", sock(f, ty).map(|s| sys::connect(&s, &SockAddr::family_only(f.af)))?);
+        o.note("AF_UNSPEC", sock(f, ty).map(|s| sys::connect(&s, &SockAddr::family_only(libc::AF_UNSPEC)))?);
+        if ty == DGRAM {
+            let mut a = f.path("t");
+            a.sun.sun_family = libc::AF_INET as libc::sa_family_t;
+            o.note("sendto AF_INET", sock(f, ty).map(|s| sys::sendto(&s, b"x", 0, &a))?);
+            o.note(
+                "sendto own family only",
+                sock(f, ty).map(|s| sys::addr_op_len(AddrOp::SendTo, &s, &f.path("t"), 2))?,
+            );
+        }
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: send to a connected peer that closed: ECONNREFUSED, then ENOTCONN", |f, o| {
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let a = sock(f, DGRAM)?;
+        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        sys::send(&a, b"queued", 0).ctx("send")?;
+        drop(b);
+        o.note("poll", poll_now(&a));
+        o.note("send", sys::send(&a, b"x", libc::MSG_DONTWAIT));
+        o.note("getpeername", peername(f, &a));
+        o.note("send again", sys::send(&a, b"x", libc::MSG_DONTWAIT));
+        o.note("SO_ERROR", so_error(&a));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: a socket connected elsewhere refuses other senders (EPERM)", |f, o| {
+        let a = bound(f, DGRAM, &f.path("a"))?;
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let c = bound(f, DGRAM, &f.path("c"))?;
+        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        o.note("c sendto a", sys::sendto(&c, b"c", libc::MSG_DONTWAIT, &f.path("a")));
+        o.note("c connect to a", sys::connect(&c, &f.path("a")));
+        o.note("b sendto a", sys::sendto(&b, b"b", libc::MSG_DONTWAIT, &f.path("a")));
+        o.note("a receives", recv_from(f, &a, 8, libc::MSG_DONTWAIT));
+        sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)).ctx("disconnect")?;
+        o.note("c sendto a after a disconnected", sys::sendto(&c, b"c", libc::MSG_DONTWAIT, &f.path("a")));
+        o.note("a receives", recv_from(f, &a, 8, libc::MSG_DONTWAIT));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: connect to itself", |f, o| {
+        let a = bound(f, DGRAM, &f.abstract_("a"))?;
+        o.note("connect", sys::connect(&a, &f.abstract_("a")));
+        o.note("getpeername", peername(f, &a));
+        o.note("send", sys::send(&a, b"me", 0));
+        o.note("receive", recv_from(f, &a, 8, libc::MSG_DONTWAIT));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: sendto another address while connected", |f, o| {
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let c = bound(f, DGRAM, &f.path("c"))?;
+        let a = bound(f, DGRAM, &f.path("a"))?;
+        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        o.note("sendto c", sys::sendto(&a, b"to c", 0, &f.path("c")));
+        o.note("sendto the peer", sys::sendto(&a, b"to b", 0, &f.path("b")));
+        o.note("c receives", recv_from(f, &c, 8, libc::MSG_DONTWAIT));
+        o.note("b receives", recv_from(f, &b, 8, libc::MSG_DONTWAIT));
+        o.note("b has nothing more", recv_text(&b, libc::MSG_DONTWAIT));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: a connection survives its peer's path being rebound", |f, o| {
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let a = sock(f, DGRAM)?;
+        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        drop(b);
+        io(std::fs::remove_file(fs_path(f, "b")), "unlink")?;
+        let b2 = bound(f, DGRAM, &f.path("b"))?;
+        o.note("send to the dead peer", sys::send(&a, b"x", libc::MSG_DONTWAIT));
+        o.note("reconnect", sys::connect(&a, &f.path("b")));
+        o.note("send", sys::send(&a, b"new", libc::MSG_DONTWAIT));
+        o.note("the new socket receives", recv_text(&b2, libc::MSG_DONTWAIT));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: SO_PASSCRED autobinds an unbound sender", |f, o| {
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let a = sock(f, DGRAM)?;
+        sys::setsockopt_int(&a, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).ctx("SO_PASSCRED")?;
+        o.note("getsockname before", sockname(f, &a));
+        o.note("sendto", sys::sendto(&a, b"x", 0, &f.path("b")));
+        o.note("getsockname after", sockname(f, &a));
+        o.note("receiver sees", recv_from(f, &b, 8, libc::MSG_DONTWAIT));
+        let c = sock(f, DGRAM)?;
+        sys::setsockopt_int(&c, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).ctx("SO_PASSCRED")?;
+        o.note("connect", sys::connect(&c, &f.path("b")));
+        o.note("getsockname after connect", sockname(f, &c));
+        let d = sock(f, DGRAM)?;
+        sys::setsockopt_int(&d, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).ctx("SO_PASSCRED")?;
+        o.note("failed sendto", sys::sendto(&d, b"x", 0, &f.abstract_("missing")));
+        o.note("getsockname after a failed sendto", sockname(f, &d));
+        Ok(())
+    }));
+    v.push(case(mode, "seqpacket: SO_PASSCRED autobinds the client on connect", |f, o| {
+        let (l, a) = listener(f, "srv")?;
+        let c = sock(f, SEQPACKET)?;
+        sys::setsockopt_int(&c, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).ctx("SO_PASSCRED")?;
+        o.note("connect", sys::connect(&c, &a));
+        o.note("client's getsockname", sockname(f, &c));
+        let (s, from) = sys::accept(&l, 0).ctx("accept")?;
+        o.note("accept's address", show(f, &from));
+        o.note("accepted's getpeername", peername(f, &s));
+        Ok(())
+    }));
+    v
+}
