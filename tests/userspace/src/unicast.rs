@@ -6,14 +6,15 @@
 //! family-independent forms of addresses, flags and poll events.
 
 mod connect;
+mod data;
 mod names;
 
 use crate::diff::{case, Fam, Mode, Obs};
 use crate::harness::{Case, CaseResult};
-use crate::sys::{self, Ctx, Fd, SockAddr, SysResult};
+use crate::sys::{self, Ctx, Fd, Received, SockAddr, SysResult};
 
 pub fn cases(mode: Mode) -> Vec<Case> {
-    [names::cases, connect::cases]
+    [names::cases, connect::cases, data::cases]
         .iter()
         .flat_map(|topic| topic(mode))
         .collect()
@@ -86,6 +87,19 @@ fn seq_pair(f: &Fam, name: &str) -> R<(Fd, Fd)> {
     connect_accept(f, &l, &a)
 }
 
+/// Two sockets of type `ty` where what `.0` sends without an address arrives
+/// at `.1`: for dgram an unbound socket connected to one bound at `DIR/name`,
+/// for seqpacket a client and its accepted peer.
+fn channel(f: &Fam, ty: i32, name: &str) -> R<(Fd, Fd)> {
+    if ty == SEQPACKET {
+        return seq_pair(f, name);
+    }
+    let rx = bound(f, DGRAM, &f.path(name))?;
+    let tx = sock(f, DGRAM)?;
+    sys::connect(&tx, &f.path(name)).ctx("connect")?;
+    Ok((tx, rx))
+}
+
 /// A path under the run's directory, for std::fs.
 fn fs_path(f: &Fam, name: &str) -> String {
     format!("{}/{}", f.dir, name)
@@ -146,6 +160,22 @@ fn recv_text(fd: &Fd, flags: i32) -> SysResult<String> {
     sys::recv(fd, 256, flags).map(|d| String::from_utf8_lossy(&d).into_owned())
 }
 
+/// A received message as observed (credentials and descriptors left out).
+fn message(f: &Fam, m: &Received) -> String {
+    format!(
+        "ret {} data {:?} from {} flags {}",
+        m.ret,
+        String::from_utf8_lossy(&m.data),
+        show(f, &m.from),
+        msg_flags(m.flags)
+    )
+}
+
+/// A recvmsg() result as observed.
+fn received(f: &Fam, r: &SysResult<Received>) -> SysResult<String> {
+    r.as_ref().map(|m| message(f, m)).map_err(|e| *e)
+}
+
 /// Names of the bits set in `bits`, from `table`, with any rest in hex.
 fn bit_names(bits: i64, table: &[(i64, &str)]) -> String {
     let mut names: Vec<String> = table.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| n.to_string()).collect();
@@ -158,6 +188,18 @@ fn bit_names(bits: i64, table: &[(i64, &str)]) -> String {
     } else {
         names.join("|")
     }
+}
+
+fn msg_flags(flags: i32) -> String {
+    let table = [
+        (libc::MSG_OOB, "OOB"),
+        (libc::MSG_CTRUNC, "CTRUNC"),
+        (libc::MSG_TRUNC, "TRUNC"),
+        (libc::MSG_EOR, "EOR"),
+        (libc::MSG_ERRQUEUE, "ERRQUEUE"),
+        (libc::MSG_CMSG_CLOEXEC, "CMSG_CLOEXEC"),
+    ];
+    bit_names(i64::from(flags), &table.map(|(b, n)| (i64::from(b), n)))
 }
 
 /// poll()/epoll event bits by name.
