@@ -8,13 +8,15 @@
 mod connect;
 mod data;
 mod names;
+mod seqpacket;
 
 use crate::diff::{case, Fam, Mode, Obs};
 use crate::harness::{Case, CaseResult};
 use crate::sys::{self, Ctx, Fd, Received, SockAddr, SysResult};
+use std::time::Duration;
 
 pub fn cases(mode: Mode) -> Vec<Case> {
-    [names::cases, connect::cases, data::cases]
+    [names::cases, connect::cases, data::cases, seqpacket::cases]
         .iter()
         .flat_map(|topic| topic(mode))
         .collect()
@@ -235,4 +237,11 @@ fn poll_now(fd: &Fd) -> SysResult<String> {
 
 fn so_error(fd: &Fd) -> SysResult<String> {
     sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR).map(|e| format!("{:?}", sys::Errno(e)))
+}
+
+/// Runs `f` and reports whether it took at least `ms` milliseconds, with its result.
+fn timed<T>(ms: u64, f: impl FnOnce() -> T) -> (bool, T) {
+    let start = std::time::Instant::now();
+    let r = f();
+    (start.elapsed() >= Duration::from_millis(ms), r)
 }
