@@ -8,15 +8,18 @@
 mod connect;
 mod data;
 mod names;
+mod options;
 mod seqpacket;
 
 use crate::diff::{case, Fam, Mode, Obs};
 use crate::harness::{Case, CaseResult};
 use crate::sys::{self, Ctx, Fd, Received, SockAddr, SysResult};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn cases(mode: Mode) -> Vec<Case> {
-    [names::cases, connect::cases, data::cases, seqpacket::cases]
+    [names::cases, connect::cases, data::cases, seqpacket::cases, options::cases]
         .iter()
         .flat_map(|topic| topic(mode))
         .collect()
@@ -235,8 +238,108 @@ fn poll_now(fd: &Fd) -> SysResult<String> {
     sys::poll(fd, all, 0).map(|ev| events(ev as u16 as u32))
 }
 
+/// Who a pid is, family-independently.
+fn who(pid: i32, child: Option<i32>) -> &'static str {
+    // SAFETY: plain syscall.
+    let me = unsafe { libc::getpid() };
+    match pid {
+        0 => "none (0)",
+        p if p == me => "this process",
+        p if Some(p) == child => "the child",
+        _ => "another process",
+    }
+}
+
+/// Credentials as observed: whose pid, uid, gid.
+fn creds(c: &sys::Creds, child: Option<i32>) -> String {
+    format!("pid {} uid {} gid {}", who(c.pid, child), c.uid as i32, c.gid as i32)
+}
+
 fn so_error(fd: &Fd) -> SysResult<String> {
     sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR).map(|e| format!("{:?}", sys::Errno(e)))
+}
+
+/// Sends `msg` with MSG_DONTWAIT (to `to` if given) until EAGAIN; at most
+/// 100000 times. Fails on another error or if EAGAIN never comes.
+fn fill(tx: &Fd, to: Option<&SockAddr>, msg: &[u8]) -> R<usize> {
+    for n in 0..100_000 {
+        let r = match to {
+            Some(a) => sys::sendto(tx, msg, libc::MSG_DONTWAIT, a),
+            None => sys::send(tx, msg, libc::MSG_DONTWAIT),
+        };
+        match r {
+            Ok(_) => {}
+            Err(sys::Errno(libc::EAGAIN)) => return Ok(n),
+            Err(e) => return Err(format!("send {n} while filling: {e:?}")),
+        }
+    }
+    Err("the receiver never filled up".into())
+}
+
+/// Makes the receive queue of `rx` small so that filling it is quick with
+/// either accounting (bytes for the family, message count for AF_UNIX).
+fn small_rcvbuf(rx: &Fd) -> R<()> {
+    sys::setsockopt_int(rx, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096).ctx("SO_RCVBUF")
+}
+
+/// A channel (see `channel`) whose receiver is full: 100-byte messages sent
+/// with MSG_DONTWAIT until EAGAIN, which is recorded. How many fit is not
+/// compared: AF_UNIX bounds a datagram receiver by message count
+/// (max_dgram_qlen) and a seqpacket sender by its SO_SNDBUF, the family bounds
+/// the receiver by its SO_RCVBUF bytes (made small here to keep this quick).
+fn full_channel(f: &Fam, o: &mut Obs, ty: i32) -> R<(Fd, Fd)> {
+    let (tx, rx) = channel(f, ty, "rx")?;
+    small_rcvbuf(&rx)?;
+    o.note("filled until EAGAIN", fill(&tx, None, &[b'x'; 100]).map(|_| ()));
+    Ok((tx, rx))
+}
+
+/// Signals the thread that created it with SIGUSR1 every 10 ms, at most
+/// `limit` times (so a blocking call is interrupted however late it starts to
+/// block), then runs `then` with a flag that is set once the interrupter is
+/// dropped. Install a handler for SIGUSR1 first.
+struct Interrupter {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Interrupter {
+    fn start(limit: usize, then: impl FnOnce(&AtomicBool) + Send + 'static) -> Interrupter {
+        let target = sys::this_thread();
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let thread = std::thread::spawn(move || {
+            for _ in 0..limit {
+                std::thread::sleep(Duration::from_millis(10));
+                if flag.load(Ordering::SeqCst) {
+                    return;
+                }
+                let _ = sys::signal_thread(target, libc::SIGUSR1);
+            }
+            then(&flag);
+        });
+        Interrupter { done, thread: Some(thread) }
+    }
+}
+
+impl Drop for Interrupter {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Waits (up to 2 s) until `flag` is set.
+fn wait_flag(flag: &AtomicBool) -> bool {
+    for _ in 0..200 {
+        if flag.load(Ordering::SeqCst) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }
 
 /// Runs `f` and reports whether it took at least `ms` milliseconds, with its result.

@@ -1,0 +1,313 @@
+//! Socket options, ioctls, credentials, descriptor passing and signals.
+
+use super::*;
+use crate::ensure;
+use crate::sys::{Child, Creds, Ctl, Errno, RecvOpts, SignalHandler};
+
+const DONTWAIT: i32 = libc::MSG_DONTWAIT;
+
+fn passcred(fd: &Fd, on: bool) -> R<()> {
+    sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_PASSCRED, on as i32).ctx("SO_PASSCRED")
+}
+
+/// The receiving side of the credential cases, with SO_PASSCRED set: a dgram
+/// socket bound to an abstract name, or a non-blocking seqpacket listener at
+/// `DIR/rx` that anyone may connect to. Returns it and the address to reach.
+fn cred_receiver(f: &Fam, ty: i32) -> R<(Fd, SockAddr)> {
+    let (rx, a) = if ty == DGRAM {
+        (bound(f, DGRAM, &f.abstract_("rx"))?, f.abstract_("rx"))
+    } else {
+        let (l, a) = listener(f, "rx")?;
+        searchable(f)?;
+        chmod(f, "rx", 0o777)?;
+        sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
+        (l, a)
+    };
+    passcred(&rx, true)?;
+    Ok((rx, a))
+}
+
+/// Sends "m" with ancillary data `ctl` over a new socket connected to `a`.
+fn cred_send(f: &Fam, ty: i32, a: &SockAddr, ctl: &[Ctl]) -> SysResult<()> {
+    let s = f.socket(ty)?;
+    sys::connect(&s, a)?;
+    sys::sendmsg(&s, &[b"m"], None, ctl, 0).map(|_| ())
+}
+
+/// The next message `cred_send` left for `rx` (for seqpacket: on the next
+/// accepted connection), as observed: data, flags and credentials.
+fn cred_recv(f: &Fam, ty: i32, rx: &Fd, child: Option<i32>) -> SysResult<String> {
+    let accepted;
+    let from = if ty == SEQPACKET {
+        accepted = sys::accept(rx, 0)?.0;
+        &accepted
+    } else {
+        rx
+    };
+    let m = sys::recvmsg(from, &RecvOpts::DEFAULT, DONTWAIT)?;
+    let seen: Vec<String> = m.creds.iter().map(|c| creds(c, child)).collect();
+    Ok(format!("{} creds {seen:?}", message(f, &m)))
+}
+
+/// Runs `send` in a child process as nobody and returns the child's pid and
+/// what `send` returned.
+fn as_nobody(send: impl FnOnce() -> SysResult<()>) -> R<(i32, SysResult<()>)> {
+    let child = Child::spawn(true, send).ctx("fork")?;
+    let pid = child.pid;
+    Ok((pid, child.wait()?))
+}
+
+/// A blocking call in this thread, interrupted by SIGUSR1 (handler without
+/// SA_RESTART) until it returns. After about a second without returning,
+/// `fd` is shut down so a wrong implementation cannot hang the run.
+fn interrupted<T>(fd: &Fd, call: impl FnOnce() -> T) -> R<T> {
+    let _handler = SignalHandler::install(libc::SIGUSR1, false).ctx("sigaction")?;
+    let raw = fd.0;
+    let intr = Interrupter::start(100, move |_| {
+        let _ = sys::shutdown_raw(raw, libc::SHUT_RDWR);
+    });
+    let r = call();
+    drop(intr);
+    Ok(r)
+}
+
+pub fn cases(mode: Mode) -> Vec<Case> {
+    let mut v = Vec::new();
+    v.extend(per_type(mode, "SO_RCVTIMEO: recv fails with EAGAIN after the timeout", |f, o, ty| {
+        let (tx, rx) = channel(f, ty, "rx")?;
+        o.note("set", sys::set_timeout(&rx, libc::SO_RCVTIMEO, 100));
+        o.note("get", sys::get_timeout(&rx, libc::SO_RCVTIMEO));
+        let (waited, r) = timed(50, || recv_text(&rx, 0));
+        o.note("recv on an empty queue", r);
+        o.note("waited for the timeout", waited);
+        sys::send(&tx, b"ready", 0).ctx("send")?;
+        o.note("recv with a message queued", recv_text(&rx, 0));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "SO_SNDTIMEO: a send to a full peer fails with EAGAIN after the timeout", |f, o, ty| {
+        let (tx, _rx) = full_channel(f, o, ty)?;
+        o.note("set", sys::set_timeout(&tx, libc::SO_SNDTIMEO, 100));
+        o.note("get", sys::get_timeout(&tx, libc::SO_SNDTIMEO));
+        let (waited, r) = timed(50, || sys::send(&tx, &[b'x'; 100], 0));
+        o.note("blocking send", r);
+        o.note("waited for the timeout", waited);
+        Ok(())
+    }));
+    v.extend(per_type(mode, "a blocking recv is interrupted by a signal -> EINTR", |f, o, ty| {
+        let (_tx, rx) = channel(f, ty, "rx")?;
+        o.note("recv", interrupted(&rx, || recv_text(&rx, 0))?);
+        o.note("still usable", sys::send(&_tx, b"after", 0).and_then(|_| recv_text(&rx, 0)));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "SA_RESTART restarts a blocking recv unless SO_RCVTIMEO is set", |f, o, ty| {
+        let (tx, rx) = channel(f, ty, "rx")?;
+        let tx = Arc::new(tx);
+        let _handler = SignalHandler::install(libc::SIGUSR1, true).ctx("sigaction")?;
+        let raw = rx.0;
+        // Three signals, then the data.
+        let sender = tx.clone();
+        let intr = Interrupter::start(3, move |done| {
+            let _ = sys::send(&sender, b"data", 0);
+            if !wait_flag(done) {
+                let _ = sys::shutdown_raw(raw, libc::SHUT_RDWR);
+            }
+        });
+        let r = recv_text(&rx, 0);
+        drop(intr);
+        o.note("recv without SO_RCVTIMEO", r);
+        sys::set_timeout(&rx, libc::SO_RCVTIMEO, 5000).ctx("SO_RCVTIMEO")?;
+        let intr = Interrupter::start(100, move |_| {
+            let _ = sys::shutdown_raw(raw, libc::SHUT_RDWR);
+        });
+        let r = recv_text(&rx, 0);
+        drop(intr);
+        o.note("recv with SO_RCVTIMEO", r);
+        Ok(())
+    }));
+    v.extend(per_type(mode, "a blocking send to a full peer is interrupted by a signal -> EINTR", |f, o, ty| {
+        let (tx, _rx) = full_channel(f, o, ty)?;
+        // The send timeout only keeps a wrong implementation from hanging.
+        sys::set_timeout(&tx, libc::SO_SNDTIMEO, 3000).ctx("SO_SNDTIMEO")?;
+        o.note("send", interrupted(&tx, || sys::send(&tx, &[b'x'; 100], 0))?);
+        Ok(())
+    }));
+    v.push(case(mode, "seqpacket: a blocking accept is interrupted by a signal -> EINTR", |f, o| {
+        let (l, a) = listener(f, "srv")?;
+        o.note("accept", interrupted(&l, || sys::accept(&l, 0).map(|_| ()))?);
+        let c = sock(f, SEQPACKET)?;
+        o.note("the listener still works", sys::connect(&c, &a).and_then(|_| sys::accept(&l, 0)).map(|_| ()));
+        Ok(())
+    }));
+    v.push(case(mode, "seqpacket: SO_PEERCRED on both ends", |f, o| {
+        let (l, a) = listener(f, "srv")?;
+        searchable(f)?;
+        chmod(f, "srv", 0o777)?;
+        o.note("unconnected socket", sys::peercred(&sock(f, SEQPACKET)?).map(|c| creds(&c, None)));
+        o.note("listener", sys::peercred(&l).map(|c| creds(&c, None)));
+        // SAFETY: plain syscall.
+        let parent = unsafe { libc::getpid() };
+        // The child connects, sends what it sees as SO_PEERCRED and exits.
+        let (pid, r) = as_nobody(|| {
+            let c = f.socket(SEQPACKET)?;
+            sys::connect(&c, &a)?;
+            let seen = sys::peercred(&c)?;
+            let text = format!("pid is the parent: {} uid {} gid {}", seen.pid == parent, seen.uid, seen.gid);
+            sys::send(&c, text.as_bytes(), 0).map(|_| ())
+        })?;
+        o.note("child", r);
+        sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
+        let s = sys::accept(&l, 0).ctx("accept")?.0;
+        o.note("accepted socket", sys::peercred(&s).map(|c| creds(&c, Some(pid))));
+        o.note("the client saw", recv_text(&s, 0));
+        sys::set_nonblocking(&l, false).ctx("O_NONBLOCK")?;
+        let (c, s) = connect_accept(f, &l, &a)?;
+        o.note("same process: client", sys::peercred(&c).map(|c| creds(&c, None)));
+        o.note("same process: accepted", sys::peercred(&s).map(|c| creds(&c, None)));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: SO_PEERCRED of connected sockets", |f, o| {
+        let b = bound(f, DGRAM, &f.path("b"))?;
+        let a = sock(f, DGRAM)?;
+        o.note("unconnected", sys::peercred(&a).map(|c| creds(&c, None)));
+        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        o.note("connected", sys::peercred(&a).map(|c| creds(&c, None)));
+        o.note("its peer", sys::peercred(&b).map(|c| creds(&c, None)));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "SO_PASSCRED: SCM_CREDENTIALS carry the sender's pid, uid and gid", |f, o, ty| {
+        let (rx, a) = cred_receiver(f, ty)?;
+        o.note("SO_PASSCRED", sys::getsockopt_int(&rx, libc::SOL_SOCKET, libc::SO_PASSCRED));
+        o.note("send from this process", cred_send(f, ty, &a, &[]));
+        o.note("received", cred_recv(f, ty, &rx, None));
+        let (pid, r) = as_nobody(|| cred_send(f, ty, &a, &[]))?;
+        o.note("send from a child as nobody", r);
+        o.note("received", cred_recv(f, ty, &rx, Some(pid)));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "explicit SCM_CREDENTIALS: checked against the sender's privileges", |f, o, ty| {
+        let (rx, a) = cred_receiver(f, ty)?;
+        let me = Creds::mine();
+        let forged = Creds { uid: 12345, gid: 54321, ..me };
+        for (name, c) in [
+            ("own", me),
+            ("other ids as root", forged),
+            ("no such pid", Creds { pid: 0x3fff_fff0, ..me }),
+            ("invalid uid", Creds { uid: u32::MAX, ..me }),
+        ] {
+            o.note(&format!("send {name}"), cred_send(f, ty, &a, &[Ctl::Creds(c)]));
+            o.note("received", cred_recv(f, ty, &rx, None));
+        }
+        type Forge = fn(Creds) -> Creds;
+        let attempts: [(&str, Forge); 3] = [
+            ("own", |c| c),
+            ("uid 0", |c| Creds { uid: 0, ..c }),
+            // In the child, the parent is this process.
+            // SAFETY: plain syscall.
+            ("the parent's pid", |c| Creds { pid: unsafe { libc::getppid() }, ..c }),
+        ];
+        for (name, make) in attempts {
+            let (pid, r) = as_nobody(|| cred_send(f, ty, &a, &[Ctl::Creds(make(Creds::mine()))]))?;
+            o.note(&format!("nobody sends {name}"), r);
+            o.note("received", cred_recv(f, ty, &rx, Some(pid)));
+        }
+        Ok(())
+    }));
+    v.extend(per_type(mode, "credentials depend on SO_PASSCRED of either end at send time", |f, o, ty| {
+        let (rx, a) = cred_receiver(f, ty)?;
+        passcred(&rx, false)?;
+        o.note("plain send", cred_send(f, ty, &a, &[]));
+        passcred(&rx, true)?;
+        o.note("SO_PASSCRED set after it was queued", cred_recv(f, ty, &rx, None));
+        passcred(&rx, false)?;
+        let s = f.socket(ty).ctx("socket")?;
+        passcred(&s, true)?;
+        sys::connect(&s, &a).ctx("connect")?;
+        o.note("send with the sender's SO_PASSCRED", sys::send(&s, b"m", 0));
+        drop(s);
+        passcred(&rx, true)?;
+        o.note("received", cred_recv(f, ty, &rx, None));
+        passcred(&rx, false)?;
+        o.note("plain send", cred_send(f, ty, &a, &[]));
+        o.note("received without SO_PASSCRED", cred_recv(f, ty, &rx, None));
+        Ok(())
+    }));
+    v.push(case(mode, "dgram: MSG_CTRUNC when the control buffer cannot hold the credentials", |f, o| {
+        let (rx, a) = cred_receiver(f, DGRAM)?;
+        for control in [0, 8, 64] {
+            cred_send(f, DGRAM, &a, &[]).ctx("send")?;
+            let m = sys::recvmsg(&rx, &RecvOpts { iov: &[8], name: false, control }, DONTWAIT);
+            o.note(&format!("control buffer of {control} bytes"), m.map(|m| (msg_flags(m.flags), m.creds.len())));
+        }
+        Ok(())
+    }));
+    v.extend(per_type(mode, "SCM_RIGHTS: passed by AF_UNIX, refused by the family with EOPNOTSUPP", |f, o, ty| {
+        let (tx, rx) = channel(f, ty, "rx")?;
+        let (pr, pw) = sys::pipe().ctx("pipe")?;
+        let r = sys::sendmsg(&tx, &[b"fd"], None, &[Ctl::Rights(&[pr.0])], DONTWAIT);
+        if f.is_oracle() {
+            ensure!(r == Ok(2), "sendmsg: {r:?}");
+            let m = sys::recvmsg(&rx, &RecvOpts::DEFAULT, DONTWAIT).ctx("recvmsg")?;
+            ensure!(m.data == b"fd" && m.rights.len() == 1, "received {m:?}");
+            sys::write(&pw, b"z").ctx("write")?;
+            ensure!(sys::read(&m.rights[0], 4) == Ok(b"z".to_vec()), "the passed descriptor is not the pipe");
+        } else {
+            // Contract: SCM_RIGHTS is refused, never silently dropped.
+            ensure!(r == Err(Errno(libc::EOPNOTSUPP)), "sendmsg with SCM_RIGHTS: {r:?}");
+        }
+        o.note("nothing else queued", recv_text(&rx, DONTWAIT));
+        o.note("a plain message still passes", sys::send(&tx, b"plain", 0).and_then(|_| recv_text(&rx, DONTWAIT)));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "SIOCINQ", |f, o, ty| {
+        let (tx, rx) = channel(f, ty, "rx")?;
+        o.note("empty", sys::ioctl_int(&rx, libc::FIONREAD));
+        sys::send(&tx, b"12345", 0).ctx("send")?;
+        sys::send(&tx, &[b'x'; 100], 0).ctx("send")?;
+        o.note("5 and 100 bytes queued", sys::ioctl_int(&rx, libc::FIONREAD));
+        sys::recv(&rx, 256, DONTWAIT).ctx("recv")?;
+        o.note("after reading one", sys::ioctl_int(&rx, libc::FIONREAD));
+        o.note("SIOCOUTQ is answered", sys::ioctl_int(&tx, libc::TIOCOUTQ).is_ok());
+        if ty == SEQPACKET {
+            let (l, _) = listener(f, "l")?;
+            o.note("listener", sys::ioctl_int(&l, libc::FIONREAD));
+        }
+        Ok(())
+    }));
+    v.extend(per_type(mode, "SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR", |f, o, ty| {
+        let get = |fd: &Fd| -> SysResult<String> {
+            let opt = |name| sys::getsockopt_int(fd, libc::SOL_SOCKET, name);
+            Ok(format!(
+                "type {} domain is the family's {} protocol {} acceptconn {} error {}",
+                opt(libc::SO_TYPE)?,
+                opt(libc::SO_DOMAIN)? == f.af,
+                opt(libc::SO_PROTOCOL)?,
+                opt(libc::SO_ACCEPTCONN)?,
+                opt(libc::SO_ERROR)?
+            ))
+        };
+        let (tx, rx) = channel(f, ty, "rx")?;
+        o.note("sender", get(&tx));
+        o.note("receiver", get(&rx));
+        if ty == SEQPACKET {
+            let (l, _) = listener(f, "l")?;
+            o.note("listener", get(&l));
+        }
+        o.note("setting SO_TYPE", sys::setsockopt_int(&tx, libc::SOL_SOCKET, libc::SO_TYPE, other_type(ty)));
+        Ok(())
+    }));
+    v.extend(per_type(mode, "SO_RCVBUF and SO_SNDBUF report twice the value set", |f, o, ty| {
+        let s = sock(f, ty)?;
+        for opt in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+            let get = || sys::getsockopt_int(&s, libc::SOL_SOCKET, opt);
+            o.note("default", get());
+            for value in [10000, 1, 65536] {
+                o.note(
+                    &format!("set {value}"),
+                    sys::setsockopt_int(&s, libc::SOL_SOCKET, opt, value).and_then(|_| get()),
+                );
+            }
+        }
+        Ok(())
+    }));
+    v
+}
