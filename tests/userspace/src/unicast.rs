@@ -9,6 +9,7 @@ mod connect;
 mod data;
 mod names;
 mod options;
+mod poll;
 mod seqpacket;
 
 use crate::diff::{case, Fam, Mode, Obs};
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn cases(mode: Mode) -> Vec<Case> {
-    [names::cases, connect::cases, data::cases, seqpacket::cases, options::cases]
+    [names::cases, connect::cases, data::cases, seqpacket::cases, options::cases, poll::cases]
         .iter()
         .flat_map(|topic| topic(mode))
         .collect()
@@ -238,6 +239,11 @@ fn poll_now(fd: &Fd) -> SysResult<String> {
     sys::poll(fd, all, 0).map(|ev| events(ev as u16 as u32))
 }
 
+/// Whether POLLOUT is set now.
+fn writable(fd: &Fd) -> SysResult<bool> {
+    sys::poll(fd, libc::POLLOUT, 0).map(|ev| ev & libc::POLLOUT != 0)
+}
+
 /// Who a pid is, family-independently.
 fn who(pid: i32, child: Option<i32>) -> &'static str {
     // SAFETY: plain syscall.
@@ -292,6 +298,15 @@ fn full_channel(f: &Fam, o: &mut Obs, ty: i32) -> R<(Fd, Fd)> {
     small_rcvbuf(&rx)?;
     o.note("filled until EAGAIN", fill(&tx, None, &[b'x'; 100]).map(|_| ()));
     Ok((tx, rx))
+}
+
+/// Reads what is queued on `rx` (without recording how much) until EAGAIN.
+fn drain(rx: &Fd) {
+    for _ in 0..100_000 {
+        if sys::recv(rx, 256, libc::MSG_DONTWAIT).is_err() {
+            break;
+        }
+    }
 }
 
 /// Signals the thread that created it with SIGUSR1 every 10 ms, at most
