@@ -25,7 +25,7 @@ impl Case {
 pub fn run(cases: Vec<Case>, filter: Option<&str>) -> usize {
     let cases: Vec<Case> = cases
         .into_iter()
-        .filter(|c| filter.map_or(true, |f| c.name.contains(f)))
+        .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
         .collect();
     println!("TAP version 13");
     println!("1..{}", cases.len());
