@@ -133,6 +133,8 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.push(case(mode, "seqpacket: a blocking accept is interrupted by a signal -> EINTR", |f, o| {
         let (l, a) = listener(f, "srv")?;
+        // A second guard against hanging; with a timeout set, a signal still gives EINTR.
+        sys::set_timeout(&l, libc::SO_RCVTIMEO, 3000).ctx("SO_RCVTIMEO")?;
         o.note("accept", interrupted(&l, || sys::accept(&l, 0).map(|_| ()))?);
         let c = sock(f, SEQPACKET)?;
         o.note("the listener still works", sys::connect(&c, &a).and_then(|_| sys::accept(&l, 0)).map(|_| ()));
