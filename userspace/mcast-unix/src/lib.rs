@@ -5,20 +5,42 @@
 //! parameter, so programs ask [`family()`] rather than hard-coding
 //! [`AF_MCAST_UNIX`]. Constants mirror `include/uapi/linux/mcast_unix.h`.
 
+#![warn(missing_docs)]
+
 use std::io;
+
+pub mod addr;
+
+pub use addr::Addr;
 
 /// Default address family number (`AF_MCAST_UNIX` in the uapi header).
 pub const AF_MCAST_UNIX: i32 = 13;
 /// Socket-option level of the options below.
 pub const SOL_MCAST_UNIX: i32 = 290;
+/// Option: bind an unbound socket to an address and own the group there
+/// (`struct mcast_unix_mreq`, flags 0).
 pub const MCAST_UNIX_CREATE_GROUP: i32 = 1;
+/// Option: join a datagram group (`struct mcast_unix_mreq`).
 pub const MCAST_UNIX_JOIN_GROUP: i32 = 2;
+/// Option: leave a datagram group (`struct mcast_unix_mreq`).
 pub const MCAST_UNIX_LEAVE_GROUP: i32 = 3;
+/// Option: admit the client of an accepted seqpacket connection (`__u32`
+/// flags).
 pub const MCAST_UNIX_ADMIT_MEMBER: i32 = 4;
+/// Option: the owner's filter on what an accepted member receives (`struct
+/// sock_fprog`; optlen 0 detaches).
 pub const MCAST_UNIX_PEER_FILTER: i32 = 5;
+/// Membership flag: the member also receives its own group messages.
 pub const MCAST_UNIX_LOOPBACK: u32 = 1 << 0;
+/// Membership flag: the owner's side (its accepted socket, or the owner of a
+/// datagram group) gets a copy of what the member sends to the group.
 pub const MCAST_UNIX_SEND_TO_PEER: u32 = 1 << 1;
+/// Membership flag: drop (and count) this member's copy when its receive
+/// queue is full instead of holding the sender back.
 pub const MCAST_UNIX_DROP_WHEN_FULL: u32 = 1 << 2;
+/// Every membership flag.
+pub const MCAST_UNIX_FLAGS_ALL: u32 =
+    MCAST_UNIX_LOOPBACK | MCAST_UNIX_SEND_TO_PEER | MCAST_UNIX_DROP_WHEN_FULL;
 
 /// Where the loaded module publishes the family number it registered.
 pub const FAMILY_PARAM: &str = "/sys/module/mcast_unix/parameters/family";
@@ -35,8 +57,11 @@ pub fn family() -> io::Result<i32> {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct McastUnixMreq {
+    /// The group's address (`sun_family` is the module's family).
     pub address: libc::sockaddr_un,
+    /// The length of `address`, as the addrlen of bind()/connect().
     pub address_len: u32,
+    /// `MCAST_UNIX_*` membership flags.
     pub flags: u32,
 }
 
