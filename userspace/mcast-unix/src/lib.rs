@@ -10,8 +10,12 @@
 use std::io;
 
 pub mod addr;
+pub mod filter;
+#[cfg(test)]
+mod testutil;
 
 pub use addr::Addr;
+pub use filter::{FilterError, Insn, Program};
 
 /// Default address family number (`AF_MCAST_UNIX` in the uapi header).
 pub const AF_MCAST_UNIX: i32 = 13;
