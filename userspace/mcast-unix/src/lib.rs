@@ -15,7 +15,7 @@ pub mod filter;
 mod testutil;
 
 pub use addr::Addr;
-pub use filter::{FilterError, Insn, Program};
+pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
 
 /// Default address family number (`AF_MCAST_UNIX` in the uapi header).
 pub const AF_MCAST_UNIX: i32 = 13;

@@ -29,6 +29,10 @@ impl Rng {
         self.below(n) == 0
     }
 
+    pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+
     /// A random number (below `len_below`) of bytes drawn from `0..=max`.
     pub(crate) fn bytes(&mut self, len_below: usize, max: u8) -> Vec<u8> {
         let len = self.below(len_below);
