@@ -1,9 +1,10 @@
 //! Classic BPF socket filters.
 //!
 //! A [`Program`] is a list of classic BPF instructions ([`Insn`], the layout
-//! of `struct sock_filter`) for `SO_ATTACH_FILTER` (the receiver's own
-//! filter) or `MCAST_UNIX_PEER_FILTER` (the group owner's filter on a
-//! member). The kernel runs it on each message
+//! of `struct sock_filter`), attached with
+//! [`Socket::attach_filter`](crate::Socket::attach_filter) (the receiver's
+//! own filter) or [`Socket::set_peer_filter`](crate::Socket::set_peer_filter)
+//! (the group owner's filter on a member). The kernel runs it on each message
 //! before queuing it: a result of 0 drops the message, k > 0 keeps its first
 //! k bytes (the whole message if k is at least its length).
 //!

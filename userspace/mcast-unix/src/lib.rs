@@ -4,6 +4,13 @@
 //! The module registers its own address family; its number is a module
 //! parameter, so programs ask [`family()`] rather than hard-coding
 //! [`AF_MCAST_UNIX`]. Constants mirror `include/uapi/linux/mcast_unix.h`.
+//!
+//! - [`Socket`]: a socket of the family (datagram or seqpacket) with the
+//!   unicast calls and the group options;
+//! - [`Addr`]: a pathname, abstract or unnamed address;
+//! - [`filter`]: classic BPF programs ([`Program`]), a builder for routing
+//!   filters over fixed header fields ([`FilterBuilder`]) and a reference
+//!   interpreter and checker for them.
 
 #![warn(missing_docs)]
 
@@ -11,11 +18,13 @@ use std::io;
 
 pub mod addr;
 pub mod filter;
+pub mod socket;
 #[cfg(test)]
 mod testutil;
 
 pub use addr::Addr;
 pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
+pub use socket::{SockType, Socket};
 
 /// Default address family number (`AF_MCAST_UNIX` in the uapi header).
 pub const AF_MCAST_UNIX: i32 = 13;

@@ -1,8 +1,8 @@
-//! The builder's programs run through the interpreter against a direct
-//! model of what they should accept.
+//! The builder's programs run through the interpreter (and the host
+//! kernel) against a direct model of what they should accept.
 
 use super::*;
-use crate::testutil::Rng;
+use crate::testutil::{HostFilter, Rng};
 
 const ORDERS: [ByteOrder; 3] = [ByteOrder::Big, ByteOrder::Little, ByteOrder::Native];
 
@@ -127,6 +127,21 @@ fn builder_matches_the_model() {
         }
     }
     assert!(hits > 10_000 && misses > 10_000, "hits {hits}, misses {misses}");
+}
+
+#[test]
+fn builder_programs_agree_with_the_host_kernel() {
+    let host = HostFilter::new();
+    let mut rng = Rng::new(11);
+    for _ in 0..300 {
+        let (specs, truncate) = random_case(&mut rng);
+        let prog = build(&specs, truncate);
+        host.attach(&prog).unwrap();
+        for _ in 0..8 {
+            let msg = random_message(&mut rng, &specs);
+            assert_eq!(host.deliver(&msg), expected(&specs, truncate, &msg), "{specs:?} {msg:?}");
+        }
+    }
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! The interpreter against Rust reference semantics, the checker against
-//! the kernel's rules.
+//! the kernel's rules, and both against the host kernel.
 
 use super::*;
-use crate::testutil::Rng;
+use crate::testutil::{HostFilter, Rng};
+use crate::Program;
 
 fn stmt(code: u16, k: u32) -> Insn {
     Insn::stmt(code, k)
@@ -256,4 +257,63 @@ fn checker_takes_what_the_kernel_takes() {
     let anc = [stmt(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + 4), RET_A];
     assert_eq!(run(&anc, &[]), Err(FilterError::Unsupported { pc: 0 }));
     assert_eq!(io::Error::from(FilterError::Empty).kind(), io::ErrorKind::InvalidInput);
+}
+
+/// A random program: mostly opcodes the kernel takes, with operands near
+/// their limits, ending in a return most of the time.
+fn random_program(rng: &mut Rng, codes: &[u16]) -> Vec<Insn> {
+    let len = 1 + rng.below(10);
+    let mut prog: Vec<Insn> = (0..len)
+        .map(|pc| {
+            let code = if rng.one_in(30) { rng.below(0x100) as u16 } else { rng.pick(codes) };
+            let rest = (len - pc) as u32;
+            let k = match code & 0x07 {
+                _ if uses_slot(code) => rng.below(BPF_MEMWORDS + 1) as u32,
+                BPF_LD | BPF_LDX if code & 0xe0 != BPF_IMM => rng.below(20) as u32,
+                BPF_JMP => rng.u32() % (rest + 1),
+                BPF_ALU if matches!(code & 0xf0, BPF_LSH | BPF_RSH | BPF_DIV | BPF_MOD) => rng.below(34) as u32,
+                BPF_RET if rng.one_in(3) => u32::MAX,
+                // Immediates: sometimes huge (shift counts over 31, offsets
+                // that wrap with X + k).
+                _ if rng.one_in(4) => u32::MAX - rng.below(40) as u32,
+                _ => rng.below(40) as u32,
+            };
+            let jt = rng.below(rest as usize + 1) as u8;
+            let jf = rng.below(rest as usize + 1) as u8;
+            Insn::jump(code, k, jt, jf)
+        })
+        .collect();
+    if !rng.one_in(10) {
+        let k = rng.pick(&[0, 1, 3, 8, u32::MAX]);
+        prog.push(if rng.one_in(3) { RET_A } else { stmt(BPF_RET | BPF_K, k) });
+    }
+    prog
+}
+
+#[test]
+fn checker_and_interpreter_agree_with_the_host_kernel() {
+    let host = HostFilter::new();
+    let codes = allowed_codes();
+    let mut rng = Rng::new(4);
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..20_000 {
+        let prog = random_program(&mut rng, &codes);
+        let ours = check(&prog);
+        let theirs = host.attach(&Program::new(prog.clone()));
+        match (&ours, &theirs) {
+            (Ok(()), Ok(())) => accepted += 1,
+            (Err(_), Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
+                refused += 1;
+                continue;
+            }
+            _ => panic!("checker {ours:?}, kernel {theirs:?}: {prog:?}"),
+        }
+        for _ in 0..6 {
+            let max = rng.pick(&[7, 255]);
+            let msg = rng.bytes(16, max);
+            assert_eq!(deliver(&prog, &msg), Ok(host.deliver(&msg)), "{prog:?} on {msg:?}");
+        }
+    }
+    // Both verdicts well represented.
+    assert!(accepted > 5000 && refused > 5000, "accepted {accepted}, refused {refused}");
 }
