@@ -11,6 +11,62 @@
 //! - [`filter`]: classic BPF programs ([`Program`]), a builder for routing
 //!   filters over fixed header fields ([`FilterBuilder`]) and a reference
 //!   interpreter and checker for them.
+//!
+//! # Example: a datagram group with a topic filter
+//!
+//! ```no_run
+//! use mcast_unix::{Addr, ByteOrder, FilterBuilder, Socket, topic_hash};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let group = Addr::abstract_("bus")?;
+//! // The owner holds the address; it is not a member.
+//! let owner = Socket::dgram()?;
+//! owner.create_group(&group)?;
+//!
+//! // A subscriber that only wants "weather" messages: the first four bytes
+//! // of every message are the topic hash, written in native byte order.
+//! let sub = Socket::dgram()?;
+//! sub.attach_filter(&FilterBuilder::new().topic_in(0, ByteOrder::Native, ["weather"]).build()?)?;
+//! sub.join_group(&group, 0)?;
+//!
+//! let publisher = Socket::dgram()?;
+//! let mut msg = topic_hash("weather").to_ne_bytes().to_vec();
+//! msg.extend_from_slice(b"sunny");
+//! publisher.send_to(&msg, &group)?;
+//!
+//! let mut buf = [0u8; 64];
+//! let (n, from) = sub.recv_from(&mut buf)?;
+//! println!("{n} bytes from {from}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Example: admitting a seqpacket member with a peer filter
+//!
+//! ```no_run
+//! use mcast_unix::{Addr, FilterBuilder, Socket, MCAST_UNIX_LOOPBACK};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let group = Addr::abstract_("room")?;
+//! let owner = Socket::seqpacket()?;
+//! owner.create_group(&group)?;
+//! owner.listen(16)?;
+//!
+//! let member = Socket::seqpacket()?;
+//! member.connect(&group)?;
+//!
+//! let (conn, _) = owner.accept()?;
+//! // The owner decides from SO_PEERCRED who may join.
+//! let allowed_uid = 1000;
+//! if conn.peer_cred()?.uid == allowed_uid {
+//!     // The member only gets messages whose first byte is 1 or 2.
+//!     conn.set_peer_filter(&FilterBuilder::new().u8_in(0, [1, 2]).build()?)?;
+//!     conn.admit_member(MCAST_UNIX_LOOPBACK)?;
+//! }
+//! member.send(&[1, 0, 0, 0])?;
+//! # Ok(())
+//! # }
+//! ```
 
 #![warn(missing_docs)]
 
