@@ -89,7 +89,8 @@ unsigned int mcast_skb_len(const struct sk_buff *skb);
 struct sock *mcast_skb_sk(const struct sk_buff *skb);
 long mcast_skb_queue_next_len(struct sk_buff_head *list);
 unsigned int mcast_skb_queue_bytes(struct sk_buff_head *list);
-void mcast_skb_get_creds(struct sk_buff *skb);
+void mcast_skb_add_creds(struct sk_buff *skb);
+bool mcast_sk_wants_creds(const struct sock *sk);
 void mcast_skb_copy_creds(struct sk_buff *to, struct sk_buff *from);
 void mcast_skb_put_creds(struct sk_buff *skb);
 
@@ -130,7 +131,7 @@ struct mcast_relay {
 };
 void mcast_relay_init(struct mcast_relay *r, struct sock *sk);
 bool mcast_relay_connect(struct mcast_relay *r, wait_queue_head_t *other_wq);
-void mcast_relay_unhook(struct mcast_relay *r);
+void mcast_relay_disconnect(struct mcast_relay *r, wait_queue_head_t *other_wq);
 
 /* /proc/net/mcast_unix */
 int mcast_proc_register(void);

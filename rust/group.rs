@@ -291,20 +291,27 @@ impl Group {
     /// would not wait. Otherwise `sk`'s relay is hooked on the full member,
     /// so pollers wake when it drains.
     pub(crate) fn writable(&self, sk: &Sock) -> bool {
-        self.list.read(|list| {
+        let (writable, old) = self.list.read(|list| {
+            let mut old = None;
             for r in list.recipients(sk) {
                 if !r.drops && peer_is_full(r.sk) {
-                    let hooked = sk.state().relay.hook(r.sk.peer_wait());
+                    let mut inner = sk.state().inner.lock();
+                    let (hooked, prev) = socket::hook_relay(sk, &mut inner, r.sk);
+                    old = old.or(prev);
+                    // Re-check after hooking: a drain in between would be missed.
                     if peer_is_full(r.sk) {
-                        return false;
+                        return (false, old);
                     }
                     if hooked {
-                        sk.state().relay.unhook();
+                        sk.state().relay.unhook(r.sk.peer_wait());
                     }
                 }
             }
-            true
-        })
+            (true, old)
+        });
+        // A previous relay target's reference goes outside every lock.
+        drop(old);
+        writable
     }
 }
 

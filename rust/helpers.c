@@ -161,12 +161,23 @@ unsigned int mcast_skb_queue_bytes(struct sk_buff_head *list)
 	spin_unlock_irq(&list->lock);
 	return total;
 }
-void mcast_skb_get_creds(struct sk_buff *skb)
+/* Attaches the caller's credentials unless the message carries some. */
+void mcast_skb_add_creds(struct sk_buff *skb)
 {
 	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
 
+	if (cb->pid)
+		return;
 	cb->pid = get_pid(task_tgid(current));
 	current_uid_gid(&cb->uid, &cb->gid);
+}
+
+/* The receiver wants credentials: SO_PASSCRED, or not yet accepted. */
+bool mcast_sk_wants_creds(const struct sock *sk)
+{
+	struct socket *sock = READ_ONCE(sk->sk_socket);
+
+	return !sock || test_bit(SOCK_PASSCRED, &sock->flags);
 }
 void mcast_skb_copy_creds(struct sk_buff *to, struct sk_buff *from)
 {
@@ -196,15 +207,16 @@ bool mcast_msg_has_rights(struct msghdr *msg)
 	return false;
 }
 
-/* Checks the sender's ancillary data (SCM_CREDENTIALS may override pid/uid/gid)
- * and returns the credentials to attach to the message in the skb. */
+/* Checks the sender's ancillary data and records explicit SCM_CREDENTIALS
+ * (pid/uid/gid) in the skb; without them the skb has none yet (see
+ * mcast_skb_add_creds), as af_unix.c does. */
 int mcast_scm_creds(struct socket *sock, struct msghdr *msg, struct sk_buff *skb)
 {
 	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
 	struct scm_cookie scm;
 	int err;
 
-	err = scm_send(sock, msg, &scm, true);
+	err = scm_send(sock, msg, &scm, false);
 	if (err)
 		return err;
 	cb->pid = get_pid(scm.pid);
@@ -325,7 +337,9 @@ unsigned long mcast_path_key(const struct path *path)
  * POLLOUT relay (af_unix's peer_wake): a socket whose peer is full hooks its
  * relay entry on the peer's peer_wait queue; when the peer drains, the relay
  * unhooks itself and wakes the socket's own pollers.  The relay is on at most
- * one queue at a time (`other`), changed only under that queue's lock.
+ * one queue at a time (`other_wq`), changed only under that queue's lock; the
+ * Rust side holds a reference to the socket that queue belongs to for as long
+ * as the relay may be on it.
  */
 static int mcast_relay_wake(wait_queue_entry_t *q, unsigned int mode, int flags, void *key)
 {
@@ -361,24 +375,16 @@ bool mcast_relay_connect(struct mcast_relay *r, wait_queue_head_t *other_wq)
 	return hooked;
 }
 
-/* Unhooks the relay wherever it is.  The queue belongs to a sock of the
- * family, freed only after an RCU grace period (SOCK_RCU_FREE), so it is
- * still there while we look under rcu_read_lock(). */
-void mcast_relay_unhook(struct mcast_relay *r)
+/* Unhooks the relay from other_wq if it is hooked there.  The caller holds a
+ * reference to the socket other_wq belongs to. */
+void mcast_relay_disconnect(struct mcast_relay *r, wait_queue_head_t *other_wq)
 {
-	wait_queue_head_t *wq;
-
-	rcu_read_lock();
-	wq = READ_ONCE(r->other_wq);
-	if (wq) {
-		spin_lock(&wq->lock);
-		if (r->other_wq == wq) {
-			__remove_wait_queue(wq, &r->entry);
-			WRITE_ONCE(r->other_wq, NULL);
-		}
-		spin_unlock(&wq->lock);
+	spin_lock(&other_wq->lock);
+	if (r->other_wq == other_wq) {
+		__remove_wait_queue(other_wq, &r->entry);
+		WRITE_ONCE(r->other_wq, NULL);
 	}
-	rcu_read_unlock();
+	spin_unlock(&other_wq->lock);
 }
 
 /* /proc/net/mcast_unix in every network namespace; the listing itself is

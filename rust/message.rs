@@ -92,7 +92,11 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, des
             } else if !other.is(sk) && other.rx_full() {
                 Verdict::Full
             } else {
-                if let Some(s) = skb.take() {
+                if let Some(mut s) = skb.take() {
+                    // Credentials go along when either end asked for them.
+                    if sock.passcred() || other.wants_creds() {
+                        s.add_own_creds();
+                    }
                     s.deliver(&other);
                 }
                 Verdict::Delivered
@@ -124,7 +128,9 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, des
 }
 
 fn send_to_group(g: &Group, sk: &Sock, skb: Option<Skb>, timeo: &mut i64, len: usize) -> KResult<usize> {
-    let skb = skb.ok_or(Errno::EINVAL)?;
+    let mut skb = skb.ok_or(Errno::EINVAL)?;
+    // Any member may ask for credentials (SO_PASSCRED).
+    skb.add_own_creds();
     g.send(sk, skb, timeo)?;
     Ok(len)
 }

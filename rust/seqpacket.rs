@@ -55,11 +55,6 @@ pub(crate) fn connect(sock: &Socket, raw: &[u8], nonblock: bool) -> KResult<()> 
     // One connect at a time per socket; the state checked here cannot change
     // under us except by the peer hanging up, which needs a connection.
     let _serial = sk.state().bind_lock.lock();
-    match sk.sk_state() {
-        sock::TCP_CLOSE => {}
-        sock::TCP_ESTABLISHED => return Err(Errno::EISCONN),
-        _ => return Err(Errno::EINVAL),
-    }
     let embryo = new_embryo(sk)?;
     // Listed before anyone can accept it; unlisted again if it never queues.
     let registry = crate::sys::family::registry();
@@ -97,6 +92,11 @@ fn connect_to(sock: &Socket, addr: &crate::address::Address, embryo: crate::sys:
                 return Err(Errno::ECONNREFUSED);
             } else if inner.accept_queue.len() as u32 > other.max_backlog() {
                 Attempt::Full
+            } else if sk.sk_state() == sock::TCP_ESTABLISHED {
+                // As AF_UNIX: checked only once the listener is found.
+                return Err(Errno::EISCONN);
+            } else if sk.sk_state() != sock::TCP_CLOSE {
+                return Err(Errno::EINVAL);
             } else {
                 inner.accept_queue.push(embryo.clone(), GFP_ATOMIC)?;
                 Attempt::Queued
@@ -146,7 +146,8 @@ pub(crate) fn accept(sock: &Socket, newsock: &Socket, nonblock: bool) -> KResult
             inner.accept_queue = rest.collect(GFP_ATOMIC);
             return Ok(true);
         }
-        if inner.dead || sk.sk_state() != sock::TCP_LISTEN {
+        // Closed, no longer listening, or shut for reading: as AF_UNIX.
+        if inner.dead || sk.sk_state() != sock::TCP_LISTEN || sk.shutdown_bits() & sock::RCV_SHUTDOWN != 0 {
             return Err(Errno::EINVAL);
         }
         Ok(false)

@@ -102,6 +102,9 @@ pub(crate) struct Inner {
     /// The owner's filter for what the client of this accepted connection
     /// receives from the group (MCAST_UNIX_PEER_FILTER).
     pub(crate) peer_filter: Option<Arc<PeerFilter>>,
+    /// The socket whose `peer_wait` the POLLOUT relay may be hooked on; the
+    /// reference keeps that queue alive while the relay may be on it.
+    pub(crate) relay_target: Option<SockRef>,
 }
 
 impl SockState {
@@ -120,6 +123,7 @@ impl SockState {
                     from_group: None,
                     admitted: false,
                     peer_filter: None,
+                    relay_target: None,
                 },
                 "mcast_unix_sock"
             ),
@@ -132,10 +136,32 @@ impl SockState {
 }
 
 /// Replaces `sk`'s peer (caller holds `sk`'s `inner`), unhooking the POLLOUT
-/// relay from the old one; returns the old peer, to be dropped unlocked.
+/// relay; returns the old peer, to be dropped unlocked.
 pub(crate) fn set_peer(sk: &Sock, inner: &mut Inner, peer: Option<SockRef>) -> Option<SockRef> {
-    sk.state().relay.unhook();
+    drop(unhook_relay(sk, inner));
     core::mem::replace(&mut inner.peer, peer)
+}
+
+/// Hooks `sk`'s POLLOUT relay on `target`'s `peer_wait` (caller holds
+/// `sk`'s `inner`): true if this call hooked it. A reference to a previous,
+/// different target is returned, to be dropped unlocked.
+pub(crate) fn hook_relay(sk: &Sock, inner: &mut Inner, target: &Sock) -> (bool, Option<SockRef>) {
+    let old = match &inner.relay_target {
+        Some(t) if !t.is(target) => unhook_relay(sk, inner),
+        _ => None,
+    };
+    if inner.relay_target.is_none() {
+        inner.relay_target = Some(target.get());
+    }
+    (sk.state().relay.hook(target.peer_wait()), old)
+}
+
+/// Unhooks `sk`'s relay (caller holds `sk`'s `inner`); returns the target's
+/// reference, to be dropped unlocked.
+pub(crate) fn unhook_relay(sk: &Sock, inner: &mut Inner) -> Option<SockRef> {
+    let target = inner.relay_target.take()?;
+    sk.state().relay.unhook(target.peer_wait());
+    Some(target)
 }
 
 /// The address `sk` is bound to.
@@ -486,22 +512,22 @@ pub(crate) fn poll_mask(sk: &Sock, want_write: bool) -> u32 {
 /// so a concurrent connect cannot leave the relay on a peer we no longer hold
 /// (as af_unix's unix_dgram_poll).
 fn peer_writable(sk: &Sock) -> bool {
-    let inner = sk.state().inner.lock();
-    let Some(peer) = inner.peer.as_ref().filter(|p| !p.is(sk)) else {
+    let mut inner = sk.state().inner.lock();
+    let Some(peer) = inner.peer.clone().filter(|p| !p.is(sk)) else {
         return true;
     };
-    if !peer_is_full(peer) {
+    if !peer_is_full(&peer) {
         return true;
     }
-    let hooked = sk.state().relay.hook(peer.peer_wait());
+    let (hooked, old) = hook_relay(sk, &mut inner, &peer);
     // Re-check after hooking: a drain in between would be missed.
-    if peer_is_full(peer) {
-        return false;
+    let full = peer_is_full(&peer);
+    if !full && hooked {
+        sk.state().relay.unhook(peer.peer_wait());
     }
-    if hooked {
-        sk.state().relay.unhook();
-    }
-    true
+    drop(inner);
+    drop(old);
+    !full
 }
 
 /// A receiver that would make a sender wait.

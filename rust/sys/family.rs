@@ -243,9 +243,6 @@ fn alloc_sock(net: *mut b::net, sock: *mut b::socket, ty: SockType, kern: c_int)
             return Err(Errno::ENOMEM);
         }
         (*slot).relay.bind(raw);
-        // Freed after an RCU grace period: group senders and POLLOUT relays
-        // look at member socks under rcu_read_lock().
-        b::mcast_sock_set_flag(raw, b::sock_flags_SOCK_RCU_FREE as i32);
         (*raw).sk_destruct = Some(destruct);
     }
     Ok(sk)

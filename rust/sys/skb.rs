@@ -129,8 +129,16 @@ impl Skb {
         Errno::from_ret(err).map_or(Ok(()), Err)
     }
 
-    /// Records the sender's credentials (SCM_CREDENTIALS from the message
-    /// if given and allowed, else the caller's).
+    /// Attaches the caller's credentials unless the message already carries
+    /// explicit ones (af_unix's unix_maybe_add_creds).
+    pub(crate) fn add_own_creds(&mut self) {
+        // SAFETY: the cb is ours; the helper takes a pid reference that our
+        // destructors release.
+        unsafe { b::mcast_skb_add_creds(self.raw()) }
+    }
+
+    /// Records explicit SCM_CREDENTIALS from the message, after checking
+    /// them (and every other control message) as AF_UNIX does.
     pub(crate) fn set_creds(&mut self, sock: &Socket, msg: &mut Msg<'_>) -> KResult<()> {
         // SAFETY: valid socket, message and skb of the current sendmsg; the
         // helper stores a pid reference in the cb (released by our destructors).

@@ -143,6 +143,13 @@ impl Sock {
         unsafe { b::sock_i_ino(self.raw()) as u64 }
     }
 
+    /// The receiver asked for credentials (SO_PASSCRED), or has no socket
+    /// yet (a connection not accepted: it may ask later).
+    pub(crate) fn wants_creds(&self) -> bool {
+        // SAFETY: we are live; reads the socket pointer and a flag bit.
+        unsafe { b::mcast_sk_wants_creds(self.raw()) }
+    }
+
     /// One more message lost to a full queue (SO_RXQ_OVFL, /proc).
     pub(crate) fn count_drop(&self) {
         // SAFETY: we are live; an atomic increment.

@@ -134,11 +134,10 @@ impl Relay {
         unsafe { b::mcast_relay_connect(self.0.get(), other.raw()) }
     }
 
-    /// Unhooks the relay from wherever it is hooked.
-    pub(crate) fn unhook(&self) {
-        // SAFETY: the queue the relay may be on belongs to a sock of ours,
-        // freed only after an RCU grace period; the helper looks under
-        // rcu_read_lock() and the queue's lock.
-        unsafe { b::mcast_relay_unhook(self.0.get()) }
+    /// Unhooks the relay from `other` if it is hooked there.
+    pub(crate) fn unhook(&self, other: &WaitQueue) {
+        // SAFETY: `other` is live (the caller holds its socket); the helper
+        // changes the relay under `other`'s lock.
+        unsafe { b::mcast_relay_disconnect(self.0.get(), other.raw()) }
     }
 }

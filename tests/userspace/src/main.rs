@@ -8,7 +8,9 @@
 
 mod diff;
 mod family;
+mod groups;
 mod harness;
+mod mcast;
 mod sys;
 mod unicast;
 
@@ -38,6 +40,7 @@ fn main() {
         };
         cases.extend(family::cases(af));
         cases.extend(unicast::cases(Mode::Against(af)));
+        cases.extend(groups::cases(af));
     }
     let failed = harness::run(cases, args.first().map(String::as_str));
     std::process::exit(if failed == 0 { 0 } else { 1 });

@@ -1,0 +1,660 @@
+//! Datagram groups (contract: "Groups", "Delivery guarantees", "poll /
+//! epoll", "Leaving and closing", "Observability", "Namespaces").
+
+use crate::ensure;
+use crate::harness::{expect_eq, Case, CaseResult};
+use crate::mcast::*;
+use crate::sys::{self, Errno, Fd, SockAddr};
+use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
+use std::time::Duration;
+
+const D: i32 = libc::SOCK_DGRAM;
+
+/// A datagram group at a fresh abstract address, with its owner.
+fn group(af: i32) -> (Fd, SockAddr) {
+    let owner = sock(af, D);
+    let a = fresh(af, "dg");
+    create_group(&owner, &a).expect("create");
+    (owner, a)
+}
+
+/// `n` members joined with `flags`.
+fn members(af: i32, a: &SockAddr, n: usize, flags: u32) -> Vec<Fd> {
+    (0..n)
+        .map(|_| {
+            let m = sock(af, D);
+            join(&m, a, flags).expect("join");
+            m
+        })
+        .collect()
+}
+
+fn err<T>(r: Result<T, Errno>) -> Option<Errno> {
+    r.err()
+}
+
+macro_rules! case {
+    ($v:ident, $name:expr, |$af:ident| $body:block) => {
+        $v.push(Case::new(concat!("group: ", $name), move || -> CaseResult {
+            let $af = $af;
+            $body
+        }));
+    };
+}
+
+pub fn cases(af: i32) -> Vec<Case> {
+    let mut v = Vec::new();
+
+    case!(v, "create binds the owner to the address", |af| {
+        let (owner, a) = group(af);
+        expect_eq("getsockname", sys::getsockname(&owner).map(|x| x.show()), Ok(a.show()))
+    });
+    case!(v, "create with flags != 0 -> EINVAL", |af| {
+        let s = sock(af, D);
+        expect_eq("flags", err(mreq_opt(&s, mcast_unix::MCAST_UNIX_CREATE_GROUP, &fresh(af, "f"), LOOP)), Some(Errno(libc::EINVAL)))
+    });
+    case!(v, "options with optlen < sizeof(mreq) -> EINVAL", |af| {
+        let s = sock(af, D);
+        let a = fresh(af, "short");
+        let m = mreq(&a, 0);
+        // SAFETY: viewing the struct's bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(&m as *const _ as *const u8, 119) };
+        for opt in [mcast_unix::MCAST_UNIX_CREATE_GROUP, mcast_unix::MCAST_UNIX_JOIN_GROUP, mcast_unix::MCAST_UNIX_LEAVE_GROUP] {
+            expect_eq("short", err(setopt(&s, mcast_unix::SOL_MCAST_UNIX, opt, bytes)), Some(Errno(libc::EINVAL)))?;
+        }
+        Ok(())
+    });
+    case!(v, "create on a bound socket -> EINVAL", |af| {
+        let s = sock(af, D);
+        sys::bind(&s, &fresh(af, "b")).unwrap();
+        expect_eq("bound", err(create_group(&s, &fresh(af, "g"))), Some(Errno(libc::EINVAL)))
+    });
+    case!(v, "create on a taken address -> EADDRINUSE", |af| {
+        let (_owner, a) = group(af);
+        let plain = sock(af, D);
+        let b = fresh(af, "plain");
+        sys::bind(&plain, &b).unwrap();
+        expect_eq("group address", err(create_group(&sock(af, D), &a)), Some(Errno(libc::EADDRINUSE)))?;
+        expect_eq("plain address", err(create_group(&sock(af, D), &b)), Some(Errno(libc::EADDRINUSE)))
+    });
+    case!(v, "a pathname group creates a socket inode", |af| {
+        let path = format!("/tmp/grp-{}", std::process::id());
+        let _ = std::fs::remove_file(&path);
+        let owner = sock(af, D);
+        create_group(&owner, &SockAddr::path(af, &path)).map_err(|e| format!("{e:?}"))?;
+        let meta = std::fs::metadata(&path).map_err(|e| e.to_string())?;
+        use std::os::unix::fs::FileTypeExt;
+        ensure!(meta.file_type().is_socket());
+        let m = sock(af, D);
+        join(&m, &SockAddr::path(af, &path), 0).map_err(|e| format!("join: {e:?}"))?;
+        sys::sendto(&sock(af, D), b"p", 0, &SockAddr::path(af, &path)).map_err(|e| format!("{e:?}"))?;
+        let got = sys::recv(&m, 16, libc::MSG_DONTWAIT);
+        let _ = std::fs::remove_file(&path);
+        expect_eq("member got", got, Ok(b"p".to_vec()))
+    });
+    case!(v, "wrong level or unknown option -> ENOPROTOOPT", |af| {
+        let s = sock(af, D);
+        let m = mreq(&fresh(af, "x"), 0);
+        // SAFETY: viewing the struct's bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(&m as *const _ as *const u8, std::mem::size_of_val(&m)) };
+        expect_eq("level", err(setopt(&s, mcast_unix::SOL_MCAST_UNIX + 1, 1, bytes)), Some(Errno(libc::ENOPROTOOPT)))?;
+        expect_eq("option", err(setopt(&s, mcast_unix::SOL_MCAST_UNIX, 99, bytes)), Some(Errno(libc::ENOPROTOOPT)))
+    });
+    case!(v, "join twice -> EADDRINUSE", |af| {
+        let (_o, a) = group(af);
+        let m = sock(af, D);
+        join(&m, &a, 0).unwrap();
+        expect_eq("again", err(join(&m, &a, 0)), Some(Errno(libc::EADDRINUSE)))
+    });
+    case!(v, "join with unknown flag bits -> EINVAL", |af| {
+        let (_o, a) = group(af);
+        expect_eq("flags", err(join(&sock(af, D), &a, 1 << 7)), Some(Errno(libc::EINVAL)))
+    });
+    case!(v, "join a missing group -> ECONNREFUSED (abstract) / ENOENT (path)", |af| {
+        let m = sock(af, D);
+        expect_eq("abstract", err(join(&m, &fresh(af, "none"), 0)), Some(Errno(libc::ECONNREFUSED)))?;
+        expect_eq("path", err(join(&m, &SockAddr::path(af, "/tmp/no/such/group"), 0)), Some(Errno(libc::ENOENT)))
+    });
+    case!(v, "join a plain bound socket -> EINVAL", |af| {
+        let plain = sock(af, D);
+        let a = fresh(af, "plain");
+        sys::bind(&plain, &a).unwrap();
+        expect_eq("plain", err(join(&sock(af, D), &a, 0)), Some(Errno(libc::EINVAL)))
+    });
+    case!(v, "join/leave on a seqpacket socket -> EOPNOTSUPP", |af| {
+        let (_o, a) = group(af);
+        let s = sock(af, libc::SOCK_SEQPACKET);
+        expect_eq("join", err(join(&s, &a, 0)), Some(Errno(libc::EOPNOTSUPP)))?;
+        expect_eq("leave", err(leave(&s, &a)), Some(Errno(libc::EOPNOTSUPP)))
+    });
+    case!(v, "leave when not a member -> EADDRNOTAVAIL", |af| {
+        let (_o, a) = group(af);
+        let m = sock(af, D);
+        expect_eq("never joined", err(leave(&m, &a)), Some(Errno(libc::EADDRNOTAVAIL)))?;
+        join(&m, &a, 0).unwrap();
+        leave(&m, &a).unwrap();
+        expect_eq("left", err(leave(&m, &a)), Some(Errno(libc::EADDRNOTAVAIL)))
+    });
+    case!(v, "a member that left receives nothing more", |af| {
+        let (_o, a) = group(af);
+        let ms = members(af, &a, 2, 0);
+        let tx = sock(af, D);
+        sys::sendto(&tx, b"1", 0, &a).unwrap();
+        leave(&ms[0], &a).unwrap();
+        sys::sendto(&tx, b"2", 0, &a).unwrap();
+        expect_eq("left", drain(&ms[0]), vec![b"1".to_vec()])?;
+        expect_eq("stayed", drain(&ms[1]), vec![b"1".to_vec(), b"2".to_vec()])
+    });
+    case!(v, "8 members each receive every message exactly once, in order", |af| {
+        let (_o, a) = group(af);
+        let ms = members(af, &a, 8, 0);
+        let tx = sock(af, D);
+        for i in 0..100u32 {
+            sys::sendto(&tx, &i.to_ne_bytes(), 0, &a).unwrap();
+        }
+        let want: Vec<Vec<u8>> = (0..100u32).map(|i| i.to_ne_bytes().to_vec()).collect();
+        for m in &ms {
+            expect_eq("messages", drain(m), want.clone())?;
+        }
+        Ok(())
+    });
+    case!(v, "members see the original sender's address", |af| {
+        let (_o, a) = group(af);
+        let ms = members(af, &a, 2, 0);
+        let tx = sock(af, D);
+        let me = fresh(af, "sender");
+        sys::bind(&tx, &me).unwrap();
+        sys::sendto(&tx, b"x", 0, &a).unwrap();
+        for m in &ms {
+            let (_, _, from) = sys::recvfrom(m, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
+            expect_eq("from", from.show(), me.show())?;
+        }
+        // An unbound sender shows no address.
+        sys::sendto(&sock(af, D), b"y", 0, &a).unwrap();
+        let (_, _, from) = sys::recvfrom(&ms[0], 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
+        expect_eq("unnamed", from.len, 0)
+    });
+    case!(v, "connect(group) + send reaches the members", |af| {
+        let (_o, a) = group(af);
+        let ms = members(af, &a, 3, 0);
+        let tx = sock(af, D);
+        sys::connect(&tx, &a).unwrap();
+        expect_eq("send", sys::send(&tx, b"hi", 0), Ok(2))?;
+        for m in &ms {
+            expect_eq("got", drain(m), vec![b"hi".to_vec()])?;
+        }
+        Ok(())
+    });
+    case!(v, "the owner is not a member unless it joins", |af| {
+        let (owner, a) = group(af);
+        let _ms = members(af, &a, 1, 0);
+        sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
+        expect_eq("owner", drain(&owner).len(), 0)?;
+        join(&owner, &a, 0).map_err(|e| format!("owner join: {e:?}"))?;
+        sys::sendto(&sock(af, D), b"y", 0, &a).unwrap();
+        expect_eq("owner joined", drain(&owner), vec![b"y".to_vec()])
+    });
+    case!(v, "a member does not get its own messages without LOOPBACK", |af| {
+        let (_o, a) = group(af);
+        let m = members(af, &a, 1, 0).remove(0);
+        let other = members(af, &a, 1, 0).remove(0);
+        sys::sendto(&m, b"me", 0, &a).unwrap();
+        expect_eq("self", drain(&m).len(), 0)?;
+        expect_eq("other", drain(&other).len(), 1)
+    });
+    case!(v, "LOOPBACK: a member gets its own messages", |af| {
+        let (_o, a) = group(af);
+        let m = members(af, &a, 1, LOOP).remove(0);
+        sys::sendto(&m, b"me", 0, &a).unwrap();
+        expect_eq("self", drain(&m), vec![b"me".to_vec()])
+    });
+    case!(v, "SEND_TO_PEER: the owner gets a copy of that member's messages", |af| {
+        let (owner, a) = group(af);
+        let m = members(af, &a, 1, TO_PEER).remove(0);
+        let plain_member = members(af, &a, 1, 0).remove(0);
+        sys::sendto(&m, b"up", 0, &a).unwrap();
+        sys::sendto(&plain_member, b"no", 0, &a).unwrap();
+        expect_eq("owner", drain(&owner), vec![b"up".to_vec()])
+    });
+    case!(v, "SO_PASSCRED members get the sender's credentials", |af| {
+        let (_o, a) = group(af);
+        let m = members(af, &a, 1, 0).remove(0);
+        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).unwrap();
+        sys::sendto(&sock(af, D), b"c", 0, &a).unwrap();
+        let msg = recvmsg(&m, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
+        let c = msg.creds().ok_or("no SCM_CREDENTIALS")?;
+        // SAFETY: plain getters.
+        let (pid, uid, gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
+        expect_eq("creds", (c.pid, c.uid, c.gid), (pid, uid, gid))
+    });
+    case!(v, "an empty group accepts a send (no recipients)", |af| {
+        let (_o, a) = group(af);
+        expect_eq("send", sys::sendto(&sock(af, D), b"x", 0, &a), Ok(1))
+    });
+    case!(v, "a message larger than SO_SNDBUF -> EMSGSIZE", |af| {
+        let (_o, a) = group(af);
+        let _m = members(af, &a, 1, 0);
+        let tx = sock(af, D);
+        sys::setsockopt_int(&tx, libc::SOL_SOCKET, libc::SO_SNDBUF, 4096).unwrap();
+        expect_eq("big", err(sys::sendto(&tx, &vec![0u8; 16384], 0, &a)), Some(Errno(libc::EMSGSIZE)))
+    });
+    case!(v, "MSG_TRUNC at a member", |af| {
+        let (_o, a) = group(af);
+        let m = members(af, &a, 1, 0).remove(0);
+        sys::sendto(&sock(af, D), b"0123456789", 0, &a).unwrap();
+        let msg = recvmsg(&m, 4, libc::MSG_DONTWAIT | libc::MSG_TRUNC).map_err(|e| format!("{e:?}"))?;
+        expect_eq("len", msg.len, 10)?;
+        expect_eq("data", msg.data, b"0123".to_vec())?;
+        ensure!(msg.flags & libc::MSG_TRUNC != 0);
+        Ok(())
+    });
+    case!(v, "members also receive unicast messages", |af| {
+        let (_o, a) = group(af);
+        let m = members(af, &a, 1, 0).remove(0);
+        let ma = fresh(af, "m");
+        sys::bind(&m, &ma).unwrap();
+        let tx = sock(af, D);
+        sys::sendto(&tx, b"g", 0, &a).unwrap();
+        sys::sendto(&tx, b"u", 0, &ma).unwrap();
+        expect_eq("both", drain(&m), vec![b"g".to_vec(), b"u".to_vec()])
+    });
+    case!(v, "each member is charged for its copy", |af| {
+        let (_o, a) = group(af);
+        let ms = members(af, &a, 4, 0);
+        sys::sendto(&sock(af, D), &[1u8; 1000], 0, &a).unwrap();
+        for m in &ms {
+            let line = proc_sock(m).ok_or("no /proc line")?;
+            let rmem: u64 = line[7].parse().map_err(|_| "rmem")?;
+            ensure!(rmem >= 1000, "rmem {rmem}");
+            expect_eq("SIOCINQ", inq(m), 1000)?;
+        }
+        Ok(())
+    });
+
+    // Back-pressure and drops.
+    case!(v, "non-blocking send to a full member: EAGAIN, nobody receives", |af| {
+        let (_o, a) = group(af);
+        let slow = members(af, &a, 1, 0).remove(0);
+        let fast = members(af, &a, 2, 0);
+        let n = fill(&sock(af, D), Some(&a), 1024).map_err(|e| format!("{e:?}"))?;
+        ensure!(n > 0);
+        for f in &fast {
+            expect_eq("fast got all that slow got", drain(f).len(), n)?;
+        }
+        let before = inq(&slow);
+        expect_eq("EAGAIN", err(sys::sendto(&sock(af, D), b"x", libc::MSG_DONTWAIT, &a)), Some(Errno(libc::EAGAIN)))?;
+        for f in &fast {
+            expect_eq("fast untouched", drain(f).len(), 0)?;
+        }
+        expect_eq("slow untouched", inq(&slow), before)
+    });
+    case!(v, "blocking send bounded by SO_SNDTIMEO -> EAGAIN, nothing delivered", |af| {
+        let (_o, a) = group(af);
+        let _slow = members(af, &a, 1, 0);
+        let fast = members(af, &a, 1, 0).remove(0);
+        let tx = sock(af, D);
+        fill(&tx, Some(&a), 1024).unwrap();
+        drain(&fast);
+        set_timeout(&tx, libc::SO_SNDTIMEO, 100);
+        expect_eq("timeout", err(sys::sendto(&tx, b"late", 0, &a)), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("fast", drain(&fast).len(), 0)
+    });
+    case!(v, "a blocked sender resumes when the slow member drains", |af| {
+        let (_o, a) = group(af);
+        let slow = members(af, &a, 1, 0).remove(0);
+        let fast = members(af, &a, 1, 0).remove(0);
+        let tx = sock(af, D);
+        let n = fill(&tx, Some(&a), 1024).unwrap();
+        drain(&fast);
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            // Room for one more message.
+            sys::recv(&slow, 2048, 0).map(|_| slow)
+        });
+        let r = sys::sendto(&tx, b"after", 0, &a);
+        let slow = reader.join().unwrap().map_err(|e| format!("{e:?}"))?;
+        expect_eq("send", r, Ok(5))?;
+        let rest = drain(&slow);
+        expect_eq("slow has the rest and the new one", rest.len(), n)?;
+        expect_eq("last", rest.last().cloned(), Some(b"after".to_vec()))?;
+        expect_eq("fast", drain(&fast), vec![b"after".to_vec()])
+    });
+    case!(v, "a signal interrupts a blocked sender: EINTR, nothing delivered", |af| {
+        let (_o, a) = group(af);
+        let _slow = members(af, &a, 1, 0);
+        let fast = members(af, &a, 1, 0).remove(0);
+        let tx = sock(af, D);
+        fill(&tx, Some(&a), 1024).unwrap();
+        drain(&fast);
+        extern "C" fn nothing(_: i32) {}
+        // SAFETY: installing a handler without SA_RESTART for SIGUSR1.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = nothing as *const () as usize;
+            libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+        }
+        // SAFETY: pthread_self is always valid.
+        let me = unsafe { libc::pthread_self() } as usize;
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            // SAFETY: signalling a live thread of this process.
+            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+        });
+        let r = sys::sendto(&tx, b"x", 0, &a);
+        t.join().unwrap();
+        expect_eq("EINTR", err(r), Some(Errno(libc::EINTR)))?;
+        expect_eq("fast", drain(&fast).len(), 0)
+    });
+    case!(v, "DROP_WHEN_FULL: the sender is not held back; drops counted exactly", |af| {
+        let (_o, a) = group(af);
+        let dropper = members(af, &a, 1, DROP).remove(0);
+        let fast = members(af, &a, 1, 0).remove(0);
+        sys::setsockopt_int(&dropper, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1).unwrap();
+        let tx = sock(af, D);
+        let mut sent = 0;
+        for _ in 0..400 {
+            sys::sendto(&tx, &[7u8; 1024], libc::MSG_DONTWAIT, &a).map_err(|e| format!("send {sent}: {e:?}"))?;
+            sent += 1;
+            drain(&fast);
+        }
+        let kept = drain(&dropper).len();
+        ensure!(kept < sent, "kept {kept} of {sent}");
+        let drops = (sent - kept) as u64;
+        let line = proc_sock(&dropper).ok_or("no /proc line")?;
+        expect_eq("proc drops", line[8].parse::<u64>().ok(), Some(drops))?;
+        let g = proc_group(&a).ok_or("no group line")?;
+        expect_eq("group dropped", g[5].parse::<u64>().ok(), Some(drops))?;
+        sys::sendto(&tx, b"next", 0, &a).unwrap();
+        let msg = recvmsg(&dropper, 64, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
+        expect_eq("SO_RXQ_OVFL", msg.overflow(), Some(drops as u32))
+    });
+    case!(v, "EAGAIN from a full blocking member: a full DROP_WHEN_FULL member loses nothing", |af| {
+        let (_o, a) = group(af);
+        let slow = members(af, &a, 1, 0).remove(0);
+        let dropper = members(af, &a, 1, DROP).remove(0);
+        let tx = sock(af, D);
+        fill(&tx, Some(&a), 1024).unwrap();
+        let before = proc_sock(&dropper).ok_or("proc")?[8].clone();
+        expect_eq("EAGAIN", err(sys::sendto(&tx, b"x", libc::MSG_DONTWAIT, &a)), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("drops unchanged", proc_sock(&dropper).ok_or("proc")?[8].clone(), before)?;
+        drop(slow);
+        Ok(())
+    });
+
+    // poll / epoll.
+    case!(v, "POLLOUT reflects every blocking member's room", |af| {
+        let (_o, a) = group(af);
+        let slow = members(af, &a, 1, 0).remove(0);
+        let _dropper = members(af, &a, 1, DROP);
+        let tx = sock(af, D);
+        sys::connect(&tx, &a).unwrap();
+        expect_eq("empty", sys::poll(&tx, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))?;
+        fill(&tx, None, 1024).unwrap();
+        expect_eq("full", sys::poll(&tx, libc::POLLOUT, 0), Ok(0))?;
+        drain(&slow);
+        expect_eq("drained", sys::poll(&tx, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))
+    });
+    case!(v, "POLLOUT ignores full DROP_WHEN_FULL members", |af| {
+        let (_o, a) = group(af);
+        let _dropper = members(af, &a, 1, DROP);
+        let tx = sock(af, D);
+        sys::connect(&tx, &a).unwrap();
+        for _ in 0..400 {
+            sys::send(&tx, &[0u8; 1024], libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
+        }
+        expect_eq("still writable", sys::poll(&tx, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))
+    });
+    case!(v, "epoll: EPOLLOUT arrives when the slow member drains", |af| {
+        let (_o, a) = group(af);
+        let slow = members(af, &a, 1, 0).remove(0);
+        let tx = sock(af, D);
+        sys::connect(&tx, &a).unwrap();
+        fill(&tx, None, 1024).unwrap();
+        // SAFETY: epoll on our descriptors.
+        let ep = Fd(unsafe { libc::epoll_create1(0) });
+        let mut ev = libc::epoll_event { events: (libc::EPOLLOUT | libc::EPOLLET) as u32, u64: 1 };
+        // SAFETY: valid epoll fd, socket and event.
+        unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, tx.0, &mut ev) };
+        let mut out = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        // SAFETY: as above.
+        let n0 = unsafe { libc::epoll_wait(ep.0, out.as_mut_ptr(), 4, 0) };
+        expect_eq("full: no event", n0, 0)?;
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            sys::recv(&slow, 2048, 0).map(|d| d.len())
+        });
+        // SAFETY: as above.
+        let n1 = unsafe { libc::epoll_wait(ep.0, out.as_mut_ptr(), 4, 5000) };
+        let _ = t.join();
+        expect_eq("woken", n1, 1)?;
+        ensure!(out[0].events & libc::EPOLLOUT as u32 != 0);
+        Ok(())
+    });
+
+    // Ordering.
+    case!(v, "3 concurrent senders x 2000 messages: one order at 4 members", |af| {
+        let (_o, a) = group(af);
+        let ms = members(af, &a, 4, 0);
+        for m in &ms {
+            sys::setsockopt_int(m, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
+        }
+        let per = 2000u32;
+        let senders: Vec<_> = (0..3u32)
+            .map(|s| {
+                std::thread::spawn(move || {
+                    let tx = sock(af, D);
+                    for i in 0..per {
+                        let mut msg = s.to_ne_bytes().to_vec();
+                        msg.extend_from_slice(&i.to_ne_bytes());
+                        sys::sendto(&tx, &msg, 0, &a).expect("send");
+                    }
+                })
+            })
+            .collect();
+        // Read while they send (members would fill up otherwise).
+        let readers: Vec<_> = ms
+            .into_iter()
+            .map(|m| {
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    while got.len() < 3 * per as usize {
+                        got.push(sys::recv(&m, 16, 0).expect("recv"));
+                    }
+                    got
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().map_err(|_| "sender panicked")?;
+        }
+        let orders: Vec<Vec<Vec<u8>>> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+        for o in &orders[1..] {
+            ensure!(o == &orders[0], "members saw different orders");
+        }
+        // Each sender's own sequence is in order.
+        for s in 0..3u32 {
+            let seq: Vec<u32> = orders[0]
+                .iter()
+                .filter(|m| m[..4] == s.to_ne_bytes())
+                .map(|m| u32::from_ne_bytes([m[4], m[5], m[6], m[7]]))
+                .collect();
+            expect_eq("per-sender order", seq, (0..per).collect::<Vec<_>>())?;
+        }
+        Ok(())
+    });
+    case!(v, "leave and close racing a sender: no loss at the staying member", |af| {
+        let (_o, a) = group(af);
+        let stay = members(af, &a, 1, 0).remove(0);
+        sys::setsockopt_int(&stay, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
+        let total = 3000u32;
+        let sender = std::thread::spawn(move || {
+            let tx = sock(af, D);
+            for i in 0..total {
+                sys::sendto(&tx, &i.to_ne_bytes(), 0, &a).expect("send");
+            }
+        });
+        let churn = std::thread::spawn(move || {
+            for i in 0..150 {
+                let m = sock(af, D);
+                join(&m, &a, if i % 2 == 0 { 0 } else { DROP }).expect("join");
+                if i % 3 == 0 {
+                    leave(&m, &a).expect("leave");
+                } else if i % 3 == 1 {
+                    sys::shutdown(&m, libc::SHUT_RD).expect("shutdown");
+                }
+                drain(&m);
+                // close
+            }
+        });
+        let mut got = Vec::new();
+        while got.len() < total as usize {
+            let d = sys::recv(&stay, 16, 0).map_err(|e| format!("{e:?}"))?;
+            got.push(u32::from_ne_bytes([d[0], d[1], d[2], d[3]]));
+        }
+        sender.join().map_err(|_| "sender")?;
+        churn.join().map_err(|_| "churn")?;
+        expect_eq("all, in order", got, (0..total).collect::<Vec<_>>())
+    });
+
+    // Leaving and closing.
+    case!(v, "shutdown(SHUT_RD) leaves every group", |af| {
+        let (_o1, a1) = group(af);
+        let (_o2, a2) = group(af);
+        let m = sock(af, D);
+        join(&m, &a1, 0).unwrap();
+        join(&m, &a2, 0).unwrap();
+        expect_eq("groups", proc_sock(&m).map(|l| l[6].clone()), Some("2".into()))?;
+        sys::shutdown(&m, libc::SHUT_RD).unwrap();
+        expect_eq("groups after", proc_sock(&m).map(|l| l[6].clone()), Some("0".into()))?;
+        sys::sendto(&sock(af, D), b"x", 0, &a1).unwrap();
+        expect_eq("nothing queued", inq(&m), 0)?;
+        expect_eq("leave", err(leave(&m, &a1)), Some(Errno(libc::EADDRNOTAVAIL)))?;
+        expect_eq("members", proc_group(&a1).map(|g| g[3].clone()), Some("0".into()))
+    });
+    case!(v, "close removes the member", |af| {
+        let (_o, a) = group(af);
+        let ms = members(af, &a, 3, 0);
+        expect_eq("3", proc_group(&a).map(|g| g[3].clone()), Some("3".into()))?;
+        drop(ms);
+        expect_eq("0", proc_group(&a).map(|g| g[3].clone()), Some("0".into()))
+    });
+    case!(v, "owner close: members lose the membership, sends -> ECONNREFUSED", |af| {
+        let (owner, a) = group(af);
+        let m = members(af, &a, 1, 0).remove(0);
+        let connected = sock(af, D);
+        sys::connect(&connected, &a).unwrap();
+        drop(owner);
+        expect_eq("leave", err(leave(&m, &a)), Some(Errno(libc::EADDRNOTAVAIL)))?;
+        expect_eq("sendto", err(sys::sendto(&sock(af, D), b"x", 0, &a)), Some(Errno(libc::ECONNREFUSED)))?;
+        expect_eq("send", err(sys::send(&connected, b"x", 0)), Some(Errno(libc::ECONNREFUSED)))?;
+        expect_eq("member groups", proc_sock(&m).map(|l| l[6].clone()), Some("0".into()))
+    });
+    case!(v, "a group can be created again at a freed address", |af| {
+        let (owner, a) = group(af);
+        drop(owner);
+        let owner2 = sock(af, D);
+        create_group(&owner2, &a).map_err(|e| format!("{e:?}"))?;
+        let m = members(af, &a, 1, 0).remove(0);
+        sys::sendto(&sock(af, D), b"new", 0, &a).unwrap();
+        expect_eq("got", drain(&m), vec![b"new".to_vec()])
+    });
+
+    // Observability.
+    case!(v, "/proc/net/mcast_unix lists roles, groups and counters", |af| {
+        let (owner, a) = group(af);
+        let m = members(af, &a, 2, 0);
+        for _ in 0..5 {
+            sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
+        }
+        let o = proc_sock(&owner).ok_or("owner line")?;
+        expect_eq("owner role", (o[2].as_str(), o[4].as_str(), o[5].clone()), ("dgram", "owner", a.show()))?;
+        let l = proc_sock(&m[0]).ok_or("member line")?;
+        expect_eq("member role", (l[4].as_str(), l[6].as_str()), ("member", "1"))?;
+        let g = proc_group(&a).ok_or("group line")?;
+        expect_eq("group", (g[2].as_str(), g[3].as_str(), g[4].as_str(), g[5].as_str()), ("dgram", "2", "5", "0"))
+    });
+
+    // Limits.
+    case!(v, "max_groups (20): the 21st join -> ENOBUFS", |af| {
+        let groups: Vec<(Fd, SockAddr)> = (0..21).map(|_| group(af)).collect();
+        let m = sock(af, D);
+        for (i, (_, a)) in groups.iter().enumerate().take(20) {
+            join(&m, a, 0).map_err(|e| format!("join {i}: {e:?}"))?;
+        }
+        expect_eq("21st", err(join(&m, &groups[20].1, 0)), Some(Errno(libc::ENOBUFS)))
+    });
+    case!(v, "max_members as a module parameter: one more -> ENOBUFS", |af| {
+        // Reload with a small limit; the module must be idle (no sockets).
+        expect_eq("rmmod", sys::delete_module("mcast_unix"), Ok(()))?;
+        let loaded = sys::load_module("/mcast_unix.ko", "max_members=3 max_groups=2");
+        let result = (|| -> CaseResult {
+            loaded.map_err(|e| format!("insmod: {e:?}"))?;
+            let (_o, a) = group(af);
+            let _ms = members(af, &a, 3, 0);
+            expect_eq("4th member", err(join(&sock(af, D), &a, 0)), Some(Errno(libc::ENOBUFS)))?;
+            let (_o2, a2) = group(af);
+            let (_o3, a3) = group(af);
+            let m = sock(af, D);
+            join(&m, &a2, 0).unwrap();
+            join(&m, &a3, 0).unwrap();
+            let (_o4, a4) = group(af);
+            expect_eq("3rd group", err(join(&m, &a4, 0)), Some(Errno(libc::ENOBUFS)))
+        })();
+        let _ = sys::delete_module("mcast_unix");
+        expect_eq("reload", sys::load_module("/mcast_unix.ko", ""), Ok(()))?;
+        result
+    });
+
+    // Permissions and namespaces.
+    case!(v, "joining a pathname group needs write permission (EACCES)", |af| {
+        let path = format!("/tmp/perm-{}", std::process::id());
+        let _ = std::fs::remove_file(&path);
+        let owner = sock(af, D);
+        create_group(&owner, &SockAddr::path(af, &path)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let p2 = path.clone();
+        let code = in_child(move || {
+            // SAFETY: dropping privileges in the child.
+            unsafe {
+                libc::setgid(65534);
+                libc::setuid(65534);
+            }
+            let m = sock(af, D);
+            match join(&m, &SockAddr::path(af, &p2), 0) {
+                Err(Errno(libc::EACCES)) => 0,
+                _ => 1,
+            }
+        });
+        let _ = std::fs::remove_file(&path);
+        expect_eq("child saw EACCES", code, 0)
+    });
+    case!(v, "abstract groups are per network namespace", |af| {
+        let (_o, a) = group(af);
+        let code = in_child(move || {
+            // SAFETY: entering a new network namespace in the child.
+            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                return 2;
+            }
+            let s = sock(af, D);
+            if join(&s, &a, 0) != Err(Errno(libc::ECONNREFUSED)) {
+                return 3;
+            }
+            if sys::sendto(&s, b"x", 0, &a) != Err(Errno(libc::ECONNREFUSED)) {
+                return 4;
+            }
+            // The same name is free here.
+            if create_group(&sock(af, D), &a).is_err() {
+                return 5;
+            }
+            // This namespace's listing does not show the other's group twice.
+            let n = proc_lines().iter().filter(|l| l.starts_with("G ")).count();
+            if n != 1 {
+                return 6;
+            }
+            0
+        });
+        expect_eq("child", code, 0)
+    });
+    v
+}
