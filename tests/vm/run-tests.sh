@@ -3,4 +3,13 @@
 # when the module was loaded.)
 rc=0
 /mcast-tests || rc=1
+# The documentation's C examples: each prints its own one-case TAP stream.
+for ex in /example-*; do
+  [ -x "$ex" ] || continue
+  if ! "$ex"; then
+    echo "1..1"
+    echo "not ok 1 - $(basename "$ex") exited non-zero"
+    rc=1
+  fi
+done
 exit $rc

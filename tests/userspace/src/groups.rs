@@ -166,8 +166,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::bind(&tx, &me).unwrap();
         sys::sendto(&tx, b"x", 0, &a).unwrap();
         for m in &ms {
-            let (_, _, from) = sys::recvfrom(m, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
-            expect_eq("from", from.show(), me.show())?;
+            let msg = recvmsg(m, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
+            expect_eq("from", msg.from.show(), me.show())?;
         }
         // An unbound sender shows no address.
         sys::sendto(&sock(af, D), b"y", 0, &a).unwrap();

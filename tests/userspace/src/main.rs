@@ -8,9 +8,11 @@
 
 mod diff;
 mod family;
+mod filters;
 mod groups;
 mod harness;
 mod mcast;
+mod seqgroups;
 mod sys;
 mod unicast;
 
@@ -41,6 +43,8 @@ fn main() {
         cases.extend(family::cases(af));
         cases.extend(unicast::cases(Mode::Against(af)));
         cases.extend(groups::cases(af));
+        cases.extend(seqgroups::cases(af));
+        cases.extend(filters::cases(af));
     }
     let failed = harness::run(cases, args.first().map(String::as_str));
     std::process::exit(if failed == 0 { 0 } else { 1 });

@@ -1,0 +1,286 @@
+//! Seqpacket groups: admission by the owner, fan-out from admitted members
+//! (contract: "Seqpacket groups", "Leaving and closing").
+
+use crate::ensure;
+use crate::harness::{expect_eq, Case, CaseResult};
+use crate::mcast::*;
+use crate::sys::{self, Errno, Fd, SockAddr};
+use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
+
+const S: i32 = libc::SOCK_SEQPACKET;
+
+/// A seqpacket group: the listening owner and its address.
+pub struct Bus {
+    pub owner: Fd,
+    pub addr: SockAddr,
+    af: i32,
+}
+
+/// One connection: the client and the owner's accepted socket.
+pub struct Conn {
+    pub client: Fd,
+    pub accepted: Fd,
+}
+
+impl Bus {
+    pub fn new(af: i32) -> Bus {
+        let owner = sock(af, S);
+        let addr = fresh(af, "bus");
+        create_group(&owner, &addr).expect("create");
+        sys::listen(&owner, 64).expect("listen");
+        Bus { owner, addr, af }
+    }
+
+    pub fn connect(&self) -> Conn {
+        let client = sock(self.af, S);
+        sys::connect(&client, &self.addr).expect("connect");
+        let (accepted, _) = sys::accept(&self.owner, 0).expect("accept");
+        Conn { client, accepted }
+    }
+
+    /// A connection admitted with `flags`.
+    pub fn member(&self, flags: u32) -> Conn {
+        let c = self.connect();
+        admit(&c.accepted, flags).expect("admit");
+        c
+    }
+}
+
+fn err<T>(r: Result<T, Errno>) -> Option<Errno> {
+    r.err()
+}
+
+macro_rules! case {
+    ($v:ident, $name:expr, |$af:ident| $body:block) => {
+        $v.push(Case::new(concat!("seqgroup: ", $name), move || -> CaseResult {
+            let $af = $af;
+            $body
+        }));
+    };
+}
+
+pub fn cases(af: i32) -> Vec<Case> {
+    let mut v = Vec::new();
+
+    case!(v, "a non-admitted client receives nothing from the group", |af| {
+        let bus = Bus::new(af);
+        let m = bus.member(0);
+        let outsider = bus.connect();
+        let other = bus.member(0);
+        sys::send(&m.client, b"to all", 0).unwrap();
+        expect_eq("outsider", drain(&outsider.client).len(), 0)?;
+        expect_eq("member", drain(&other.client), vec![b"to all".to_vec()])
+    });
+    case!(v, "before admission the connection is plain unicast", |af| {
+        let bus = Bus::new(af);
+        let _m = bus.member(0);
+        let c = bus.connect();
+        sys::send(&c.client, b"hello owner", 0).unwrap();
+        expect_eq("accepted got it", drain(&c.accepted), vec![b"hello owner".to_vec()])?;
+        expect_eq("member did not", drain(&_m.client).len(), 0)
+    });
+    case!(v, "an admitted member's message reaches every other admitted member", |af| {
+        let bus = Bus::new(af);
+        let ms: Vec<Conn> = (0..5).map(|_| bus.member(0)).collect();
+        sys::send(&ms[0].client, b"m", 0).unwrap();
+        expect_eq("sender", drain(&ms[0].client).len(), 0)?;
+        for m in &ms[1..] {
+            expect_eq("member", drain(&m.client), vec![b"m".to_vec()])?;
+            expect_eq("accepted side", drain(&m.accepted).len(), 0)?;
+        }
+        Ok(())
+    });
+    case!(v, "LOOPBACK: the member gets its own messages", |af| {
+        let bus = Bus::new(af);
+        let m = bus.member(LOOP);
+        sys::send(&m.client, b"me", 0).unwrap();
+        expect_eq("self", drain(&m.client), vec![b"me".to_vec()])
+    });
+    case!(v, "SEND_TO_PEER: the owner's accepted socket gets a copy", |af| {
+        let bus = Bus::new(af);
+        let m = bus.member(TO_PEER);
+        let plain = bus.member(0);
+        sys::send(&m.client, b"up", 0).unwrap();
+        sys::send(&plain.client, b"no", 0).unwrap();
+        expect_eq("accepted of m", drain(&m.accepted), vec![b"up".to_vec()])?;
+        expect_eq("accepted of plain", drain(&plain.accepted).len(), 0)
+    });
+    case!(v, "the owner's sends on an accepted socket stay unicast", |af| {
+        let bus = Bus::new(af);
+        let a = bus.member(0);
+        let b = bus.member(0);
+        sys::send(&a.accepted, b"just a", 0).unwrap();
+        expect_eq("a", drain(&a.client), vec![b"just a".to_vec()])?;
+        expect_eq("b", drain(&b.client).len(), 0)
+    });
+    case!(v, "SO_PEERCRED on the accepted socket names the client", |af| {
+        let bus = Bus::new(af);
+        let c = bus.connect();
+        let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: cred and len are valid for getsockopt.
+        let r = unsafe { libc::getsockopt(c.accepted.0, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len) };
+        expect_eq("getsockopt", r, 0)?;
+        // SAFETY: plain getters.
+        expect_eq("cred", (cred.pid, cred.uid), unsafe { (libc::getpid(), libc::getuid()) })
+    });
+    case!(v, "admit on anything but an accepted connection of a group owner -> EINVAL", |af| {
+        let bus = Bus::new(af);
+        expect_eq("listener", err(admit(&bus.owner, 0)), Some(Errno(libc::EINVAL)))?;
+        let c = bus.connect();
+        expect_eq("client side", err(admit(&c.client, 0)), Some(Errno(libc::EINVAL)))?;
+        // An accepted connection of a plain (non-group) listener.
+        let l = sock(af, S);
+        let la = fresh(af, "plain");
+        sys::bind(&l, &la).unwrap();
+        sys::listen(&l, 4).unwrap();
+        let cl = sock(af, S);
+        sys::connect(&cl, &la).unwrap();
+        let (acc, _) = sys::accept(&l, 0).unwrap();
+        expect_eq("plain listener", err(admit(&acc, 0)), Some(Errno(libc::EINVAL)))?;
+        expect_eq("dgram", err(admit(&sock(af, libc::SOCK_DGRAM), 0)), Some(Errno(libc::EINVAL)))
+    });
+    case!(v, "admit twice -> EALREADY", |af| {
+        let bus = Bus::new(af);
+        let m = bus.member(0);
+        expect_eq("again", err(admit(&m.accepted, 0)), Some(Errno(libc::EALREADY)))
+    });
+    case!(v, "admit with unknown flags or a short value -> EINVAL", |af| {
+        let bus = Bus::new(af);
+        let c = bus.connect();
+        expect_eq("flags", err(admit(&c.accepted, 1 << 9)), Some(Errno(libc::EINVAL)))?;
+        expect_eq("short", err(setopt(&c.accepted, mcast_unix::SOL_MCAST_UNIX, mcast_unix::MCAST_UNIX_ADMIT_MEMBER, &[0u8; 2])), Some(Errno(libc::EINVAL)))?;
+        expect_eq("still admittable", admit(&c.accepted, 0), Ok(()))
+    });
+    case!(v, "owner close: members see end of file and POLLHUP", |af| {
+        let bus = Bus::new(af);
+        let m = bus.member(0);
+        let Bus { owner, addr, .. } = bus;
+        drop(owner);
+        expect_eq("eof", sys::recv(&m.client, 16, 0), Ok(Vec::new()))?;
+        let ev = sys::poll(&m.client, libc::POLLIN, 0).unwrap();
+        ensure!(ev & libc::POLLHUP != 0, "revents {ev:#x}");
+        expect_eq("group gone", proc_group(&addr).is_none(), true)
+    });
+    case!(v, "a member closing leaves the group", |af| {
+        let bus = Bus::new(af);
+        let a = bus.member(0);
+        let _b = bus.member(0);
+        expect_eq("2", proc_group(&bus.addr).map(|g| g[3].clone()), Some("2".into()))?;
+        drop(a);
+        expect_eq("1", proc_group(&bus.addr).map(|g| g[3].clone()), Some("1".into()))
+    });
+    case!(v, "the owner closing an accepted socket ends that membership", |af| {
+        let bus = Bus::new(af);
+        let a = bus.member(0);
+        let b = bus.member(0);
+        let Conn { client, accepted } = a;
+        drop(accepted);
+        expect_eq("1", proc_group(&bus.addr).map(|g| g[3].clone()), Some("1".into()))?;
+        expect_eq("eof", sys::recv(&client, 16, 0), Ok(Vec::new()))?;
+        sys::send(&b.client, b"x", 0).unwrap();
+        expect_eq("nothing", drain(&client).len(), 0)
+    });
+    case!(v, "shutdown(SHUT_RD) by a member leaves the group", |af| {
+        let bus = Bus::new(af);
+        let a = bus.member(0);
+        let b = bus.member(0);
+        sys::shutdown(&a.client, libc::SHUT_RD).unwrap();
+        expect_eq("1", proc_group(&bus.addr).map(|g| g[3].clone()), Some("1".into()))?;
+        sys::send(&b.client, b"x", 0).unwrap();
+        expect_eq("nothing queued", inq(&a.client), 0)
+    });
+    case!(v, "POLLOUT of a member reflects the other members' room", |af| {
+        let bus = Bus::new(af);
+        let tx = bus.member(0);
+        let slow = bus.member(0);
+        let _dropper = bus.member(DROP);
+        expect_eq("room", sys::poll(&tx.client, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))?;
+        let n = fill(&tx.client, None, 1024).map_err(|e| format!("{e:?}"))?;
+        ensure!(n > 0);
+        expect_eq("full", sys::poll(&tx.client, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(0))?;
+        drain(&slow.client);
+        expect_eq("drained", sys::poll(&tx.client, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))
+    });
+    case!(v, "two members sending concurrently: one order at the others", |af| {
+        let bus = Bus::new(af);
+        // The senders are members too and never read: they drop, so they do
+        // not hold each other back.
+        let senders: Vec<Conn> = (0..2).map(|_| bus.member(DROP)).collect();
+        let readers: Vec<Conn> = (0..3).map(|_| bus.member(0)).collect();
+        let per = 1500u32;
+        let threads: Vec<_> = senders
+            .into_iter()
+            .enumerate()
+            .map(|(s, c)| {
+                std::thread::spawn(move || {
+                    for i in 0..per {
+                        let mut m = (s as u32).to_ne_bytes().to_vec();
+                        m.extend_from_slice(&i.to_ne_bytes());
+                        sys::send(&c.client, &m, 0).expect("send");
+                    }
+                    c
+                })
+            })
+            .collect();
+        let rthreads: Vec<_> = readers
+            .into_iter()
+            .map(|c| {
+                std::thread::spawn(move || {
+                    // The whole connection moves here: dropping the accepted
+                    // side would end the membership.
+                    let c = c;
+                    let mut got = Vec::new();
+                    while got.len() < 2 * per as usize {
+                        got.push(sys::recv(&c.client, 16, 0).expect("recv"));
+                    }
+                    got
+                })
+            })
+            .collect();
+        let _keep: Vec<Conn> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let orders: Vec<_> = rthreads.into_iter().map(|t| t.join().unwrap()).collect();
+        for o in &orders[1..] {
+            if let Some(i) = (0..o.len()).find(|&i| o[i] != orders[0][i]) {
+                return Err(format!(
+                    "members saw different orders from message {i}: {:?} vs {:?}",
+                    &orders[0][i.saturating_sub(1)..(i + 3).min(o.len())],
+                    &o[i.saturating_sub(1)..(i + 3).min(o.len())]
+                ));
+            }
+        }
+        Ok(())
+    });
+    case!(v, "a full blocking member makes a non-blocking member send fail with EAGAIN; nothing delivered", |af| {
+        let bus = Bus::new(af);
+        let tx = bus.member(0);
+        let _slow = bus.member(0);
+        let fast = bus.member(0);
+        let tx2 = bus.connect();
+        admit(&tx2.accepted, 0).unwrap();
+        fill(&tx.client, None, 1024).unwrap();
+        drain(&fast.client);
+        expect_eq("EAGAIN", err(sys::send(&tx2.client, b"x", libc::MSG_DONTWAIT)), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("fast untouched", drain(&fast.client).len(), 0)
+    });
+    case!(v, "members with SO_PASSCRED get the sender's credentials", |af| {
+        let bus = Bus::new(af);
+        let tx = bus.member(0);
+        let rx = bus.member(0);
+        sys::setsockopt_int(&rx.client, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).unwrap();
+        sys::send(&tx.client, b"c", 0).unwrap();
+        let msg = recvmsg(&rx.client, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
+        let c = msg.creds().ok_or("no SCM_CREDENTIALS")?;
+        // SAFETY: plain getter.
+        expect_eq("pid", c.pid, unsafe { libc::getpid() })
+    });
+    case!(v, "/proc shows the seqpacket group and its members", |af| {
+        let bus = Bus::new(af);
+        let _m: Vec<Conn> = (0..3).map(|_| bus.member(0)).collect();
+        let g = proc_group(&bus.addr).ok_or("group line")?;
+        expect_eq("type, members", (g[2].as_str(), g[3].as_str()), ("seqpacket", "3"))?;
+        let l = proc_sock(&_m[0].client).ok_or("member line")?;
+        expect_eq("role", l[4].as_str(), "member")
+    });
+    v
+}
