@@ -173,7 +173,7 @@ pub(crate) mod tests {
         kcheck_eq!(a.as_bytes().len(), 8);
         kcheck_eq!(a.name(), b"\0abc12");
         kcheck_eq!(a.kind(), Kind::Abstract);
-        kcheck_eq!(Address::autobind(FAM, 7).name(), b"\000007");
+        kcheck_eq!(Address::autobind(FAM, 7).name(), b"\x0000007");
         Ok(())
     }
 

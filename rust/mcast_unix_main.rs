@@ -15,7 +15,7 @@
 //! - [`message`]: sending and receiving one message.
 //! - [`dgram`], [`seqpacket`]: what is particular to each type.
 //! - [`group`]: multicast groups: membership and ordered fan-out.
-//! - [`proc`]: `/proc/net/mcast_unix`.
+//! - [`proc`]: the listing in `/proc/net/mcast_unix`.
 //! - [`kunit`]: the KUnit case table and its assertion macros.
 
 #![deny(unsafe_op_in_unsafe_fn)]

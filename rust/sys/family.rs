@@ -309,7 +309,7 @@ unsafe extern "C" fn destruct(sk: *mut b::sock) {
 /// # Safety
 ///
 /// `sock` is the valid socket of an entry point, with one of our socks.
-unsafe fn socket<'a>(sock: *mut b::socket) -> Socket {
+unsafe fn socket(sock: *mut b::socket) -> Socket {
     // SAFETY: the caller's contract.
     unsafe { Socket::from_raw(sock) }
 }

@@ -44,7 +44,7 @@ impl HeldPath {
         match Errno::from_ret(err) {
             Some(e) => Err(e),
             // SAFETY: filled in by the helper on success.
-            None => Ok((HeldPath(unsafe { path.assume_init() }), key as usize)),
+            None => Ok((HeldPath(unsafe { path.assume_init() }), key)),
         }
     }
 

@@ -67,6 +67,11 @@ unsafe fn release_cb(skb: *mut b::sk_buff) {
     }
 }
 
+/// The sender's skb is freed.
+///
+/// # Safety
+///
+/// Called once by the skb layer, with an skb this module allocated.
 unsafe extern "C" fn send_destructor(skb: *mut b::sk_buff) {
     // SAFETY: called once by the skb layer when the sender's skb is freed.
     unsafe {
@@ -75,11 +80,21 @@ unsafe extern "C" fn send_destructor(skb: *mut b::sk_buff) {
     }
 }
 
+/// An unqueued clone is freed.
+///
+/// # Safety
+///
+/// Called once by the skb layer, with a clone made by [`Skb::share`].
 unsafe extern "C" fn clone_destructor(skb: *mut b::sk_buff) {
     // SAFETY: called once by the skb layer when an unqueued clone is freed.
     unsafe { release_cb(skb) };
 }
 
+/// A queued message is freed (read, purged or dropped).
+///
+/// # Safety
+///
+/// Called once by the skb layer, with an skb queued by [`Skb::deliver`].
 unsafe extern "C" fn recv_destructor(skb: *mut b::sk_buff) {
     // SAFETY: called once when a queued skb is freed; `skb->sk` is the
     // receiver, alive because its queue (or a reader of it) held the skb.
