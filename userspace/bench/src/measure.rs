@@ -1,0 +1,131 @@
+//! Repetition, calibration and reporting.
+//!
+//! Timing under QEMU TCG is emulated and the host may be busy, so absolute
+//! numbers mean little: every benchmark compares two variants measured in
+//! the same run, interleaved repetition by repetition, and reports the
+//! ratio of their medians.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+/// How long and how often to measure.
+pub struct Config {
+    /// Repetitions of each variant (the median is reported).
+    pub reps: usize,
+    /// Wall time one repetition of one variant should take.
+    pub target: Duration,
+}
+
+/// A variant under test: runs `n` iterations and returns the time of the
+/// measured part (setup and draining between rounds may be left out).
+pub type Run<'a> = dyn FnMut(u64) -> io::Result<Duration> + 'a;
+
+/// The median of `v` (not empty).
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    }
+}
+
+/// (max - min) / median of `v`: how far apart the repetitions were.
+pub fn spread(v: &[f64]) -> f64 {
+    let max = v.iter().copied().fold(f64::MIN, f64::max);
+    let min = v.iter().copied().fold(f64::MAX, f64::min);
+    (max - min) / median(v)
+}
+
+/// Iterations of `run` that take about `target` of wall time (the
+/// unmeasured parts included, so the whole run stays within its budget).
+/// Also warms the variant up.
+fn iterations(target: Duration, run: &mut Run<'_>) -> io::Result<u64> {
+    let mut n = 1u64;
+    loop {
+        let t0 = Instant::now();
+        run(n)?;
+        let wall = t0.elapsed();
+        if wall >= target / 8 || n >= 1 << 24 {
+            let scaled = n as f64 * target.as_secs_f64() / wall.as_secs_f64().max(1e-9);
+            return Ok(scaled.ceil().max(1.0) as u64);
+        }
+        n *= 4;
+    }
+}
+
+/// Per-operation nanoseconds of each repetition of two variants.
+pub struct Samples {
+    /// Variant A (ours).
+    pub a: Vec<f64>,
+    /// Variant B (the reference).
+    pub b: Vec<f64>,
+}
+
+impl Samples {
+    /// Median time of A over median time of B.
+    pub fn ratio(&self) -> f64 {
+        median(&self.a) / median(&self.b)
+    }
+}
+
+/// Measures A and B with the same iteration count (the smaller of the two
+/// calibrations), `cfg.reps` times each, alternating which goes first.
+/// `ops` is the number of operations one iteration stands for.
+pub fn compare(cfg: &Config, ops: f64, a: &mut Run<'_>, b: &mut Run<'_>) -> io::Result<Samples> {
+    let n = iterations(cfg.target, a)?.min(iterations(cfg.target, b)?);
+    let per_op = |d: Duration| d.as_secs_f64() * 1e9 / (n as f64 * ops);
+    let mut s = Samples { a: Vec::new(), b: Vec::new() };
+    for rep in 0..cfg.reps {
+        if rep % 2 == 0 {
+            s.a.push(per_op(a(n)?));
+            s.b.push(per_op(b(n)?));
+        } else {
+            s.b.push(per_op(b(n)?));
+            s.a.push(per_op(a(n)?));
+        }
+    }
+    Ok(s)
+}
+
+/// A time in nanoseconds, in a readable unit.
+pub fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} us", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+/// A rate from a time per operation in nanoseconds.
+pub fn fmt_rate(ns: f64) -> String {
+    let per_s = 1e9 / ns;
+    if per_s >= 1e6 {
+        format!("{:.2} M/s", per_s / 1e6)
+    } else if per_s >= 1e3 {
+        format!("{:.1} k/s", per_s / 1e3)
+    } else {
+        format!("{per_s:.0} /s")
+    }
+}
+
+/// One line of the final summary.
+pub struct Ratio {
+    /// Short name without spaces.
+    pub name: String,
+    /// Time of ours (or of the new way) over time of the reference.
+    pub ratio: f64,
+    /// Spreads of the two variants, for the reader.
+    pub spread: (f64, f64),
+}
+
+impl Ratio {
+    /// The summary entry for `s`.
+    pub fn of(name: String, s: &Samples) -> Ratio {
+        Ratio { name, ratio: s.ratio(), spread: (spread(&s.a), spread(&s.b)) }
+    }
+}
