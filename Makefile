@@ -4,6 +4,7 @@
 #   make CLIPPY=1   the same, with clippy over the Rust code
 #   make check      everything: setup, host tests, module, VM tests
 #   make demo       boot the test kernel and show the family at work
+#   make bench      boot the test kernel and run the benchmarks (ratios to AF_UNIX)
 #   make setup      install packages/tools and build the test kernel (idempotent)
 #
 # KDIR=/path/to/kernel/build builds against another 6.12+ tree with CONFIG_RUST.
@@ -13,7 +14,7 @@ DEFAULT_KDIR := $(shell bash -c '. scripts/env.sh; kernel_build_dir' 2>/dev/null
 KDIR ?= $(DEFAULT_KDIR)
 BINDINGS := rust/sys/bindings_generated.rs
 
-.PHONY: all module setup check demo clean userspace selftest
+.PHONY: all module setup check demo bench clean userspace selftest
 
 all: module
 
@@ -36,6 +37,9 @@ check:
 
 demo:
 	@scripts/demo
+
+bench:
+	@scripts/bench
 
 clean:
 	@[ ! -d "$(KDIR)" ] || $(MAKE) -s -C "$(KDIR)" M=$(TOP) LLVM=1 clean

@@ -1,0 +1,7 @@
+#!/bin/sh
+# Inside the VM: what `make bench` runs. Arguments go to mcast-bench
+# (e.g. --quick). Only ratios within this one run mean anything: the VM's
+# clock runs under emulation.
+echo "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, family $(cat /sys/module/mcast_unix/parameters/family)"
+echo "net.unix.max_dgram_qlen=$(cat /proc/sys/net/unix/max_dgram_qlen) net.core.rmem_default=$(cat /proc/sys/net/core/rmem_default)"
+exec /mcast-bench "$@"
