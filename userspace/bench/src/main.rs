@@ -38,7 +38,7 @@ pub fn addr(what: &str) -> io::Result<Addr> {
 /// `SO_RCVTIMEO` (not in the client library).
 pub fn set_rcvtimeo(s: &Socket, d: Duration) -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    let tv = libc::timeval { tv_sec: d.as_secs() as libc::time_t, tv_usec: d.subsec_micros() as libc::suseconds_t };
+    let tv = libc::timeval { tv_sec: d.as_secs() as _, tv_usec: d.subsec_micros() as _ };
     // SAFETY: `tv` is a valid timeval for the length given.
     let r = unsafe {
         libc::setsockopt(
