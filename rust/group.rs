@@ -30,6 +30,7 @@
 //! list before it stops taking messages, and wakes anyone waiting on it.
 
 use crate::address::Address;
+use crate::membership::{Handle, Member, MemberList, FLAGS_ALL};
 use crate::socket::{self, hang_up, peer_is_full, SockType};
 use crate::sys::errno::{Errno, KResult};
 use crate::sys::family::{max_groups, max_members};
@@ -42,33 +43,16 @@ use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
-/// Membership flags (uapi `MCAST_UNIX_*`).
-pub(crate) const LOOPBACK: u32 = 1 << 0;
-pub(crate) const SEND_TO_PEER: u32 = 1 << 1;
-pub(crate) const DROP_WHEN_FULL: u32 = 1 << 2;
-pub(crate) const FLAGS_ALL: u32 = LOOPBACK | SEND_TO_PEER | DROP_WHEN_FULL;
-
 /// Recipients whose copies fit in the on-stack array.
 pub(crate) const INLINE: usize = 16;
 
-/// One member.
-pub(crate) struct Member {
-    pub(crate) sk: SockRef,
-    pub(crate) flags: u32,
-    /// Seqpacket: the owner's accepted socket of this member (the
-    /// SEND_TO_PEER copy goes there).
-    pub(crate) peer: Option<SockRef>,
-    /// Seqpacket: the owner's filter on what this member receives.
-    pub(crate) filter: Option<Arc<PeerFilter>>,
-}
+/// The member list of a group in the module.
+type Members = MemberList<SockRef, Arc<PeerFilter>>;
 
-/// The published membership.
-pub(crate) struct MemberList {
-    /// Datagram groups: the owner (the SEND_TO_PEER copy goes there).
-    owner: Option<SockRef>,
-    members: KVec<Member>,
-    /// The owner closed: the group takes no members and no messages.
-    closed: bool,
+impl Handle for SockRef {
+    fn same(&self, other: &SockRef) -> bool {
+        self.is(other)
+    }
 }
 
 /// A group.
@@ -77,65 +61,11 @@ pub(crate) struct Group {
     pub(crate) ty: SockType,
     pub(crate) addr: Arc<Address>,
     #[pin]
-    list: RcuBox<MemberList>,
+    list: RcuBox<Members>,
     #[pin]
     order: Mutex<()>,
     sent: AtomicU64,
     dropped: AtomicU64,
-}
-
-/// One recipient of a message.
-#[derive(Clone, Copy)]
-struct Recipient<'a> {
-    sk: &'a Sock,
-    /// DROP_WHEN_FULL: never holds the sender back.
-    drops: bool,
-    /// The owner's peer filter for this recipient.
-    filter: Option<&'a PeerFilter>,
-}
-
-impl MemberList {
-    fn find(&self, sk: &Sock) -> Option<&Member> {
-        self.members.iter().find(|m| m.sk.is(sk))
-    }
-
-    /// The recipients of a message from `sender`, in list order.
-    fn recipients<'a>(&'a self, sender: &'a Sock) -> impl Iterator<Item = Recipient<'a>> + 'a {
-        let own = self.find(sender);
-        let to_peer = own
-            .filter(|m| m.flags & SEND_TO_PEER != 0)
-            .and_then(|m| m.peer.as_deref().or(self.owner.as_deref()))
-            .map(|sk| Recipient { sk, drops: false, filter: None });
-        let members = self
-            .members
-            .iter()
-            .filter(move |m| !m.sk.is(sender) || m.flags & LOOPBACK != 0)
-            .map(|m| Recipient { sk: &m.sk, drops: m.flags & DROP_WHEN_FULL != 0, filter: m.filter.as_deref() });
-        Iterator::chain(members, to_peer)
-    }
-
-    /// A copy without the members `keep` refuses, plus `add`; `filter`
-    /// replaces the peer filter of the member whose owner-side socket is
-    /// the given one.
-    fn edited(
-        &self,
-        keep: impl Fn(&Member) -> bool,
-        add: Option<Member>,
-        filter: Option<(&Sock, Option<Arc<PeerFilter>>)>,
-    ) -> KResult<KBox<MemberList>> {
-        let mut members = KVec::with_capacity(self.members.len() + 1, GFP_KERNEL)?;
-        for m in self.members.iter().filter(|m| keep(m)) {
-            let f = match &filter {
-                Some((peer, f)) if m.peer.as_ref().is_some_and(|p| p.is(peer)) => f.clone(),
-                _ => m.filter.clone(),
-            };
-            members.push(Member { sk: m.sk.clone(), flags: m.flags, peer: m.peer.clone(), filter: f }, GFP_KERNEL)?;
-        }
-        if let Some(m) = add {
-            members.push(m, GFP_KERNEL)?;
-        }
-        Ok(KBox::new(MemberList { owner: self.owner.clone(), members, closed: self.closed }, GFP_KERNEL)?)
-    }
 }
 
 /// Where one send stands.
@@ -147,14 +77,7 @@ enum Step {
 impl Group {
     /// A new group owned by `owner` at `addr`.
     pub(crate) fn new(owner: &Sock, addr: Arc<Address>) -> KResult<Arc<Group>> {
-        let list = KBox::new(
-            MemberList {
-                owner: (owner.ty() == SockType::Dgram).then(|| owner.get()),
-                members: KVec::new(),
-                closed: false,
-            },
-            GFP_KERNEL,
-        )?;
+        let list = KBox::new(Members::new((owner.ty() == SockType::Dgram).then(|| owner.get())), GFP_KERNEL)?;
         Ok(Arc::pin_init(
             pin_init!(Group {
                 ty: owner.ty(),
@@ -173,29 +96,16 @@ impl Group {
     /// `ECONNREFUSED` if the group is gone.
     pub(crate) fn add(&self, sk: &Sock, flags: u32, peer: Option<SockRef>, filter: Option<Arc<PeerFilter>>) -> KResult<()> {
         self.list.update(|cur| {
-            if cur.closed {
-                return Err(Errno::ECONNREFUSED);
-            }
-            if cur.find(sk).is_some() {
-                return Err(Errno::EADDRINUSE);
-            }
-            if cur.members.len() >= max_members() as usize {
-                return Err(Errno::ENOBUFS);
-            }
-            let new = cur.edited(|_| true, Some(Member { sk: sk.get(), flags, peer, filter }), None)?;
-            Ok((new, ()))
+            let new = cur.with(Member { sk: sk.get(), flags, peer, filter }, max_members() as usize)?;
+            Ok((KBox::new(new, GFP_KERNEL)?, ()))
         })
     }
 
     /// Removes `sk`; `EADDRNOTAVAIL` if it is not a member. Senders waiting
     /// for room in `sk` look again.
     pub(crate) fn remove(&self, sk: &Sock) -> KResult<()> {
-        self.list.update(|cur| {
-            if cur.find(sk).is_none() {
-                return Err(Errno::EADDRNOTAVAIL);
-            }
-            Ok((cur.edited(|m| !m.sk.is(sk), None, None)?, ()))
-        })?;
+        let me = sk.get();
+        self.list.update(|cur| Ok((KBox::new(cur.without(&me)?, GFP_KERNEL)?, ())))?;
         sk.peer_wait().wake(POLL_WRITE);
         Ok(())
     }
@@ -203,27 +113,27 @@ impl Group {
     /// The owner closed: the group ends. Returns the members it had.
     pub(crate) fn close(&self) -> KVec<SockRef> {
         let taken = self.list.update(|cur| {
-            let mut old = KVec::with_capacity(cur.members.len(), GFP_KERNEL)?;
-            for m in cur.members.iter() {
+            let mut old = KVec::with_capacity(cur.len(), GFP_KERNEL)?;
+            for m in cur.members() {
                 old.push(m.sk.clone(), GFP_KERNEL)?;
             }
-            let new = KBox::new(MemberList { owner: None, members: KVec::new(), closed: true }, GFP_KERNEL)?;
-            Ok((new, old))
+            Ok((KBox::new(Members::closed(), GFP_KERNEL)?, old))
         });
         taken.unwrap_or_default()
     }
 
     /// Sets the peer filter of the member whose owner-side socket is `peer`.
     fn set_filter(&self, peer: &Sock, filter: Option<Arc<PeerFilter>>) -> KResult<()> {
-        self.list.update(|cur| Ok((cur.edited(|_| true, None, Some((peer, filter)))?, ())))
+        let peer = peer.get();
+        self.list.update(|cur| Ok((KBox::new(cur.with_filter(&peer, filter)?, GFP_KERNEL)?, ())))
     }
 
-    pub(crate) fn is_member(&self, sk: &Sock) -> bool {
+    pub(crate) fn is_member(&self, sk: &SockRef) -> bool {
         self.list.read(|l| l.find(sk).is_some())
     }
 
     pub(crate) fn member_count(&self) -> usize {
-        self.list.read(|l| l.members.len())
+        self.list.read(|l| l.len())
     }
 
     pub(crate) fn counters(&self) -> (u64, u64) {
@@ -255,24 +165,25 @@ impl Group {
     }
 
     /// Steps 2a–2c of the module doc, inside the RCU read-side section.
-    fn try_deliver(&self, list: &MemberList, sender: &Sock, skb: &Skb) -> KResult<Step> {
-        if list.closed {
+    fn try_deliver(&self, list: &Members, sender: &Sock, skb: &Skb) -> KResult<Step> {
+        let is_sender = |s: &SockRef| s.is(sender);
+        if list.is_closed() {
             return Err(Errno::ECONNREFUSED);
         }
         let mut copies = Copies::new();
-        for r in list.recipients(sender) {
+        for r in list.recipients(is_sender) {
             let mut copy = skb.share()?;
             // Both the owner's peer filter and the member's own must accept.
             let passed = r.filter.map_or(true, |f| f.accepts(&mut copy)) && copy.passes_filter(r.sk);
             copies.push(passed.then_some(copy))?;
         }
-        for (r, copy) in list.recipients(sender).zip(copies.iter()) {
+        for (r, copy) in list.recipients(is_sender).zip(copies.iter()) {
             if copy.is_some() && !r.drops && peer_is_full(r.sk) {
                 return Ok(Step::WaitFor(r.sk.get()));
             }
         }
         let mut dropped = 0;
-        for (r, copy) in list.recipients(sender).zip(copies.drain()) {
+        for (r, copy) in list.recipients(is_sender).zip(copies.drain()) {
             let Some(copy) = copy else { continue };
             if r.drops && r.sk.rx_full() {
                 r.sk.count_drop();
@@ -293,7 +204,7 @@ impl Group {
     pub(crate) fn writable(&self, sk: &Sock) -> bool {
         let (writable, old) = self.list.read(|list| {
             let mut old = None;
-            for r in list.recipients(sk) {
+            for r in list.recipients(|s: &SockRef| s.is(sk)) {
                 if !r.drops && peer_is_full(r.sk) {
                     let mut inner = sk.state().inner.lock();
                     let (hooked, prev) = socket::hook_relay(sk, &mut inner, r.sk);

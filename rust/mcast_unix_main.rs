@@ -14,7 +14,8 @@
 //!   release, poll, ioctl).
 //! - [`message`]: sending and receiving one message.
 //! - [`dgram`], [`seqpacket`]: what is particular to each type.
-//! - [`group`]: multicast groups: membership and ordered fan-out.
+//! - [`membership`]: a group's member list and who gets a copy.
+//! - [`group`]: multicast groups: options and ordered, all-or-nothing fan-out.
 //! - [`proc`]: the listing in `/proc/net/mcast_unix`.
 //! - [`kunit`]: the KUnit case table and its assertion macros.
 
@@ -28,6 +29,7 @@ mod sys;
 mod address;
 mod dgram;
 mod group;
+mod membership;
 mod message;
 mod names;
 mod proc;

@@ -28,7 +28,12 @@ void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char
 	X(address_autobind_name)			\
 	X(mreq_parse_layout)				\
 	X(mreq_parse_rejects_short_and_long)		\
-	X(copies_spill_to_heap_in_order)
+	X(copies_spill_to_heap_in_order)		\
+	X(membership_sender_skipped_unless_loopback)	\
+	X(membership_drop_flag_marks_recipient)		\
+	X(membership_send_to_peer_copies)		\
+	X(membership_add_remove_errors)			\
+	X(membership_peer_filter_follows_the_peer)
 
 #define DEFINE_CASE(name) \
 	static void name(struct kunit *test) { mcast_kunit_run(test, #name); }
