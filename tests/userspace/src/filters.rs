@@ -1,7 +1,7 @@
 //! Filters at fan-out: each receiver's own socket filter and the owner's
 //! peer filter (contract: "Filters").
 
-use crate::ensure;
+use crate::{case, ensure};
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
@@ -11,21 +11,10 @@ use mcast_unix::MCAST_UNIX_DROP_WHEN_FULL as DROP;
 
 const D: i32 = libc::SOCK_DGRAM;
 
-fn group(af: i32) -> (Fd, SockAddr) {
-    let owner = sock(af, D);
-    let a = fresh(af, "fg");
-    create_group(&owner, &a).expect("create");
-    (owner, a)
-}
-
 fn member(af: i32, a: &SockAddr, flags: u32) -> Fd {
     let m = sock(af, D);
     join(&m, a, flags).expect("join");
     m
-}
-
-fn err<T>(r: Result<T, Errno>) -> Option<Errno> {
-    r.err()
 }
 
 /// A message whose first 4 bytes are a native-endian topic hash.
@@ -76,20 +65,11 @@ fn bpf_prog_returning(ret: i32) -> Result<Fd, String> {
     Ok(Fd(fd as i32))
 }
 
-macro_rules! case {
-    ($v:ident, $name:expr, |$af:ident| $body:block) => {
-        $v.push(Case::new(concat!("filter: ", $name), move || -> CaseResult {
-            let $af = $af;
-            $body
-        }));
-    };
-}
-
 pub fn cases(af: i32) -> Vec<Case> {
     let mut v = Vec::new();
 
-    case!(v, "a member's filter that rejects: no copy, SIOCINQ 0, no POLLIN", |af| {
-        let (_o, a) = group(af);
+    case!(v, "filter", "a member's filter that rejects: no copy, SIOCINQ 0, no POLLIN", |af| {
+        let (_o, a) = dgram_group(af);
         let picky = member(af, &a, 0);
         let other = member(af, &a, 0);
         attach_filter(&picky, &ret_prog(0)).unwrap();
@@ -99,8 +79,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("rmem", proc_sock(&picky).map(|l| l[7].clone()), Some("0".into()))?;
         expect_eq("other", drain(&other).len(), 1)
     });
-    case!(v, "a filter returning k truncates that member's copy only", |af| {
-        let (_o, a) = group(af);
+    case!(v, "filter", "a filter returning k truncates that member's copy only", |af| {
+        let (_o, a) = dgram_group(af);
         let short = member(af, &a, 0);
         let whole = member(af, &a, 0);
         attach_filter(&short, &ret_prog(3)).unwrap();
@@ -109,8 +89,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("short", (m.len, m.data.clone()), (3, b"012".to_vec()))?;
         expect_eq("whole", drain(&whole), vec![b"0123456789".to_vec()])
     });
-    case!(v, "a rejecting member does not hold the sender back and is not a drop", |af| {
-        let (_o, a) = group(af);
+    case!(v, "filter", "a rejecting member does not hold the sender back and is not a drop", |af| {
+        let (_o, a) = dgram_group(af);
         let picky = member(af, &a, 0);
         let tx = sock(af, D);
         // Fill picky first, then make it reject.
@@ -120,8 +100,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("drops", proc_sock(&picky).map(|l| l[8].clone()), Some("0".into()))?;
         expect_eq("group drops", proc_group(&a).map(|g| g[5].clone()), Some("0".into()))
     });
-    case!(v, "all-or-nothing among the members that accept", |af| {
-        let (_o, a) = group(af);
+    case!(v, "filter", "all-or-nothing among the members that accept", |af| {
+        let (_o, a) = dgram_group(af);
         let slow = member(af, &a, 0);
         let picky = member(af, &a, 0);
         let fast = member(af, &a, 0);
@@ -134,8 +114,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         drain(&slow);
         Ok(())
     });
-    case!(v, "SO_DETACH_FILTER restores delivery", |af| {
-        let (_o, a) = group(af);
+    case!(v, "filter", "SO_DETACH_FILTER restores delivery", |af| {
+        let (_o, a) = dgram_group(af);
         let m = member(af, &a, 0);
         attach_filter(&m, &ret_prog(0)).unwrap();
         sys::sendto(&sock(af, D), b"1", 0, &a).unwrap();
@@ -143,15 +123,15 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::sendto(&sock(af, D), b"2", 0, &a).unwrap();
         expect_eq("after detach", drain(&m), vec![b"2".to_vec()])
     });
-    case!(v, "SO_LOCK_FILTER: the filter can no longer be changed", |af| {
+    case!(v, "filter", "SO_LOCK_FILTER: the filter can no longer be changed", |af| {
         let m = sock(af, D);
         attach_filter(&m, &ret_prog(0)).unwrap();
         sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_LOCK_FILTER, 1).unwrap();
         expect_eq("detach", err(setopt(&m, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0i32.to_ne_bytes())), Some(Errno(libc::EPERM)))?;
         expect_eq("replace", err(attach_filter(&m, &ret_prog(100))), Some(Errno(libc::EPERM)))
     });
-    case!(v, "SO_ATTACH_BPF socket-filter programs run at fan-out", |af| {
-        let (_o, a) = group(af);
+    case!(v, "filter", "SO_ATTACH_BPF socket-filter programs run at fan-out", |af| {
+        let (_o, a) = dgram_group(af);
         let m = member(af, &a, 0);
         let other = member(af, &a, 0);
         let prog = bpf_prog_returning(0)?;
@@ -164,7 +144,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::sendto(&sock(af, D), b"xyz", 0, &a).unwrap();
         expect_eq("trimmed", drain(&m), vec![b"xy".to_vec()])
     });
-    case!(v, "unicast: the receiver's filter drops silently, as AF_UNIX", |af| {
+    case!(v, "filter", "unicast: the receiver's filter drops silently, as AF_UNIX", |af| {
         let rx = sock(af, D);
         let ra = fresh(af, "urx");
         sys::bind(&rx, &ra).unwrap();
@@ -172,8 +152,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("send", sys::sendto(&sock(af, D), b"x", 0, &ra), Ok(1))?;
         expect_eq("nothing", inq(&rx), 0)
     });
-    case!(v, "topic filters from the client builder select by header hash", |af| {
-        let (_o, a) = group(af);
+    case!(v, "filter", "topic filters from the client builder select by header hash", |af| {
+        let (_o, a) = dgram_group(af);
         let news = member(af, &a, 0);
         let both = member(af, &a, 0);
         let attach = |fd: &Fd, topics: &[&str]| -> CaseResult {
@@ -195,8 +175,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("news", body(drain(&news)), vec!["n1".to_string(), "n2".into()])?;
         expect_eq("both", body(drain(&both)), vec!["n1".to_string(), "w1".into(), "n2".into()])
     });
-    case!(v, "a DROP_WHEN_FULL member whose filter rejects is not counted", |af| {
-        let (_o, a) = group(af);
+    case!(v, "filter", "a DROP_WHEN_FULL member whose filter rejects is not counted", |af| {
+        let (_o, a) = dgram_group(af);
         let d = member(af, &a, DROP);
         attach_filter(&d, &ret_prog(0)).unwrap();
         let tx = sock(af, D);
@@ -207,7 +187,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
 
     // The owner's peer filter (seqpacket groups).
-    case!(v, "peer filter: the member receives only what it accepts", |af| {
+    case!(v, "filter", "peer filter: the member receives only what it accepts", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let limited = bus.connect();
@@ -218,7 +198,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("limited", inq(&limited.client), 0)?;
         expect_eq("free", drain(&free.client).len(), 1)
     });
-    case!(v, "peer filter set after admission takes effect", |af| {
+    case!(v, "filter", "peer filter set after admission takes effect", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let m = bus.member(0);
@@ -227,7 +207,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::send(&tx.client, b"2", 0).unwrap();
         expect_eq("only before", drain(&m.client), vec![b"1".to_vec()])
     });
-    case!(v, "peer filter detached with optlen 0", |af| {
+    case!(v, "filter", "peer filter detached with optlen 0", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let m = bus.member(0);
@@ -237,7 +217,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::send(&tx.client, b"2", 0).unwrap();
         expect_eq("after detach", drain(&m.client), vec![b"2".to_vec()])
     });
-    case!(v, "peer filter truncates the member's copy", |af| {
+    case!(v, "filter", "peer filter truncates the member's copy", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let m = bus.member(0);
@@ -245,7 +225,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::send(&tx.client, b"abcdef", 0).unwrap();
         expect_eq("trimmed", drain(&m.client), vec![b"ab".to_vec()])
     });
-    case!(v, "both filters must accept", |af| {
+    case!(v, "filter", "both filters must accept", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let a = bus.member(0);
@@ -259,7 +239,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("a", inq(&a.client), 0)?;
         expect_eq("b", inq(&b.client), 0)
     });
-    case!(v, "peer filter on any other socket -> EPERM (the member cannot touch it)", |af| {
+    case!(v, "filter", "peer filter on any other socket -> EPERM (the member cannot touch it)", |af| {
         let bus = Bus::new(af);
         let m = bus.member(0);
         expect_eq("member", err(set_peer_filter(&m.client, Some(&ret_prog(0)))), Some(Errno(libc::EPERM)))?;
@@ -267,7 +247,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("listener", err(set_peer_filter(&bus.owner, Some(&ret_prog(0)))), Some(Errno(libc::EPERM)))?;
         expect_eq("dgram", err(set_peer_filter(&sock(af, D), Some(&ret_prog(0)))), Some(Errno(libc::EPERM)))
     });
-    case!(v, "the member's SO_DETACH_FILTER does not remove the peer filter", |af| {
+    case!(v, "filter", "the member's SO_DETACH_FILTER does not remove the peer filter", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let m = bus.member(0);
@@ -276,7 +256,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::send(&tx.client, b"x", 0).unwrap();
         expect_eq("still filtered", inq(&m.client), 0)
     });
-    case!(v, "the member cannot read the peer filter", |af| {
+    case!(v, "filter", "the member cannot read the peer filter", |af| {
         let bus = Bus::new(af);
         let m = bus.member(0);
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
@@ -293,7 +273,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         ensure!(r2 < 0, "SOL_MCAST_UNIX getsockopt succeeded");
         expect_eq("errno", std::io::Error::last_os_error().raw_os_error(), Some(libc::ENOPROTOOPT))
     });
-    case!(v, "malformed peer filters -> EINVAL", |af| {
+    case!(v, "filter", "malformed peer filters -> EINVAL", |af| {
         let bus = Bus::new(af);
         let c = bus.connect();
         let jump_out = vec![libc::sock_filter { code: (libc::BPF_JMP | libc::BPF_JA) as u16, jt: 0, jf: 0, k: 5 }];
@@ -301,7 +281,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("empty", err(set_peer_filter(&c.accepted, Some(&[]))), Some(Errno(libc::EINVAL)))?;
         expect_eq("short optlen", err(setopt(&c.accepted, mcast_unix::SOL_MCAST_UNIX, mcast_unix::MCAST_UNIX_PEER_FILTER, &[1u8; 3])), Some(Errno(libc::EINVAL)))
     });
-    case!(v, "peer filter with a bad instruction pointer -> EFAULT", |af| {
+    case!(v, "filter", "peer filter with a bad instruction pointer -> EFAULT", |af| {
         let bus = Bus::new(af);
         let c = bus.connect();
         let fp = libc::sock_fprog { len: 1, filter: 8usize as *mut libc::sock_filter };

@@ -1,7 +1,7 @@
 //! Datagram groups (contract: "Groups", "Delivery guarantees", "poll /
 //! epoll", "Leaving and closing", "Observability", "Namespaces").
 
-use crate::ensure;
+use crate::{case, ensure};
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::sys::{self, Errno, Fd, SockAddr};
@@ -10,50 +10,30 @@ use std::time::Duration;
 
 const D: i32 = libc::SOCK_DGRAM;
 
-/// A datagram group at a fresh abstract address, with its owner.
-fn group(af: i32) -> (Fd, SockAddr) {
-    let owner = sock(af, D);
-    let a = fresh(af, "dg");
-    create_group(&owner, &a).expect("create");
-    (owner, a)
-}
-
-/// `n` members joined with `flags`.
-fn members(af: i32, a: &SockAddr, n: usize, flags: u32) -> Vec<Fd> {
-    (0..n)
-        .map(|_| {
-            let m = sock(af, D);
-            join(&m, a, flags).expect("join");
-            m
-        })
-        .collect()
-}
-
-fn err<T>(r: Result<T, Errno>) -> Option<Errno> {
-    r.err()
-}
-
-macro_rules! case {
-    ($v:ident, $name:expr, |$af:ident| $body:block) => {
-        $v.push(Case::new(concat!("group: ", $name), move || -> CaseResult {
-            let $af = $af;
-            $body
-        }));
-    };
+/// A group with a `slow` member whose queue a sender `tx` filled and a
+/// `fast` member that was drained: the next blocking send must wait.
+fn stuck_group(af: i32) -> (Fd, SockAddr, Fd, Fd, Fd, usize) {
+    let (owner, a) = dgram_group(af);
+    let slow = members(af, &a, 1, 0).remove(0);
+    let fast = members(af, &a, 1, 0).remove(0);
+    let tx = sock(af, D);
+    let n = fill(&tx, Some(&a), 1024).expect("fill");
+    drain(&fast);
+    (owner, a, slow, fast, tx, n)
 }
 
 pub fn cases(af: i32) -> Vec<Case> {
     let mut v = Vec::new();
 
-    case!(v, "create binds the owner to the address", |af| {
-        let (owner, a) = group(af);
+    case!(v, "group", "create binds the owner to the address", |af| {
+        let (owner, a) = dgram_group(af);
         expect_eq("getsockname", sys::getsockname(&owner).map(|x| x.show()), Ok(a.show()))
     });
-    case!(v, "create with flags != 0 -> EINVAL", |af| {
+    case!(v, "group", "create with flags != 0 -> EINVAL", |af| {
         let s = sock(af, D);
         expect_eq("flags", err(mreq_opt(&s, mcast_unix::MCAST_UNIX_CREATE_GROUP, &fresh(af, "f"), LOOP)), Some(Errno(libc::EINVAL)))
     });
-    case!(v, "options with optlen < sizeof(mreq) -> EINVAL", |af| {
+    case!(v, "group", "options with optlen < sizeof(mreq) -> EINVAL", |af| {
         let s = sock(af, D);
         let a = fresh(af, "short");
         let m = mreq(&a, 0);
@@ -64,20 +44,20 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         Ok(())
     });
-    case!(v, "create on a bound socket -> EINVAL", |af| {
+    case!(v, "group", "create on a bound socket -> EINVAL", |af| {
         let s = sock(af, D);
         sys::bind(&s, &fresh(af, "b")).unwrap();
         expect_eq("bound", err(create_group(&s, &fresh(af, "g"))), Some(Errno(libc::EINVAL)))
     });
-    case!(v, "create on a taken address -> EADDRINUSE", |af| {
-        let (_owner, a) = group(af);
+    case!(v, "group", "create on a taken address -> EADDRINUSE", |af| {
+        let (_owner, a) = dgram_group(af);
         let plain = sock(af, D);
         let b = fresh(af, "plain");
         sys::bind(&plain, &b).unwrap();
         expect_eq("group address", err(create_group(&sock(af, D), &a)), Some(Errno(libc::EADDRINUSE)))?;
         expect_eq("plain address", err(create_group(&sock(af, D), &b)), Some(Errno(libc::EADDRINUSE)))
     });
-    case!(v, "a pathname group creates a socket inode", |af| {
+    case!(v, "group", "a pathname group creates a socket inode", |af| {
         let path = format!("/tmp/grp-{}", std::process::id());
         let _ = std::fs::remove_file(&path);
         let owner = sock(af, D);
@@ -92,7 +72,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let _ = std::fs::remove_file(&path);
         expect_eq("member got", got, Ok(b"p".to_vec()))
     });
-    case!(v, "wrong level or unknown option -> ENOPROTOOPT", |af| {
+    case!(v, "group", "wrong level or unknown option -> ENOPROTOOPT", |af| {
         let s = sock(af, D);
         let m = mreq(&fresh(af, "x"), 0);
         // SAFETY: viewing the struct's bytes.
@@ -100,43 +80,43 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("level", err(setopt(&s, mcast_unix::SOL_MCAST_UNIX + 1, 1, bytes)), Some(Errno(libc::ENOPROTOOPT)))?;
         expect_eq("option", err(setopt(&s, mcast_unix::SOL_MCAST_UNIX, 99, bytes)), Some(Errno(libc::ENOPROTOOPT)))
     });
-    case!(v, "join twice -> EADDRINUSE", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "join twice -> EADDRINUSE", |af| {
+        let (_o, a) = dgram_group(af);
         let m = sock(af, D);
         join(&m, &a, 0).unwrap();
         expect_eq("again", err(join(&m, &a, 0)), Some(Errno(libc::EADDRINUSE)))
     });
-    case!(v, "join with unknown flag bits -> EINVAL", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "join with unknown flag bits -> EINVAL", |af| {
+        let (_o, a) = dgram_group(af);
         expect_eq("flags", err(join(&sock(af, D), &a, 1 << 7)), Some(Errno(libc::EINVAL)))
     });
-    case!(v, "join a missing group -> ECONNREFUSED (abstract) / ENOENT (path)", |af| {
+    case!(v, "group", "join a missing group -> ECONNREFUSED (abstract) / ENOENT (path)", |af| {
         let m = sock(af, D);
         expect_eq("abstract", err(join(&m, &fresh(af, "none"), 0)), Some(Errno(libc::ECONNREFUSED)))?;
-        expect_eq("path", err(join(&m, &SockAddr::path(af, "/tmp/no/such/group"), 0)), Some(Errno(libc::ENOENT)))
+        expect_eq("path", err(join(&m, &SockAddr::path(af, "/nonexistent-dir/group"), 0)), Some(Errno(libc::ENOENT)))
     });
-    case!(v, "join a plain bound socket -> EINVAL", |af| {
+    case!(v, "group", "join a plain bound socket -> EINVAL", |af| {
         let plain = sock(af, D);
         let a = fresh(af, "plain");
         sys::bind(&plain, &a).unwrap();
         expect_eq("plain", err(join(&sock(af, D), &a, 0)), Some(Errno(libc::EINVAL)))
     });
-    case!(v, "join/leave on a seqpacket socket -> EOPNOTSUPP", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "join/leave on a seqpacket socket -> EOPNOTSUPP", |af| {
+        let (_o, a) = dgram_group(af);
         let s = sock(af, libc::SOCK_SEQPACKET);
         expect_eq("join", err(join(&s, &a, 0)), Some(Errno(libc::EOPNOTSUPP)))?;
         expect_eq("leave", err(leave(&s, &a)), Some(Errno(libc::EOPNOTSUPP)))
     });
-    case!(v, "leave when not a member -> EADDRNOTAVAIL", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "leave when not a member -> EADDRNOTAVAIL", |af| {
+        let (_o, a) = dgram_group(af);
         let m = sock(af, D);
         expect_eq("never joined", err(leave(&m, &a)), Some(Errno(libc::EADDRNOTAVAIL)))?;
         join(&m, &a, 0).unwrap();
         leave(&m, &a).unwrap();
         expect_eq("left", err(leave(&m, &a)), Some(Errno(libc::EADDRNOTAVAIL)))
     });
-    case!(v, "a member that left receives nothing more", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "a member that left receives nothing more", |af| {
+        let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 2, 0);
         let tx = sock(af, D);
         sys::sendto(&tx, b"1", 0, &a).unwrap();
@@ -145,8 +125,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("left", drain(&ms[0]), vec![b"1".to_vec()])?;
         expect_eq("stayed", drain(&ms[1]), vec![b"1".to_vec(), b"2".to_vec()])
     });
-    case!(v, "8 members each receive every message exactly once, in order", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "8 members each receive every message exactly once, in order", |af| {
+        let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 8, 0);
         let tx = sock(af, D);
         for i in 0..100u32 {
@@ -158,8 +138,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         Ok(())
     });
-    case!(v, "members see the original sender's address", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "members see the original sender's address", |af| {
+        let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 2, 0);
         let tx = sock(af, D);
         let me = fresh(af, "sender");
@@ -174,8 +154,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_, _, from) = sys::recvfrom(&ms[0], 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
         expect_eq("unnamed", from.len, 0)
     });
-    case!(v, "connect(group) + send reaches the members", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "connect(group) + send reaches the members", |af| {
+        let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 3, 0);
         let tx = sock(af, D);
         sys::connect(&tx, &a).unwrap();
@@ -185,8 +165,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         Ok(())
     });
-    case!(v, "the owner is not a member unless it joins", |af| {
-        let (owner, a) = group(af);
+    case!(v, "group", "the owner is not a member unless it joins", |af| {
+        let (owner, a) = dgram_group(af);
         let _ms = members(af, &a, 1, 0);
         sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
         expect_eq("owner", drain(&owner).len(), 0)?;
@@ -194,30 +174,30 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::sendto(&sock(af, D), b"y", 0, &a).unwrap();
         expect_eq("owner joined", drain(&owner), vec![b"y".to_vec()])
     });
-    case!(v, "a member does not get its own messages without LOOPBACK", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "a member does not get its own messages without LOOPBACK", |af| {
+        let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
         let other = members(af, &a, 1, 0).remove(0);
         sys::sendto(&m, b"me", 0, &a).unwrap();
         expect_eq("self", drain(&m).len(), 0)?;
         expect_eq("other", drain(&other).len(), 1)
     });
-    case!(v, "LOOPBACK: a member gets its own messages", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "LOOPBACK: a member gets its own messages", |af| {
+        let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, LOOP).remove(0);
         sys::sendto(&m, b"me", 0, &a).unwrap();
         expect_eq("self", drain(&m), vec![b"me".to_vec()])
     });
-    case!(v, "SEND_TO_PEER: the owner gets a copy of that member's messages", |af| {
-        let (owner, a) = group(af);
+    case!(v, "group", "SEND_TO_PEER: the owner gets a copy of that member's messages", |af| {
+        let (owner, a) = dgram_group(af);
         let m = members(af, &a, 1, TO_PEER).remove(0);
         let plain_member = members(af, &a, 1, 0).remove(0);
         sys::sendto(&m, b"up", 0, &a).unwrap();
         sys::sendto(&plain_member, b"no", 0, &a).unwrap();
         expect_eq("owner", drain(&owner), vec![b"up".to_vec()])
     });
-    case!(v, "SO_PASSCRED members get the sender's credentials", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "SO_PASSCRED members get the sender's credentials", |af| {
+        let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
         sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).unwrap();
         sys::sendto(&sock(af, D), b"c", 0, &a).unwrap();
@@ -227,19 +207,19 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (pid, uid, gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
         expect_eq("creds", (c.pid, c.uid, c.gid), (pid, uid, gid))
     });
-    case!(v, "an empty group accepts a send (no recipients)", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "an empty group accepts a send (no recipients)", |af| {
+        let (_o, a) = dgram_group(af);
         expect_eq("send", sys::sendto(&sock(af, D), b"x", 0, &a), Ok(1))
     });
-    case!(v, "a message larger than SO_SNDBUF -> EMSGSIZE", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "a message larger than SO_SNDBUF -> EMSGSIZE", |af| {
+        let (_o, a) = dgram_group(af);
         let _m = members(af, &a, 1, 0);
         let tx = sock(af, D);
         sys::setsockopt_int(&tx, libc::SOL_SOCKET, libc::SO_SNDBUF, 4096).unwrap();
         expect_eq("big", err(sys::sendto(&tx, &vec![0u8; 16384], 0, &a)), Some(Errno(libc::EMSGSIZE)))
     });
-    case!(v, "MSG_TRUNC at a member", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "MSG_TRUNC at a member", |af| {
+        let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
         sys::sendto(&sock(af, D), b"0123456789", 0, &a).unwrap();
         let msg = recvmsg(&m, 4, libc::MSG_DONTWAIT | libc::MSG_TRUNC).map_err(|e| format!("{e:?}"))?;
@@ -248,8 +228,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         ensure!(msg.flags & libc::MSG_TRUNC != 0);
         Ok(())
     });
-    case!(v, "members also receive unicast messages", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "members also receive unicast messages", |af| {
+        let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
         let ma = fresh(af, "m");
         sys::bind(&m, &ma).unwrap();
@@ -258,8 +238,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::sendto(&tx, b"u", 0, &ma).unwrap();
         expect_eq("both", drain(&m), vec![b"g".to_vec(), b"u".to_vec()])
     });
-    case!(v, "each member is charged for its copy", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "each member is charged for its copy", |af| {
+        let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 4, 0);
         sys::sendto(&sock(af, D), &[1u8; 1000], 0, &a).unwrap();
         for m in &ms {
@@ -272,8 +252,8 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
 
     // Back-pressure and drops.
-    case!(v, "non-blocking send to a full member: EAGAIN, nobody receives", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "non-blocking send to a full member: EAGAIN, nobody receives", |af| {
+        let (_o, a) = dgram_group(af);
         let slow = members(af, &a, 1, 0).remove(0);
         let fast = members(af, &a, 2, 0);
         let n = fill(&sock(af, D), Some(&a), 1024).map_err(|e| format!("{e:?}"))?;
@@ -288,24 +268,14 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         expect_eq("slow untouched", inq(&slow), before)
     });
-    case!(v, "blocking send bounded by SO_SNDTIMEO -> EAGAIN, nothing delivered", |af| {
-        let (_o, a) = group(af);
-        let _slow = members(af, &a, 1, 0);
-        let fast = members(af, &a, 1, 0).remove(0);
-        let tx = sock(af, D);
-        fill(&tx, Some(&a), 1024).unwrap();
-        drain(&fast);
+    case!(v, "group", "blocking send bounded by SO_SNDTIMEO -> EAGAIN, nothing delivered", |af| {
+        let (_o, a, _slow, fast, tx, _) = stuck_group(af);
         set_timeout(&tx, libc::SO_SNDTIMEO, 100);
         expect_eq("timeout", err(sys::sendto(&tx, b"late", 0, &a)), Some(Errno(libc::EAGAIN)))?;
         expect_eq("fast", drain(&fast).len(), 0)
     });
-    case!(v, "a blocked sender resumes when the slow member drains", |af| {
-        let (_o, a) = group(af);
-        let slow = members(af, &a, 1, 0).remove(0);
-        let fast = members(af, &a, 1, 0).remove(0);
-        let tx = sock(af, D);
-        let n = fill(&tx, Some(&a), 1024).unwrap();
-        drain(&fast);
+    case!(v, "group", "a blocked sender resumes when the slow member drains", |af| {
+        let (_o, a, slow, fast, tx, n) = stuck_group(af);
         let reader = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(200));
             // Room for one more message.
@@ -319,13 +289,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("last", rest.last().cloned(), Some(b"after".to_vec()))?;
         expect_eq("fast", drain(&fast), vec![b"after".to_vec()])
     });
-    case!(v, "a signal interrupts a blocked sender: EINTR, nothing delivered", |af| {
-        let (_o, a) = group(af);
-        let _slow = members(af, &a, 1, 0);
-        let fast = members(af, &a, 1, 0).remove(0);
-        let tx = sock(af, D);
-        fill(&tx, Some(&a), 1024).unwrap();
-        drain(&fast);
+    case!(v, "group", "a signal interrupts a blocked sender: EINTR, nothing delivered", |af| {
+        let (_o, a, _slow, fast, tx, _) = stuck_group(af);
         extern "C" fn nothing(_: i32) {}
         // SAFETY: installing a handler without SA_RESTART for SIGUSR1.
         unsafe {
@@ -345,8 +310,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("EINTR", err(r), Some(Errno(libc::EINTR)))?;
         expect_eq("fast", drain(&fast).len(), 0)
     });
-    case!(v, "DROP_WHEN_FULL: the sender is not held back; drops counted exactly", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "DROP_WHEN_FULL: the sender is not held back; drops counted exactly", |af| {
+        let (_o, a) = dgram_group(af);
         let dropper = members(af, &a, 1, DROP).remove(0);
         let fast = members(af, &a, 1, 0).remove(0);
         sys::setsockopt_int(&dropper, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1).unwrap();
@@ -368,8 +333,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         let msg = recvmsg(&dropper, 64, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
         expect_eq("SO_RXQ_OVFL", msg.overflow(), Some(drops as u32))
     });
-    case!(v, "EAGAIN from a full blocking member: a full DROP_WHEN_FULL member loses nothing", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "EAGAIN from a full blocking member: a full DROP_WHEN_FULL member loses nothing", |af| {
+        let (_o, a) = dgram_group(af);
         let slow = members(af, &a, 1, 0).remove(0);
         let dropper = members(af, &a, 1, DROP).remove(0);
         let tx = sock(af, D);
@@ -382,8 +347,8 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
 
     // poll / epoll.
-    case!(v, "POLLOUT reflects every blocking member's room", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "POLLOUT reflects every blocking member's room", |af| {
+        let (_o, a) = dgram_group(af);
         let slow = members(af, &a, 1, 0).remove(0);
         let _dropper = members(af, &a, 1, DROP);
         let tx = sock(af, D);
@@ -394,8 +359,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         drain(&slow);
         expect_eq("drained", sys::poll(&tx, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))
     });
-    case!(v, "POLLOUT ignores full DROP_WHEN_FULL members", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "POLLOUT ignores full DROP_WHEN_FULL members", |af| {
+        let (_o, a) = dgram_group(af);
         let _dropper = members(af, &a, 1, DROP);
         let tx = sock(af, D);
         sys::connect(&tx, &a).unwrap();
@@ -404,8 +369,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         expect_eq("still writable", sys::poll(&tx, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))
     });
-    case!(v, "epoll: EPOLLOUT arrives when the slow member drains", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "epoll: EPOLLOUT arrives when the slow member drains", |af| {
+        let (_o, a) = dgram_group(af);
         let slow = members(af, &a, 1, 0).remove(0);
         let tx = sock(af, D);
         sys::connect(&tx, &a).unwrap();
@@ -432,8 +397,8 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
 
     // Ordering.
-    case!(v, "3 concurrent senders x 2000 messages: one order at 4 members", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "3 concurrent senders x 2000 messages: one order at 4 members", |af| {
+        let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 4, 0);
         for m in &ms {
             sys::setsockopt_int(m, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
@@ -482,8 +447,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         Ok(())
     });
-    case!(v, "leave and close racing a sender: no loss at the staying member", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "leave and close racing a sender: no loss at the staying member", |af| {
+        let (_o, a) = dgram_group(af);
         let stay = members(af, &a, 1, 0).remove(0);
         sys::setsockopt_int(&stay, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
         let total = 3000u32;
@@ -517,9 +482,9 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
 
     // Leaving and closing.
-    case!(v, "shutdown(SHUT_RD) leaves every group", |af| {
-        let (_o1, a1) = group(af);
-        let (_o2, a2) = group(af);
+    case!(v, "group", "shutdown(SHUT_RD) leaves every group", |af| {
+        let (_o1, a1) = dgram_group(af);
+        let (_o2, a2) = dgram_group(af);
         let m = sock(af, D);
         join(&m, &a1, 0).unwrap();
         join(&m, &a2, 0).unwrap();
@@ -531,15 +496,15 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("leave", err(leave(&m, &a1)), Some(Errno(libc::EADDRNOTAVAIL)))?;
         expect_eq("members", proc_group(&a1).map(|g| g[3].clone()), Some("0".into()))
     });
-    case!(v, "close removes the member", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "close removes the member", |af| {
+        let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 3, 0);
         expect_eq("3", proc_group(&a).map(|g| g[3].clone()), Some("3".into()))?;
         drop(ms);
         expect_eq("0", proc_group(&a).map(|g| g[3].clone()), Some("0".into()))
     });
-    case!(v, "owner close: members lose the membership, sends -> ECONNREFUSED", |af| {
-        let (owner, a) = group(af);
+    case!(v, "group", "owner close: members lose the membership, sends -> ECONNREFUSED", |af| {
+        let (owner, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
         let connected = sock(af, D);
         sys::connect(&connected, &a).unwrap();
@@ -549,8 +514,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("send", err(sys::send(&connected, b"x", 0)), Some(Errno(libc::ECONNREFUSED)))?;
         expect_eq("member groups", proc_sock(&m).map(|l| l[6].clone()), Some("0".into()))
     });
-    case!(v, "a group can be created again at a freed address", |af| {
-        let (owner, a) = group(af);
+    case!(v, "group", "a group can be created again at a freed address", |af| {
+        let (owner, a) = dgram_group(af);
         drop(owner);
         let owner2 = sock(af, D);
         create_group(&owner2, &a).map_err(|e| format!("{e:?}"))?;
@@ -560,8 +525,8 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
 
     // Observability.
-    case!(v, "/proc/net/mcast_unix lists roles, groups and counters", |af| {
-        let (owner, a) = group(af);
+    case!(v, "group", "/proc/net/mcast_unix lists roles, groups and counters", |af| {
+        let (owner, a) = dgram_group(af);
         let m = members(af, &a, 2, 0);
         for _ in 0..5 {
             sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
@@ -575,29 +540,29 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
 
     // Limits.
-    case!(v, "max_groups (20): the 21st join -> ENOBUFS", |af| {
-        let groups: Vec<(Fd, SockAddr)> = (0..21).map(|_| group(af)).collect();
+    case!(v, "group", "max_groups (20): the 21st join -> ENOBUFS", |af| {
+        let groups: Vec<(Fd, SockAddr)> = (0..21).map(|_| dgram_group(af)).collect();
         let m = sock(af, D);
         for (i, (_, a)) in groups.iter().enumerate().take(20) {
             join(&m, a, 0).map_err(|e| format!("join {i}: {e:?}"))?;
         }
         expect_eq("21st", err(join(&m, &groups[20].1, 0)), Some(Errno(libc::ENOBUFS)))
     });
-    case!(v, "max_members as a module parameter: one more -> ENOBUFS", |af| {
+    case!(v, "group", "max_members as a module parameter: one more -> ENOBUFS", |af| {
         // Reload with a small limit; the module must be idle (no sockets).
         expect_eq("rmmod", sys::delete_module("mcast_unix"), Ok(()))?;
         let loaded = sys::load_module("/mcast_unix.ko", "max_members=3 max_groups=2");
         let result = (|| -> CaseResult {
             loaded.map_err(|e| format!("insmod: {e:?}"))?;
-            let (_o, a) = group(af);
+            let (_o, a) = dgram_group(af);
             let _ms = members(af, &a, 3, 0);
             expect_eq("4th member", err(join(&sock(af, D), &a, 0)), Some(Errno(libc::ENOBUFS)))?;
-            let (_o2, a2) = group(af);
-            let (_o3, a3) = group(af);
+            let (_o2, a2) = dgram_group(af);
+            let (_o3, a3) = dgram_group(af);
             let m = sock(af, D);
             join(&m, &a2, 0).unwrap();
             join(&m, &a3, 0).unwrap();
-            let (_o4, a4) = group(af);
+            let (_o4, a4) = dgram_group(af);
             expect_eq("3rd group", err(join(&m, &a4, 0)), Some(Errno(libc::ENOBUFS)))
         })();
         let _ = sys::delete_module("mcast_unix");
@@ -606,7 +571,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
 
     // Permissions and namespaces.
-    case!(v, "joining a pathname group needs write permission (EACCES)", |af| {
+    case!(v, "group", "joining a pathname group needs write permission (EACCES)", |af| {
         let path = format!("/tmp/perm-{}", std::process::id());
         let _ = std::fs::remove_file(&path);
         let owner = sock(af, D);
@@ -629,8 +594,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         let _ = std::fs::remove_file(&path);
         expect_eq("child saw EACCES", code, 0)
     });
-    case!(v, "abstract groups are per network namespace", |af| {
-        let (_o, a) = group(af);
+    case!(v, "group", "abstract groups are per network namespace", |af| {
+        let (_o, a) = dgram_group(af);
         let code = in_child(move || {
             // SAFETY: entering a new network namespace in the child.
             if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {

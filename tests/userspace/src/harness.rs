@@ -79,3 +79,15 @@ pub fn expect_eq<T: PartialEq + Debug>(what: &str, got: T, want: T) -> CaseResul
         Err(format!("{what}: got {got:?}, want {want:?}"))
     }
 }
+
+/// Pushes a case named `PREFIX: NAME` whose body gets the family number:
+/// `case!(v, "group", "name", |af| { ... })`.
+#[macro_export]
+macro_rules! case {
+    ($v:ident, $prefix:literal, $name:expr, |$af:ident| $body:block) => {
+        $v.push($crate::harness::Case::new(concat!($prefix, ": ", $name), move || -> $crate::harness::CaseResult {
+            let $af = $af;
+            $body
+        }));
+    };
+}

@@ -219,3 +219,27 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
         -1
     }
 }
+
+/// A datagram group at a fresh abstract address, with its owner.
+pub fn dgram_group(af: i32) -> (Fd, SockAddr) {
+    let owner = sock(af, libc::SOCK_DGRAM);
+    let a = fresh(af, "dg");
+    create_group(&owner, &a).expect("create");
+    (owner, a)
+}
+
+/// `n` datagram members of the group at `a`, joined with `flags`.
+pub fn members(af: i32, a: &SockAddr, n: usize, flags: u32) -> Vec<Fd> {
+    (0..n)
+        .map(|_| {
+            let m = sock(af, libc::SOCK_DGRAM);
+            join(&m, a, flags).expect("join");
+            m
+        })
+        .collect()
+}
+
+/// The error of a result, for comparisons.
+pub fn err<T>(r: Result<T, Errno>) -> Option<Errno> {
+    r.err()
+}

@@ -1,8 +1,8 @@
 //! Seqpacket groups: admission by the owner, fan-out from admitted members
 //! (contract: "Seqpacket groups", "Leaving and closing").
 
-use crate::ensure;
-use crate::harness::{expect_eq, Case, CaseResult};
+use crate::{case, ensure};
+use crate::harness::{expect_eq, Case};
 use crate::mcast::*;
 use crate::sys::{self, Errno, Fd, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
@@ -46,23 +46,10 @@ impl Bus {
     }
 }
 
-fn err<T>(r: Result<T, Errno>) -> Option<Errno> {
-    r.err()
-}
-
-macro_rules! case {
-    ($v:ident, $name:expr, |$af:ident| $body:block) => {
-        $v.push(Case::new(concat!("seqgroup: ", $name), move || -> CaseResult {
-            let $af = $af;
-            $body
-        }));
-    };
-}
-
 pub fn cases(af: i32) -> Vec<Case> {
     let mut v = Vec::new();
 
-    case!(v, "a non-admitted client receives nothing from the group", |af| {
+    case!(v, "seqgroup", "a non-admitted client receives nothing from the group", |af| {
         let bus = Bus::new(af);
         let m = bus.member(0);
         let outsider = bus.connect();
@@ -71,7 +58,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("outsider", drain(&outsider.client).len(), 0)?;
         expect_eq("member", drain(&other.client), vec![b"to all".to_vec()])
     });
-    case!(v, "before admission the connection is plain unicast", |af| {
+    case!(v, "seqgroup", "before admission the connection is plain unicast", |af| {
         let bus = Bus::new(af);
         let _m = bus.member(0);
         let c = bus.connect();
@@ -79,7 +66,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("accepted got it", drain(&c.accepted), vec![b"hello owner".to_vec()])?;
         expect_eq("member did not", drain(&_m.client).len(), 0)
     });
-    case!(v, "an admitted member's message reaches every other admitted member", |af| {
+    case!(v, "seqgroup", "an admitted member's message reaches every other admitted member", |af| {
         let bus = Bus::new(af);
         let ms: Vec<Conn> = (0..5).map(|_| bus.member(0)).collect();
         sys::send(&ms[0].client, b"m", 0).unwrap();
@@ -90,13 +77,13 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         Ok(())
     });
-    case!(v, "LOOPBACK: the member gets its own messages", |af| {
+    case!(v, "seqgroup", "LOOPBACK: the member gets its own messages", |af| {
         let bus = Bus::new(af);
         let m = bus.member(LOOP);
         sys::send(&m.client, b"me", 0).unwrap();
         expect_eq("self", drain(&m.client), vec![b"me".to_vec()])
     });
-    case!(v, "SEND_TO_PEER: the owner's accepted socket gets a copy", |af| {
+    case!(v, "seqgroup", "SEND_TO_PEER: the owner's accepted socket gets a copy", |af| {
         let bus = Bus::new(af);
         let m = bus.member(TO_PEER);
         let plain = bus.member(0);
@@ -105,7 +92,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("accepted of m", drain(&m.accepted), vec![b"up".to_vec()])?;
         expect_eq("accepted of plain", drain(&plain.accepted).len(), 0)
     });
-    case!(v, "the owner's sends on an accepted socket stay unicast", |af| {
+    case!(v, "seqgroup", "the owner's sends on an accepted socket stay unicast", |af| {
         let bus = Bus::new(af);
         let a = bus.member(0);
         let b = bus.member(0);
@@ -113,7 +100,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("a", drain(&a.client), vec![b"just a".to_vec()])?;
         expect_eq("b", drain(&b.client).len(), 0)
     });
-    case!(v, "SO_PEERCRED on the accepted socket names the client", |af| {
+    case!(v, "seqgroup", "SO_PEERCRED on the accepted socket names the client", |af| {
         let bus = Bus::new(af);
         let c = bus.connect();
         let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
@@ -124,7 +111,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         // SAFETY: plain getters.
         expect_eq("cred", (cred.pid, cred.uid), unsafe { (libc::getpid(), libc::getuid()) })
     });
-    case!(v, "admit on anything but an accepted connection of a group owner -> EINVAL", |af| {
+    case!(v, "seqgroup", "admit on anything but an accepted connection of a group owner -> EINVAL", |af| {
         let bus = Bus::new(af);
         expect_eq("listener", err(admit(&bus.owner, 0)), Some(Errno(libc::EINVAL)))?;
         let c = bus.connect();
@@ -140,19 +127,19 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("plain listener", err(admit(&acc, 0)), Some(Errno(libc::EINVAL)))?;
         expect_eq("dgram", err(admit(&sock(af, libc::SOCK_DGRAM), 0)), Some(Errno(libc::EINVAL)))
     });
-    case!(v, "admit twice -> EALREADY", |af| {
+    case!(v, "seqgroup", "admit twice -> EALREADY", |af| {
         let bus = Bus::new(af);
         let m = bus.member(0);
         expect_eq("again", err(admit(&m.accepted, 0)), Some(Errno(libc::EALREADY)))
     });
-    case!(v, "admit with unknown flags or a short value -> EINVAL", |af| {
+    case!(v, "seqgroup", "admit with unknown flags or a short value -> EINVAL", |af| {
         let bus = Bus::new(af);
         let c = bus.connect();
         expect_eq("flags", err(admit(&c.accepted, 1 << 9)), Some(Errno(libc::EINVAL)))?;
         expect_eq("short", err(setopt(&c.accepted, mcast_unix::SOL_MCAST_UNIX, mcast_unix::MCAST_UNIX_ADMIT_MEMBER, &[0u8; 2])), Some(Errno(libc::EINVAL)))?;
         expect_eq("still admittable", admit(&c.accepted, 0), Ok(()))
     });
-    case!(v, "owner close: members see end of file and POLLHUP", |af| {
+    case!(v, "seqgroup", "owner close: members see end of file and POLLHUP", |af| {
         let bus = Bus::new(af);
         let m = bus.member(0);
         let Bus { owner, addr, .. } = bus;
@@ -162,7 +149,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         ensure!(ev & libc::POLLHUP != 0, "revents {ev:#x}");
         expect_eq("group gone", proc_group(&addr).is_none(), true)
     });
-    case!(v, "a member closing leaves the group", |af| {
+    case!(v, "seqgroup", "a member closing leaves the group", |af| {
         let bus = Bus::new(af);
         let a = bus.member(0);
         let _b = bus.member(0);
@@ -170,7 +157,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         drop(a);
         expect_eq("1", proc_group(&bus.addr).map(|g| g[3].clone()), Some("1".into()))
     });
-    case!(v, "the owner closing an accepted socket ends that membership", |af| {
+    case!(v, "seqgroup", "the owner closing an accepted socket ends that membership", |af| {
         let bus = Bus::new(af);
         let a = bus.member(0);
         let b = bus.member(0);
@@ -181,7 +168,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::send(&b.client, b"x", 0).unwrap();
         expect_eq("nothing", drain(&client).len(), 0)
     });
-    case!(v, "shutdown(SHUT_RD) by a member leaves the group", |af| {
+    case!(v, "seqgroup", "shutdown(SHUT_RD) by a member leaves the group", |af| {
         let bus = Bus::new(af);
         let a = bus.member(0);
         let b = bus.member(0);
@@ -190,7 +177,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::send(&b.client, b"x", 0).unwrap();
         expect_eq("nothing queued", inq(&a.client), 0)
     });
-    case!(v, "POLLOUT of a member reflects the other members' room", |af| {
+    case!(v, "seqgroup", "POLLOUT of a member reflects the other members' room", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let slow = bus.member(0);
@@ -202,7 +189,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         drain(&slow.client);
         expect_eq("drained", sys::poll(&tx.client, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))
     });
-    case!(v, "two members sending concurrently: one order at the others", |af| {
+    case!(v, "seqgroup", "two members sending concurrently: one order at the others", |af| {
         let bus = Bus::new(af);
         // The senders are members too and never read: they drop, so they do
         // not hold each other back.
@@ -251,7 +238,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         Ok(())
     });
-    case!(v, "a full blocking member makes a non-blocking member send fail with EAGAIN; nothing delivered", |af| {
+    case!(v, "seqgroup", "a full blocking member makes a non-blocking member send fail with EAGAIN; nothing delivered", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let _slow = bus.member(0);
@@ -263,7 +250,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("EAGAIN", err(sys::send(&tx2.client, b"x", libc::MSG_DONTWAIT)), Some(Errno(libc::EAGAIN)))?;
         expect_eq("fast untouched", drain(&fast.client).len(), 0)
     });
-    case!(v, "members with SO_PASSCRED get the sender's credentials", |af| {
+    case!(v, "seqgroup", "members with SO_PASSCRED get the sender's credentials", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let rx = bus.member(0);
@@ -274,7 +261,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         // SAFETY: plain getter.
         expect_eq("pid", c.pid, unsafe { libc::getpid() })
     });
-    case!(v, "/proc shows the seqpacket group and its members", |af| {
+    case!(v, "seqgroup", "/proc shows the seqpacket group and its members", |af| {
         let bus = Bus::new(af);
         let _m: Vec<Conn> = (0..3).map(|_| bus.member(0)).collect();
         let g = proc_group(&bus.addr).ok_or("group line")?;
