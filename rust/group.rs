@@ -343,11 +343,21 @@ fn create(sock: &crate::sys::sock::Socket, mreq: Mreq<'_>) -> KResult<()> {
         // No autobind for a group.
         return Err(Errno::EINVAL);
     }
-    socket::bind(sock, mreq.address)?;
-    let addr = socket::address_of(sk).ok_or(Errno::EINVAL)?;
-    let group = Group::new(sk, addr)?;
-    sk.state().inner.lock().owned_group = Some(group);
-    Ok(())
+    let mut created = false;
+    let result = socket::bind_then(sock, mreq.address, |addr| {
+        let group = Group::new(sk, addr.clone())?;
+        sk.state().inner.lock().owned_group = Some(group);
+        created = true;
+        Ok(())
+    });
+    if result.is_err() && created {
+        // The name was taken after all: no group.
+        let group = sk.state().inner.lock().owned_group.take();
+        if let Some(g) = group {
+            close_owned(&g);
+        }
+    }
+    result
 }
 
 /// MCAST_UNIX_JOIN_GROUP (datagram sockets).

@@ -207,6 +207,13 @@ pub(crate) fn peer_of(sk: &Sock) -> Option<SockRef> {
 
 /// bind(2).
 pub(crate) fn bind(sock: &Socket, raw: &[u8]) -> KResult<()> {
+    bind_then(sock, raw, |_| Ok(()))
+}
+
+/// bind(2), running `before_publish` once the address is settled but before
+/// other sockets can find it by name (group creation uses it so that a
+/// group's address never names a socket that is not yet its owner).
+pub(crate) fn bind_then(sock: &Socket, raw: &[u8], before_publish: impl FnOnce(&Arc<Address>) -> KResult<()>) -> KResult<()> {
     let sk = sock.sk();
     let (req, addr) = Address::parse(family(), raw, true)?;
     let addr = match (req, addr) {
@@ -232,6 +239,7 @@ pub(crate) fn bind(sock: &Socket, raw: &[u8]) -> KResult<()> {
         }
     };
     let addr = Arc::new(addr, GFP_KERNEL)?;
+    before_publish(&addr)?;
     names().insert(key, sk)?;
     let mut inner = state.inner.lock();
     inner.addr = Some(addr);
