@@ -158,12 +158,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let both = member(af, &a, 0);
         let attach = |fd: &Fd, topics: &[&str]| -> CaseResult {
             let prog = FilterBuilder::new().topic_in(0, ByteOrder::Native, topics.iter().copied()).build().map_err(|e| e.to_string())?;
-            let insns: Vec<libc::sock_filter> = prog
-                .insns()
-                .iter()
-                .map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k })
-                .collect();
-            attach_filter(fd, &insns).map_err(|e| format!("{e:?}"))
+            attach_filter(fd, &to_sock_filter(&prog)).map_err(|e| format!("{e:?}"))
         };
         attach(&news, &["news"])?;
         attach(&both, &["news", "weather"])?;
@@ -289,5 +284,112 @@ pub fn cases(af: i32) -> Vec<Case> {
         let bytes = unsafe { std::slice::from_raw_parts((&fp as *const libc::sock_fprog).cast::<u8>(), std::mem::size_of_val(&fp)) };
         expect_eq("bad pointer", err(setopt(&c.accepted, mcast_unix::SOL_MCAST_UNIX, mcast_unix::MCAST_UNIX_PEER_FILTER, bytes)), Some(Errno(libc::EFAULT)))
     });
+    case!(v, "filter", "the builder's AND of two header fields, checked in the kernel", |af| {
+        let (_o, a) = dgram_group(af);
+        let m = member(af, &a, 0);
+        // Field 0: topic hash; field 4: a 16-bit destination id (native order).
+        let prog = FilterBuilder::new()
+            .topic_in(0, ByteOrder::Native, ["signals"])
+            .u16_in(4, ByteOrder::Native, [7u16, 9])
+            .build()
+            .map_err(|e| e.to_string())?;
+        attach_filter(&m, &to_sock_filter(&prog)).map_err(|e| format!("{e:?}"))?;
+        let tx = sock(af, D);
+        let msg = |topic: &str, dest: u16| {
+            let mut v = mcast_unix::filter::topic_hash(topic).to_ne_bytes().to_vec();
+            v.extend_from_slice(&dest.to_ne_bytes());
+            v
+        };
+        for (t, d) in [("signals", 7), ("signals", 8), ("other", 7), ("signals", 9)] {
+            sys::sendto(&tx, &msg(t, d), 0, &a).unwrap();
+        }
+        let got: Vec<u16> = drain(&m).iter().map(|v| u16::from_ne_bytes([v[4], v[5]])).collect();
+        expect_eq("accepted", got, vec![7, 9])
+    });
+    case!(v, "filter", "a message shorter than the filtered field is dropped", |af| {
+        let (_o, a) = dgram_group(af);
+        let m = member(af, &a, 0);
+        let prog = FilterBuilder::new().u32_in(8, ByteOrder::Native, [1]).build().map_err(|e| e.to_string())?;
+        attach_filter(&m, &to_sock_filter(&prog)).unwrap();
+        sys::sendto(&sock(af, D), &[0u8; 6], 0, &a).unwrap();
+        expect_eq("dropped", inq(&m), 0)
+    });
+    case!(v, "filter", "unicast seqpacket: the receiver's filter truncates", |af| {
+        let bus = Bus::new(af);
+        let c = bus.connect();
+        attach_filter(&c.accepted, &ret_prog(4)).unwrap();
+        sys::send(&c.client, b"0123456789", 0).unwrap();
+        expect_eq("trimmed", drain(&c.accepted), vec![b"0123".to_vec()])
+    });
+    case!(v, "filter", "the SEND_TO_PEER copy is not subject to the member's peer filter", |af| {
+        let bus = Bus::new(af);
+        let m = bus.connect();
+        set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
+        admit(&m.accepted, mcast_unix::MCAST_UNIX_SEND_TO_PEER).unwrap();
+        sys::send(&m.client, b"report", 0).unwrap();
+        expect_eq("owner copy", drain(&m.accepted), vec![b"report".to_vec()])
+    });
+    case!(v, "filter", "filters and concurrent senders: one order among the accepting members", |af| {
+        let (_o, a) = dgram_group(af);
+        let keep: Vec<Fd> = (0..3).map(|_| member(af, &a, 0)).collect();
+        let _rejecting: Vec<Fd> = (0..3)
+            .map(|_| {
+                let r = member(af, &a, 0);
+                attach_filter(&r, &ret_prog(0)).expect("filter");
+                r
+            })
+            .collect();
+        for k in &keep {
+            sys::setsockopt_int(k, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
+        }
+        // Few enough that the members' queues hold everything unread.
+        let per = 150u32;
+        let senders: Vec<_> = (0..2u32)
+            .map(|s| {
+                std::thread::spawn(move || {
+                    let tx = sock(af, D);
+                    for i in 0..per {
+                        sys::sendto(&tx, &[s.to_ne_bytes(), i.to_ne_bytes()].concat(), 0, &a).expect("send");
+                    }
+                })
+            })
+            .collect();
+        for t in senders {
+            t.join().map_err(|_| "sender")?;
+        }
+        let orders: Vec<Vec<Vec<u8>>> = keep.iter().map(drain).collect();
+        expect_eq("count", orders[0].len(), 2 * per as usize)?;
+        for o in &orders[1..] {
+            ensure!(o == &orders[0], "different orders");
+        }
+        Ok(())
+    });
+    case!(v, "filter", "closing an accepted socket with a peer filter, mid-traffic", |af| {
+        let bus = Bus::new(af);
+        let tx = bus.member(mcast_unix::MCAST_UNIX_DROP_WHEN_FULL);
+        let m = bus.connect();
+        set_peer_filter(&m.accepted, Some(&ret_prog(1))).unwrap();
+        admit(&m.accepted, 0).unwrap();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..300 {
+                if sys::send(&tx.client, b"abc", libc::MSG_DONTWAIT).is_err() {
+                    std::thread::yield_now();
+                }
+            }
+            tx
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let crate::seqgroups::Conn { client, accepted } = m;
+        drop(accepted);
+        let _tx = sender.join().map_err(|_| "sender")?;
+        let got = drain(&client);
+        ensure!(got.iter().all(|d| d == b"a"), "untrimmed copy");
+        Ok(())
+    });
     v
+}
+
+/// The client library's program as `sock_filter`s.
+fn to_sock_filter(p: &mcast_unix::Program) -> Vec<libc::sock_filter> {
+    p.insns().iter().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect()
 }
