@@ -20,6 +20,8 @@
 //! - [`kunit`]: the KUnit case table and its assertion macros.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+// Domain code is safe Rust; only the FFI boundary may opt out.
+#![deny(unsafe_code)]
 
 use kernel::prelude::*;
 
