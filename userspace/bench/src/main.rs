@@ -117,7 +117,8 @@ fn run(cfg: &Config, family: i32, out: &mut Vec<Ratio>) -> io::Result<()> {
 
 fn summary(out: &[Ratio]) {
     println!("\n== summary: time ratios (unicast: ours/AF_UNIX; fan-out: group/unicast loop;");
-    println!("   filter: filtered/unfiltered); spread = (max-min)/median of the repetitions");
+    println!("   filter: filtered/unfiltered, filter-unicast-reject: rejected/delivered);");
+    println!("   spread = (max-min)/median of the repetitions (ours/reference)");
     for r in out {
         println!(
             "bench: {} ratio={:.2} spread={:.0}%/{:.0}%",

@@ -20,6 +20,10 @@ pub struct Config {
 /// measured part (setup and draining between rounds may be left out).
 pub type Run<'a> = dyn FnMut(u64) -> io::Result<Duration> + 'a;
 
+/// A variant measured in `K` ways at once (say, the sender's time and the
+/// sender's plus the receivers'): one time per way.
+pub type RunK<'a, const K: usize> = dyn FnMut(u64) -> io::Result<[Duration; K]> + 'a;
+
 /// The median of `v` (not empty).
 pub fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
@@ -42,7 +46,7 @@ pub fn spread(v: &[f64]) -> f64 {
 /// Iterations of `run` that take about `target` of wall time (the
 /// unmeasured parts included, so the whole run stays within its budget).
 /// Also warms the variant up.
-fn iterations(target: Duration, run: &mut Run<'_>) -> io::Result<u64> {
+fn iterations<const K: usize>(target: Duration, run: &mut RunK<'_, K>) -> io::Result<u64> {
     let mut n = 1u64;
     loop {
         let t0 = Instant::now();
@@ -75,16 +79,26 @@ impl Samples {
 /// calibrations), `cfg.reps` times each, alternating which goes first.
 /// `ops` is the number of operations one iteration stands for.
 pub fn compare(cfg: &Config, ops: f64, a: &mut Run<'_>, b: &mut Run<'_>) -> io::Result<Samples> {
+    let [s] = compare_k(cfg, ops, &mut |n| Ok([a(n)?]), &mut |n| Ok([b(n)?]))?;
+    Ok(s)
+}
+
+/// [`compare`] for variants measured in `K` ways: one [`Samples`] per way.
+pub fn compare_k<const K: usize>(cfg: &Config, ops: f64, a: &mut RunK<'_, K>, b: &mut RunK<'_, K>) -> io::Result<[Samples; K]> {
     let n = iterations(cfg.target, a)?.min(iterations(cfg.target, b)?);
     let per_op = |d: Duration| d.as_secs_f64() * 1e9 / (n as f64 * ops);
-    let mut s = Samples { a: Vec::new(), b: Vec::new() };
+    let mut s: [Samples; K] = std::array::from_fn(|_| Samples { a: Vec::new(), b: Vec::new() });
     for rep in 0..cfg.reps {
-        if rep % 2 == 0 {
-            s.a.push(per_op(a(n)?));
-            s.b.push(per_op(b(n)?));
+        let (ta, tb) = if rep % 2 == 0 {
+            let ta = a(n)?;
+            (ta, b(n)?)
         } else {
-            s.b.push(per_op(b(n)?));
-            s.a.push(per_op(a(n)?));
+            let tb = b(n)?;
+            (a(n)?, tb)
+        };
+        for (k, s) in s.iter_mut().enumerate() {
+            s.a.push(per_op(ta[k]));
+            s.b.push(per_op(tb[k]));
         }
     }
     Ok(s)
