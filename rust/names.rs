@@ -80,3 +80,39 @@ impl Names {
         self.table.lock().get(key).is_some()
     }
 }
+
+#[cfg(CONFIG_KUNIT)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::address::Address;
+    use crate::kunit::{CaseResult, Failure};
+    use crate::{kcheck, kcheck_eq};
+
+    fn abstract_key(net: usize, ty: SockType, name: &[u8]) -> Result<NameKey, Failure> {
+        let mut raw = [0u8; 16];
+        raw[..2].copy_from_slice(&13u16.to_ne_bytes());
+        raw[3..3 + name.len()].copy_from_slice(name);
+        let (_, addr) = Address::parse(13, &raw[..3 + name.len()], false)
+            .map_err(|_| Failure { file: file!(), line: line!(), what: "parse" })?;
+        let addr = addr.ok_or(Failure { file: file!(), line: line!(), what: "no address" })?;
+        Ok(NameKey::Abstract { net, ty, addr })
+    }
+
+    pub(crate) fn name_keys_per_namespace_and_type() -> CaseResult {
+        let k = abstract_key(1, SockType::Dgram, b"bus")?;
+        kcheck!(k == abstract_key(1, SockType::Dgram, b"bus")?);
+        // The same abstract name is free in another namespace and for the
+        // other socket type, as with AF_UNIX.
+        kcheck!(k != abstract_key(2, SockType::Dgram, b"bus")?);
+        kcheck!(k != abstract_key(1, SockType::Seqpacket, b"bus")?);
+        kcheck!(k != abstract_key(1, SockType::Dgram, b"bux")?);
+        // Pathname sockets are keyed by inode only, whatever their type.
+        kcheck!(NameKey::Path(5) == NameKey::Path(5));
+        kcheck!(NameKey::Path(5) != NameKey::Path(6));
+        kcheck!(NameKey::Path(5) != k);
+        // A total order, as the table needs.
+        let b = abstract_key(1, SockType::Dgram, b"bux")?;
+        kcheck_eq!(k.cmp(&b), b.cmp(&k).reverse());
+        Ok(())
+    }
+}

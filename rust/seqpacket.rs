@@ -20,13 +20,7 @@ use kernel::alloc::flags::GFP_ATOMIC;
 /// listen(2): needs a bound socket (`EINVAL`), not a connected one (`EINVAL`).
 pub(crate) fn listen(sk: &Sock, backlog: i32) -> KResult<()> {
     let inner = sk.state().inner.lock();
-    if inner.addr.is_none() {
-        return Err(Errno::EINVAL);
-    }
-    let st = sk.sk_state();
-    if st != sock::TCP_CLOSE && st != sock::TCP_LISTEN {
-        return Err(Errno::EINVAL);
-    }
+    socket::rules::may_listen(inner.addr.is_some(), sk.sk_state())?;
     let backlog = backlog.max(0) as u32;
     let grew = backlog > sk.max_backlog();
     sk.set_max_backlog(backlog);
@@ -92,12 +86,9 @@ fn connect_to(sock: &Socket, addr: &crate::address::Address, embryo: crate::sys:
                 return Err(Errno::ECONNREFUSED);
             } else if inner.accept_queue.len() as u32 > other.max_backlog() {
                 Attempt::Full
-            } else if sk.sk_state() == sock::TCP_ESTABLISHED {
-                // As AF_UNIX: checked only once the listener is found.
-                return Err(Errno::EISCONN);
-            } else if sk.sk_state() != sock::TCP_CLOSE {
-                return Err(Errno::EINVAL);
             } else {
+                // As AF_UNIX: our own state is checked once the listener is found.
+                socket::rules::may_connect(sk.sk_state())?;
                 inner.accept_queue.push(embryo.clone(), GFP_ATOMIC)?;
                 Attempt::Queued
             }

@@ -339,11 +339,7 @@ pub(crate) fn getname(sk: &Sock, peer: bool, out: &mut [u8]) -> KResult<usize> {
 /// shutdown(2). Seqpacket: the peer sees the mirror image (our SHUT_WR is
 /// its end of file).
 pub(crate) fn shutdown(sk: &Sock, how: i32) -> KResult<()> {
-    if !(0..=2).contains(&how) {
-        return Err(Errno::EINVAL);
-    }
-    // SHUT_RD 0 -> RCV_SHUTDOWN 1, SHUT_WR 1 -> SEND_SHUTDOWN 2, SHUT_RDWR -> both.
-    let mode = (how + 1) as u8;
+    let (mode, peer_mode) = rules::shutdown_bits(how)?;
     let other = {
         let inner = sk.state().inner.lock();
         sk.add_shutdown(mode);
@@ -357,13 +353,6 @@ pub(crate) fn shutdown(sk: &Sock, how: i32) -> KResult<()> {
     sk.peer_wait().wake(crate::sys::skb::POLL_WRITE);
     if let Some(other) = other {
         if sk.ty() == SockType::Seqpacket {
-            let mut peer_mode = 0;
-            if mode & sock::RCV_SHUTDOWN != 0 {
-                peer_mode |= sock::SEND_SHUTDOWN;
-            }
-            if mode & sock::SEND_SHUTDOWN != 0 {
-                peer_mode |= sock::RCV_SHUTDOWN;
-            }
             {
                 let _inner = other.state().inner.lock();
                 other.add_shutdown(peer_mode);
@@ -461,6 +450,49 @@ fn release_embryo(embryo: &Sock) {
         peer.wake_async_hup();
     }
     embryo.purge_receive_queue();
+}
+
+/// The state rules of listen, connect and shutdown (pure, so KUnit checks
+/// them on their own), as af_unix.c applies them.
+pub(crate) mod rules {
+    use crate::sys::errno::{Errno, KResult};
+    use crate::sys::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
+
+    /// listen(): a bound socket that is not connected (listening again only
+    /// changes the backlog).
+    pub(crate) fn may_listen(bound: bool, state: u8) -> KResult<()> {
+        if !bound || (state != TCP_CLOSE && state != TCP_LISTEN) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// connect() of a seqpacket socket, once the listener was found.
+    pub(crate) fn may_connect(state: u8) -> KResult<()> {
+        match state {
+            TCP_CLOSE => Ok(()),
+            TCP_ESTABLISHED => Err(Errno::EISCONN),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// shutdown(how): the bits for this socket and the mirror image for a
+    /// seqpacket peer (our SHUT_WR is its end of file).
+    pub(crate) fn shutdown_bits(how: i32) -> KResult<(u8, u8)> {
+        // SHUT_RD 0 -> RCV_SHUTDOWN, SHUT_WR 1 -> SEND_SHUTDOWN, SHUT_RDWR 2 -> both.
+        let mode = match how {
+            0..=2 => (how + 1) as u8,
+            _ => return Err(Errno::EINVAL),
+        };
+        let mut peer = 0;
+        if mode & RCV_SHUTDOWN != 0 {
+            peer |= SEND_SHUTDOWN;
+        }
+        if mode & SEND_SHUTDOWN != 0 {
+            peer |= RCV_SHUTDOWN;
+        }
+        Ok((mode, peer))
+    }
 }
 
 /// Poll bits, as af_unix's unix_dgram_poll computes them for both types.
@@ -574,6 +606,28 @@ pub(crate) mod tests {
         for ty in [1 /* STREAM */, 3 /* RAW */, 4 /* RDM */, 6 /* DCCP */, 10, -1] {
             kcheck_eq!(SockType::for_create(ty, 0), Err(Errno::ESOCKTNOSUPPORT));
         }
+        Ok(())
+    }
+
+    pub(crate) fn rules_listen_and_connect() -> CaseResult {
+        use crate::sys::sock::{TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
+        kcheck_eq!(rules::may_listen(false, TCP_CLOSE), Err(Errno::EINVAL));
+        kcheck_eq!(rules::may_listen(true, TCP_CLOSE), Ok(()));
+        kcheck_eq!(rules::may_listen(true, TCP_LISTEN), Ok(()));
+        kcheck_eq!(rules::may_listen(true, TCP_ESTABLISHED), Err(Errno::EINVAL));
+        kcheck_eq!(rules::may_connect(TCP_CLOSE), Ok(()));
+        kcheck_eq!(rules::may_connect(TCP_ESTABLISHED), Err(Errno::EISCONN));
+        kcheck_eq!(rules::may_connect(TCP_LISTEN), Err(Errno::EINVAL));
+        Ok(())
+    }
+
+    pub(crate) fn rules_shutdown_mirror() -> CaseResult {
+        use crate::sys::sock::{RCV_SHUTDOWN as R, SEND_SHUTDOWN as S};
+        kcheck_eq!(rules::shutdown_bits(0), Ok((R, S)));
+        kcheck_eq!(rules::shutdown_bits(1), Ok((S, R)));
+        kcheck_eq!(rules::shutdown_bits(2), Ok((R | S, R | S)));
+        kcheck_eq!(rules::shutdown_bits(3), Err(Errno::EINVAL));
+        kcheck_eq!(rules::shutdown_bits(-1), Err(Errno::EINVAL));
         Ok(())
     }
 

@@ -21,6 +21,9 @@ void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char
 	X(create_accepts_dgram_and_seqpacket)		\
 	X(create_refuses_other_types)			\
 	X(create_refuses_protocols)			\
+	X(rules_listen_and_connect)			\
+	X(rules_shutdown_mirror)			\
+	X(name_keys_per_namespace_and_type)		\
 	X(address_lengths_and_family)			\
 	X(address_pathname_is_cut_at_nul)		\
 	X(address_full_length_path_unterminated)	\
