@@ -99,7 +99,9 @@ bool mcast_msg_has_rights(struct msghdr *msg);
 int mcast_scm_creds(struct socket *sock, struct msghdr *msg, struct sk_buff *skb);
 void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags);
 
-int mcast_run_peer_filter(const struct bpf_prog *prog, struct sk_buff *skb);
+unsigned int mcast_prog_keep(const struct bpf_prog *prog, struct sk_buff *skb);
+unsigned int mcast_sk_filter_keep(struct sock *sk, struct sk_buff *skb);
+int mcast_skb_trim(struct sk_buff *skb, unsigned int len);
 
 /* RCU */
 void mcast_rcu_read_lock(void);

@@ -142,10 +142,11 @@ impl Group {
 
     /// Sends one message from `sender` to the group (see the module doc).
     pub(crate) fn send(&self, sender: &Sock, skb: Skb, timeo: &mut i64) -> KResult<()> {
+        let mut msg = Some(skb);
         loop {
             let step = {
                 let _order = self.order.lock();
-                self.list.read(|list| self.try_deliver(list, sender, &skb))?
+                self.list.read(|list| self.try_deliver(list, sender, &mut msg))?
             };
             match step {
                 Step::Sent => {
@@ -164,27 +165,47 @@ impl Group {
         }
     }
 
-    /// Steps 2a–2c of the module doc, inside the RCU read-side section.
-    fn try_deliver(&self, list: &Members, sender: &Sock, skb: &Skb) -> KResult<Step> {
+    /// Steps 2a–2c of the module doc, inside the RCU read-side section. The
+    /// message is taken (by the last recipient) only once nothing can fail.
+    fn try_deliver(&self, list: &Members, sender: &Sock, msg: &mut Option<Skb>) -> KResult<Step> {
         let is_sender = |s: &SockRef| s.is(sender);
         if list.is_closed() {
             return Err(Errno::ECONNREFUSED);
         }
-        let mut copies = Copies::new();
-        for r in list.recipients(is_sender) {
-            let mut copy = skb.share()?;
-            // Both the owner's peer filter and the member's own must accept.
-            let passed = r.filter.map_or(true, |f| f.accepts(&mut copy)) && copy.passes_filter(r.sk);
-            copies.push(passed.then_some(copy))?;
+        let m = msg.as_mut().ok_or(Errno::EINVAL)?;
+        // a) Every recipient's filters, on the shared message; a full
+        //    recipient that would take it makes the sender wait.
+        let mut slots = Slots::new();
+        let mut last = None;
+        for (i, r) in list.recipients(is_sender).enumerate() {
+            let keep = r.filter.map_or(u32::MAX, |f| f.keeps(m)).min(m.kept_by(r.sk));
+            if keep > 0 {
+                if !r.drops && peer_is_full(r.sk) {
+                    return Ok(Step::WaitFor(r.sk.get()));
+                }
+                last = Some(i);
+            }
+            slots.push(Slot { keep, copy: None })?;
         }
-        for (r, copy) in list.recipients(is_sender).zip(copies.iter()) {
-            if copy.is_some() && !r.drops && peer_is_full(r.sk) {
-                return Ok(Step::WaitFor(r.sk.get()));
+        // b) A clone for each accepting recipient but the last, which gets
+        //    the message itself; each cut to what its filters keep.
+        for (i, s) in slots.iter_mut().enumerate() {
+            if s.keep > 0 && Some(i) != last {
+                let mut c = m.share()?;
+                c.trim(s.keep)?;
+                s.copy = Some(c);
             }
         }
+        if let Some(i) = last {
+            if let (Some(s), Some(mut m)) = (slots.iter_mut().nth(i), msg.take()) {
+                m.trim(s.keep)?;
+                s.copy = Some(m);
+            }
+        }
+        // c) Queue them (full DROP_WHEN_FULL members lose theirs).
         let mut dropped = 0;
-        for (r, copy) in list.recipients(is_sender).zip(copies.drain()) {
-            let Some(copy) = copy else { continue };
+        for (r, s) in list.recipients(is_sender).zip(slots.drain()) {
+            let Some(copy) = s.copy else { continue };
             if r.drops && r.sk.rx_full() {
                 r.sk.count_drop();
                 dropped += 1;
@@ -226,53 +247,59 @@ impl Group {
     }
 }
 
-/// The clones of one message, one slot per recipient (`None`: filtered
-/// out): on the stack for up to [`INLINE`] recipients.
-enum Copies {
-    Inline([Option<Skb>; INLINE], usize),
-    Heap(KVec<Option<Skb>>),
+/// What one recipient of a message gets: how many bytes its filters keep
+/// (0: none) and, once made, its copy.
+struct Slot {
+    keep: u32,
+    copy: Option<Skb>,
 }
 
-impl Copies {
-    fn new() -> Copies {
-        Copies::Inline([const { None }; INLINE], 0)
+/// One entry per recipient, in order: on the stack for up to [`INLINE`]
+/// recipients, on the heap beyond.
+enum Slots<T> {
+    Inline([Option<T>; INLINE], usize),
+    Heap(KVec<Option<T>>),
+}
+
+impl<T> Slots<T> {
+    fn new() -> Self {
+        Slots::Inline([const { None }; INLINE], 0)
     }
 
-    fn push(&mut self, copy: Option<Skb>) -> KResult<()> {
+    fn push(&mut self, item: T) -> KResult<()> {
         match self {
-            Copies::Inline(slots, n) if *n < INLINE => {
-                slots[*n] = copy;
+            Slots::Inline(slots, n) if *n < INLINE => {
+                slots[*n] = Some(item);
                 *n += 1;
                 Ok(())
             }
-            Copies::Inline(slots, n) => {
+            Slots::Inline(slots, n) => {
                 let mut v = KVec::with_capacity(*n * 2, GFP_ATOMIC)?;
                 for s in slots.iter_mut().take(*n) {
                     v.push(s.take(), GFP_ATOMIC)?;
                 }
-                v.push(copy, GFP_ATOMIC)?;
-                *self = Copies::Heap(v);
+                v.push(Some(item), GFP_ATOMIC)?;
+                *self = Slots::Heap(v);
                 Ok(())
             }
-            Copies::Heap(v) => Ok(v.push(copy, GFP_ATOMIC)?),
+            Slots::Heap(v) => Ok(v.push(Some(item), GFP_ATOMIC)?),
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = &Option<Skb>> {
-        let s: &[Option<Skb>] = match self {
-            Copies::Inline(slots, n) => &slots[..*n],
-            Copies::Heap(v) => v,
-        };
-        s.iter()
+    fn as_mut_slice(&mut self) -> &mut [Option<T>] {
+        match self {
+            Slots::Inline(slots, n) => &mut slots[..*n],
+            Slots::Heap(v) => v,
+        }
     }
 
-    /// Takes the copies out in order.
-    fn drain(&mut self) -> impl Iterator<Item = Option<Skb>> + '_ {
-        let s: &mut [Option<Skb>] = match self {
-            Copies::Inline(slots, n) => &mut slots[..*n],
-            Copies::Heap(v) => v,
-        };
-        s.iter_mut().map(Option::take)
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.as_mut_slice().iter_mut().flatten()
+    }
+
+    /// Takes the entries out in order.
+    fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.as_mut_slice().iter_mut().filter_map(Option::take)
     }
 }
 
@@ -541,13 +568,23 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn copies_spill_to_heap_in_order() -> CaseResult {
-        let mut c = Copies::new();
-        for _ in 0..(INLINE * 2 + 3) {
-            c.push(None).map_err(|_| fail())?;
+        let mut c = Slots::new();
+        for i in 0..INLINE {
+            c.push(i).map_err(|_| fail())?;
         }
-        kcheck_eq!(c.iter().count(), INLINE * 2 + 3);
-        kcheck!(matches!(c, Copies::Heap(_)));
-        kcheck_eq!(c.drain().count(), INLINE * 2 + 3);
+        kcheck!(matches!(c, Slots::Inline(..)));
+        for i in INLINE..(INLINE * 2 + 3) {
+            c.push(i).map_err(|_| fail())?;
+        }
+        kcheck!(matches!(c, Slots::Heap(_)));
+        kcheck_eq!(c.iter_mut().count(), INLINE * 2 + 3);
+        let mut expect = 0;
+        for v in c.drain() {
+            kcheck_eq!(v, expect);
+            expect += 1;
+        }
+        kcheck_eq!(expect, INLINE * 2 + 3);
+        kcheck_eq!(c.drain().count(), 0);
         Ok(())
     }
 

@@ -237,15 +237,37 @@ void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb
 	scm_recv(sock, msg, &scm, flags);
 }
 
-/* Runs a peer filter as sk_filter_trim_cap runs a socket's: 0 if the
- * message passes (possibly trimmed to what the program returned). */
-int mcast_run_peer_filter(const struct bpf_prog *prog, struct sk_buff *skb)
+/* How many bytes of a message a peer filter keeps (0: it rejects it). */
+unsigned int mcast_prog_keep(const struct bpf_prog *prog, struct sk_buff *skb)
 {
-	unsigned int len = bpf_prog_run_save_cb(prog, skb);
+	return bpf_prog_run_save_cb(prog, skb);
+}
 
-	if (!len)
-		return -EPERM;
-	return pskb_trim(skb, max(1U, len));
+/* How many bytes of a message sk's own socket filter keeps (0: rejected,
+ * UINT_MAX: no filter): sk_filter_trim_cap's checks without trimming, so a
+ * group message can be filtered for each member before it is cloned. */
+unsigned int mcast_sk_filter_keep(struct sock *sk, struct sk_buff *skb)
+{
+	struct sock *save = skb->sk;
+	struct sk_filter *filter;
+	unsigned int keep = UINT_MAX;
+
+	if (security_sock_rcv_skb(sk, skb))
+		return 0;
+	rcu_read_lock();
+	filter = rcu_dereference(sk->sk_filter);
+	if (filter) {
+		skb->sk = sk;
+		keep = bpf_prog_run_save_cb(filter->prog, skb);
+		skb->sk = save;
+	}
+	rcu_read_unlock();
+	return keep;
+}
+
+int mcast_skb_trim(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_trim(skb, len);
 }
 
 /* RCU */

@@ -45,11 +45,12 @@ impl PeerFilter {
         NonNull::new(out).map(PeerFilter).ok_or(Errno::EINVAL)
     }
 
-    /// Runs the program on a copy: false if it rejects the message; a
-    /// result shorter than the message trims the copy to it.
-    pub(crate) fn accepts(&self, skb: &mut Skb) -> bool {
-        // SAFETY: the program is live while we hold `self`; the skb is ours.
-        unsafe { b::mcast_run_peer_filter(self.0.as_ptr(), skb.raw()) == 0 }
+    /// How many bytes of the message the program keeps (0: it rejects it).
+    /// The message itself is not changed.
+    pub(crate) fn keeps(&self, skb: &mut Skb) -> u32 {
+        // SAFETY: the program is live while we hold `self`; the skb is ours
+        // and the run restores the cb it may use.
+        unsafe { b::mcast_prog_keep(self.0.as_ptr(), skb.raw()) }
     }
 }
 

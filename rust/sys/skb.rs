@@ -289,6 +289,25 @@ impl Drop for Received<'_> {
 }
 
 impl Skb {
+    /// How many bytes of the message `rx`'s own socket filter keeps (0: it
+    /// rejects it; `u32::MAX`: no filter). The message is not changed, so
+    /// a group message is filtered for each member before it is cloned.
+    pub(crate) fn kept_by(&mut self, rx: &Sock) -> u32 {
+        // SAFETY: `rx` is live and the skb ours; the helper points skb->sk at
+        // rx for the run (as sk_filter_trim_cap does) and restores it.
+        unsafe { b::mcast_sk_filter_keep(rx.raw(), self.raw()) }
+    }
+
+    /// Cuts the message to `len` bytes (a filter's verdict).
+    pub(crate) fn trim(&mut self, len: u32) -> KResult<()> {
+        if len >= self.len() {
+            return Ok(());
+        }
+        // SAFETY: we own the skb; pskb_trim unshares cloned data first.
+        let err = unsafe { b::mcast_skb_trim(self.raw(), len) };
+        Errno::from_ret(err).map_or(Ok(()), Err)
+    }
+
     /// Runs `rx`'s socket filter (SO_ATTACH_FILTER/SO_ATTACH_BPF) on the
     /// message in the sender's context: false if the filter rejects it (it
     /// may also trim the message to what the filter returned).
