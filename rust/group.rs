@@ -14,16 +14,18 @@
 //! 1. `order` (a per-group mutex) is taken: deliveries of one group happen
 //!    one message at a time, so every member sees the group's messages in the
 //!    same order. Senders of different groups never wait for each other.
-//! 2. Under `rcu_read_lock()` the recipients are walked three times, in list
-//!    order: (a) one clone of the message per recipient (the payload is shared,
-//!    the clone is ~200 bytes), kept in an on-stack array for up to
-//!    [`INLINE`] recipients, and the recipient's own socket filter run on it
-//!    (a rejected copy is freed at once: no memory charged, no wake-up);
-//!    (b) if a recipient that did not ask for DROP_WHEN_FULL has a full
-//!    receive queue, everything is undone and the sender waits for that
-//!    recipient (SO_SNDTIMEO; `EAGAIN` when non-blocking; `EINTR` on a signal)
-//!    and starts again at 1; (c) otherwise every copy is queued, except at
-//!    full DROP_WHEN_FULL members, whose copy is dropped and counted.
+//! 2. Under `rcu_read_lock()` the recipients are walked in list order:
+//!    (a) each recipient's filters (the owner's peer filter, the member's own
+//!    socket filter) run on the shared message and say how much of it the
+//!    recipient keeps — a rejecting recipient costs only the filter run; if a
+//!    recipient that keeps it and did not ask for DROP_WHEN_FULL is full, the
+//!    sender waits for it (SO_SNDTIMEO; `EAGAIN` when non-blocking; `EINTR`
+//!    on a signal) outside every lock and starts again at 1; (b) each
+//!    accepting recipient but the last gets a clone (the payload is shared),
+//!    the last the message itself, each cut to what its filters keep — the
+//!    per-recipient state sits in an on-stack array for up to [`INLINE`]
+//!    recipients; (c) every copy is queued, except at full DROP_WHEN_FULL
+//!    members, whose copy is dropped and counted.
 //!
 //! So a message reaches every eligible recipient or none, and a sender waits
 //! outside every lock. A member that leaves or closes is removed from the
