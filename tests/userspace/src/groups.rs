@@ -300,12 +300,19 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         // SAFETY: pthread_self is always valid.
         let me = unsafe { libc::pthread_self() } as usize;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        // Signal until the send returns: a signal that lands before the
+        // sender blocks must not leave it blocked forever.
         let t = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(200));
-            // SAFETY: signalling a live thread of this process.
-            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+                // SAFETY: signalling a live thread of this process (it joins us).
+                unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+            }
         });
         let r = sys::sendto(&tx, b"x", 0, &a);
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
         t.join().unwrap();
         expect_eq("EINTR", err(r), Some(Errno(libc::EINTR)))?;
         expect_eq("fast", drain(&fast).len(), 0)
