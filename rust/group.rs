@@ -320,17 +320,12 @@ pub(crate) fn close_owned(group: &Group) {
 fn forget_membership(sk: &Sock, group: &Group) {
     let state = sk.state();
     let _serial = state.bind_lock.lock();
-    let groups = core::mem::take(&mut state.inner.lock().groups);
-    let mut kept = KVec::new();
-    let mut gone = KVec::new();
-    for g in groups {
-        let list = if core::ptr::eq(&*g, group) { &mut gone } else { &mut kept };
-        // Pushing back fewer entries than were there: the allocations are
-        // small; on failure the membership record is dropped, which only
-        // frees a slot.
-        let _ = list.push(g, GFP_KERNEL);
-    }
-    state.inner.lock().groups = kept;
+    let gone = {
+        let mut inner = state.inner.lock();
+        let at = inner.groups.iter().position(|g| core::ptr::eq(&**g, group));
+        at.and_then(|i| crate::vec::remove_at(&mut inner.groups, i, GFP_ATOMIC))
+    };
+    // The reference is dropped outside the lock.
     drop(gone);
 }
 

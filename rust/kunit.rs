@@ -66,6 +66,7 @@ pub(crate) static CASES: &[(&str, CaseFn)] = &[
     ("mreq_parse_layout", crate::group::tests::mreq_parse_layout),
     ("mreq_parse_rejects_short_and_long", crate::group::tests::mreq_parse_rejects_short_and_long),
     ("copies_spill_to_heap_in_order", crate::group::tests::copies_spill_to_heap_in_order),
+    ("remove_at_keeps_order", crate::vec::tests::remove_at_keeps_order),
     ("membership_sender_skipped_unless_loopback", crate::membership::tests::membership_sender_skipped_unless_loopback),
     ("membership_drop_flag_marks_recipient", crate::membership::tests::membership_drop_flag_marks_recipient),
     ("membership_send_to_peer_copies", crate::membership::tests::membership_send_to_peer_copies),

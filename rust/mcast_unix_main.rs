@@ -17,6 +17,7 @@
 //! - [`membership`]: a group's member list and who gets a copy.
 //! - [`group`]: multicast groups: options and ordered, all-or-nothing fan-out.
 //! - [`proc`]: the listing in `/proc/net/mcast_unix`.
+//! - [`vec`]: taking an element out of a `KVec` without allocating.
 //! - [`kunit`]: the KUnit case table and its assertion macros.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -37,6 +38,7 @@ mod names;
 mod proc;
 mod seqpacket;
 mod socket;
+mod vec;
 
 #[cfg(CONFIG_KUNIT)]
 mod kunit;

@@ -46,6 +46,8 @@ enum Verdict {
     Delivered,
     Dead,
     Full,
+    /// The address is a group's: the message goes to its members.
+    Group(Arc<Group>),
 }
 
 /// Builds the message and queues it at `dest`; returns `len`.
@@ -69,20 +71,15 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, des
             Dest::Addr(a) => find_other(sk, a)?,
             Dest::Group(g) => return send_to_group(g, sk, skb, &mut timeo, len),
         };
-        // A datagram sent to a group's address goes to its members.
-        if let Some(g) = socket::owned_group(&other) {
-            return send_to_group(&g, sk, skb, &mut timeo, len);
-        }
-        // The receiver's own filter, in the sender's context: a rejected
-        // message is dropped without an error, as AF_UNIX does.
-        if let Some(s) = skb.as_mut() {
-            if !s.passes_filter(&other) {
-                return Ok(len);
-            }
-        }
         let verdict = {
             let inner = other.state().inner.lock();
-            if inner.dead || other.is_dead() {
+            if let Some(g) = &inner.owned_group {
+                Verdict::Group(g.clone())
+            } else if !skb.as_mut().is_some_and(|s| s.passes_filter(&other)) {
+                // The receiver's own filter, in the sender's context: a
+                // rejected message is dropped without an error, as AF_UNIX does.
+                Verdict::Delivered
+            } else if inner.dead || other.is_dead() {
                 Verdict::Dead
             } else if inner.peer.as_ref().is_some_and(|p| !p.is(sk)) {
                 // The receiver is connected to someone else.
@@ -104,6 +101,8 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, des
         };
         match verdict {
             Verdict::Delivered => return Ok(len),
+            // A datagram sent to a group's address goes to its members.
+            Verdict::Group(g) => return send_to_group(&g, sk, skb, &mut timeo, len),
             Verdict::Full => {
                 if timeo == 0 {
                     return Err(Errno::EAGAIN);

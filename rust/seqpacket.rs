@@ -130,11 +130,9 @@ pub(crate) fn accept(sock: &Socket, newsock: &Socket, nonblock: bool) -> KResult
     let mut taken = None;
     sk.wait_on_socket(&mut timeo, || {
         let mut inner = sk.state().inner.lock();
-        if !inner.accept_queue.is_empty() {
-            // Oldest first; the rest keeps its buffer (no allocation).
-            let mut rest = core::mem::take(&mut inner.accept_queue).into_iter();
-            taken = rest.next();
-            inner.accept_queue = rest.collect(GFP_ATOMIC);
+        // Oldest first.
+        if let Some(embryo) = crate::vec::remove_at(&mut inner.accept_queue, 0, GFP_ATOMIC) {
+            taken = Some(embryo);
             return Ok(true);
         }
         // Closed, no longer listening, or shut for reading: as AF_UNIX.
@@ -180,12 +178,16 @@ pub(crate) fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) 
         return Err(Errno::ENOTCONN);
     }
     message::check_send_flags(msg, flags)?;
-    // An admitted member's messages go to its group.
-    if let Some(g) = socket::admitted_group(sk) {
-        return message::send(sock, msg, len, flags, Dest::Group(g));
-    }
-    let peer = socket::peer_of(sk).ok_or(Errno::EPIPE)?;
-    message::send(sock, msg, len, flags, Dest::Peer(peer))
+    // An admitted member's messages go to its group, others to the peer.
+    let dest = {
+        let inner = sk.state().inner.lock();
+        match (inner.groups.first(), &inner.peer) {
+            (Some(g), _) => Dest::Group(g.clone()),
+            (None, Some(p)) => Dest::Peer(p.clone()),
+            (None, None) => return Err(Errno::EPIPE),
+        }
+    };
+    message::send(sock, msg, len, flags, dest)
 }
 
 /// recvmsg(2) on a seqpacket socket: `ENOTCONN` unless connected.
