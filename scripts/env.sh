@@ -16,11 +16,26 @@ kernel_version() {
   dpkg-query -W -f='${Version}' linux-source-$KVER_MM 2>/dev/null | sed 's/-.*//'
 }
 
-# Build directory of the test kernel: keyed by version and fragment contents.
+# Kernel variants: "test" (qemu/kernel.config: the debug kernel the VM tests
+# run on), "perf" (plus qemu/kernel-perf.config: production-like, no debug
+# options, no tracepoints) and "kcsan" (plus qemu/kernel-kcsan.config: KCSAN
+# instead of KASAN, for make stress). Each variant's fragments, in the order
+# they are merged (later lines win).
+kernel_fragments() {
+  case "${1:-test}" in
+    test) echo "$FRAGMENT" ;;
+    perf) echo "$FRAGMENT $TOP/qemu/kernel-perf.config" ;;
+    kcsan) echo "$FRAGMENT $TOP/qemu/kernel-kcsan.config" ;;
+    *) echo "unknown kernel variant $1" >&2; return 1 ;;
+  esac
+}
+
+# Build directory of a kernel variant: keyed by version and fragment contents.
 kernel_build_dir() {
-  local key
-  key=$(cat "$FRAGMENT" | sha256sum | cut -c1-12)
-  echo "$CACHE/kbuild-$(kernel_version)-$key"
+  local variant=${1:-test} key suffix=""
+  key=$(cat $(kernel_fragments "$variant") | sha256sum | cut -c1-12)
+  [ "$variant" = test ] || suffix="-$variant"
+  echo "$CACHE/kbuild-$(kernel_version)$suffix-$key"
 }
 
 # KDIR defaults to the test kernel; a user may point it at any 6.12+ tree built with CONFIG_RUST.
