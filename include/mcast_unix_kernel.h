@@ -27,7 +27,17 @@
 #include <net/net_namespace.h>
 #include <net/tcp_states.h>
 #include <kunit/test.h>
+#include <linux/ioctl.h>
+#include <asm/ioctls.h>
+#include <linux/sockios.h>
 #include "uapi/linux/mcast_unix.h"
+
+/* ioctl numbers, as constants bindgen can read (the macros chain through
+ * the architecture's ioctls.h). */
+enum {
+	MCAST_SIOCINQ = SIOCINQ,
+	MCAST_SIOCOUTQ = SIOCOUTQ,
+};
 
 /* Module parameters (declared in rust/helpers.c so they show in sysfs). */
 int mcast_param_family(void);
@@ -95,13 +105,20 @@ void mcast_skb_copy_creds(struct sk_buff *to, struct sk_buff *from);
 void mcast_skb_put_creds(struct sk_buff *skb);
 
 /* struct msghdr and ancillary data */
-bool mcast_msg_has_rights(struct msghdr *msg);
-int mcast_scm_creds(struct socket *sock, struct msghdr *msg, struct sk_buff *skb);
+struct mcast_creds {
+	struct pid *pid;
+	kuid_t uid;
+	kgid_t gid;
+};
+int mcast_scm_parse(struct socket *sock, struct msghdr *msg, struct mcast_creds *creds);
+void mcast_skb_set_creds(struct sk_buff *skb, struct mcast_creds *creds);
+void mcast_put_pid(struct pid *pid);
 void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags);
 
 unsigned int mcast_prog_keep(const struct bpf_prog *prog, struct sk_buff *skb);
 unsigned int mcast_sk_filter_keep(struct sock *sk, struct sk_buff *skb);
 int mcast_skb_trim(struct sk_buff *skb, unsigned int len);
+void mcast_consume_skb(struct sk_buff *skb);
 
 /* RCU */
 void mcast_rcu_read_lock(void);
@@ -119,6 +136,7 @@ void mcast_wake_up_poll(wait_queue_head_t *wq, unsigned int mask);
 void mcast_init_wait(struct wait_queue_entry *entry);
 void mcast_init_wait_func(struct wait_queue_entry *entry, wait_queue_func_t func, void *priv);
 bool mcast_signal_pending(void);
+void mcast_cond_resched(void);
 
 /* Pathname sockets */
 int mcast_path_mknod(const char *name, struct socket *sock, bool bound, struct path *out);

@@ -28,6 +28,7 @@ SPLATS = [
     r"rcu: INFO: .* stall",
     r"inconsistent lock state",
     r"possible (recursive|circular) locking",
+    r"@@RMMOD-FAILED",              # qemu/init: the module could not be unloaded (leak)
 ]
 SPLAT = re.compile("|".join(SPLATS))
 

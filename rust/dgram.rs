@@ -57,10 +57,10 @@ pub(crate) fn connect(sock: &Socket, raw: &[u8]) -> KResult<()> {
 /// sendmsg(2): to `msg_name` if given, else to the connected peer
 /// (`ENOTCONN` without one).
 pub(crate) fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> KResult<usize> {
-    message::check_send_flags(msg, flags)?;
+    let creds = message::check_send(sock, msg, flags)?;
     let dest = match msg.dest() {
         Some(raw) if !raw.is_empty() => Dest::Addr(parse_dest(raw)?),
         _ => Dest::Peer(socket::peer_of(sock.sk()).ok_or(Errno::ENOTCONN)?),
     };
-    message::send(sock, msg, len, flags, dest)
+    message::send(sock, msg, len, flags, creds, dest)
 }

@@ -95,16 +95,24 @@ void mcast_init_peercred(struct sock *sk)
 	put_cred(old_cred);
 }
 
+/* SO_PEERCRED of sk becomes a copy of from's.  from's pid and cred are read
+ * under from's sk_peer_lock (listen() may replace and release them at any
+ * time), then installed under sk's: the two locks are never held together. */
 void mcast_copy_peercred(struct sock *sk, struct sock *from)
 {
-	const struct cred *old_cred;
-	struct pid *old_pid;
+	const struct cred *old_cred, *cred;
+	struct pid *old_pid, *pid;
+
+	spin_lock(&from->sk_peer_lock);
+	pid = get_pid(from->sk_peer_pid);
+	cred = get_cred(from->sk_peer_cred);
+	spin_unlock(&from->sk_peer_lock);
 
 	spin_lock(&sk->sk_peer_lock);
 	old_pid = sk->sk_peer_pid;
 	old_cred = sk->sk_peer_cred;
-	sk->sk_peer_pid = get_pid(from->sk_peer_pid);
-	sk->sk_peer_cred = get_cred(from->sk_peer_cred);
+	sk->sk_peer_pid = pid;
+	sk->sk_peer_cred = cred;
 	spin_unlock(&sk->sk_peer_lock);
 	put_pid(old_pid);
 	put_cred(old_cred);
@@ -196,35 +204,65 @@ void mcast_skb_put_creds(struct sk_buff *skb)
 }
 
 /* struct msghdr and ancillary data */
-bool mcast_msg_has_rights(struct msghdr *msg)
+
+/* Whether a well-formed SCM_RIGHTS header comes before any malformed one.
+ * The walk stops at the first header CMSG_OK rejects (a zero or short
+ * cmsg_len would otherwise never advance), so it always ends. */
+static bool mcast_cmsg_has_rights(struct msghdr *msg)
 {
 	struct cmsghdr *cmsg;
 
-	for_each_cmsghdr(cmsg, msg)
-		if (CMSG_OK(msg, cmsg) && cmsg->cmsg_level == SOL_SOCKET &&
-		    cmsg->cmsg_type == SCM_RIGHTS)
+	for_each_cmsghdr(cmsg, msg) {
+		if (!CMSG_OK(msg, cmsg))
+			return false;
+		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
 			return true;
+	}
 	return false;
 }
 
-/* Checks the sender's ancillary data and records explicit SCM_CREDENTIALS
- * (pid/uid/gid) in the skb; without them the skb has none yet (see
- * mcast_skb_add_creds), as af_unix.c does. */
-int mcast_scm_creds(struct socket *sock, struct msghdr *msg, struct sk_buff *skb)
+/* Parses a sendmsg's ancillary data with the kernel's own parser (scm_send:
+ * EINVAL at the first malformed header, EPERM for credentials the caller may
+ * not claim, ...), then refuses what the family does not carry: SCM_RIGHTS
+ * (EOPNOTSUPP, as the contract says; __scm_send itself answers EINVAL for
+ * descriptors on any family but AF_UNIX).  Explicit SCM_CREDENTIALS are
+ * returned in *creds (a pid reference the caller owns; NULL pid when there
+ * were none). */
+int mcast_scm_parse(struct socket *sock, struct msghdr *msg, struct mcast_creds *creds)
 {
-	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
 	struct scm_cookie scm;
 	int err;
 
+	creds->pid = NULL;
 	err = scm_send(sock, msg, &scm, false);
+	if (err == -EINVAL && mcast_cmsg_has_rights(msg))
+		return -EOPNOTSUPP;
 	if (err)
-		return err;
-	cb->pid = get_pid(scm.pid);
-	cb->uid = scm.creds.uid;
-	cb->gid = scm.creds.gid;
+		return err;	/* __scm_send released what it had taken */
+	if (scm.fp) {
+		err = -EOPNOTSUPP;
+	} else {
+		creds->pid = get_pid(scm.pid);
+		creds->uid = scm.creds.uid;
+		creds->gid = scm.creds.gid;
+	}
 	scm_destroy(&scm);
-	return 0;
+	return err;
 }
+
+/* Moves parsed credentials into a message (its pid reference too). */
+void mcast_skb_set_creds(struct sk_buff *skb, struct mcast_creds *creds)
+{
+	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
+
+	put_pid(cb->pid);
+	cb->pid = creds->pid;
+	cb->uid = creds->uid;
+	cb->gid = creds->gid;
+	creds->pid = NULL;
+}
+
+void mcast_put_pid(struct pid *pid) { put_pid(pid); }
 
 /* Passes the message's credentials to the receiver if it asked (SO_PASSCRED). */
 void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags)
@@ -265,6 +303,9 @@ unsigned int mcast_sk_filter_keep(struct sock *sk, struct sk_buff *skb)
 	return keep;
 }
 
+/* A real function only with CONFIG_TRACEPOINTS; a static inline otherwise. */
+void mcast_consume_skb(struct sk_buff *skb) { consume_skb(skb); }
+
 int mcast_skb_trim(struct sk_buff *skb, unsigned int len)
 {
 	return pskb_trim(skb, len);
@@ -296,6 +337,7 @@ void mcast_init_wait_func(struct wait_queue_entry *entry, wait_queue_func_t func
 	entry->private = priv;
 }
 bool mcast_signal_pending(void) { return signal_pending(current); }
+void mcast_cond_resched(void) { cond_resched(); }
 
 /* Pathname sockets: create the socket inode (as af_unix's unix_bind_bsd). */
 int mcast_path_mknod(const char *name, struct socket *sock, bool bound, struct path *out)

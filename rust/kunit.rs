@@ -65,7 +65,7 @@ pub(crate) static CASES: &[(&str, CaseFn)] = &[
     ("address_autobind_name", crate::address::tests::address_autobind_name),
     ("mreq_parse_layout", crate::group::tests::mreq_parse_layout),
     ("mreq_parse_rejects_short_and_long", crate::group::tests::mreq_parse_rejects_short_and_long),
-    ("copies_spill_to_heap_in_order", crate::group::tests::copies_spill_to_heap_in_order),
+    ("memberships_slots_without_allocation", crate::group::tests::memberships_slots_without_allocation),
     ("remove_at_keeps_order", crate::vec::tests::remove_at_keeps_order),
     ("membership_sender_skipped_unless_loopback", crate::membership::tests::membership_sender_skipped_unless_loopback),
     ("membership_drop_flag_marks_recipient", crate::membership::tests::membership_drop_flag_marks_recipient),

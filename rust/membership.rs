@@ -2,10 +2,18 @@
 
 //! A group's member list: who is in it, and who gets a copy of a message.
 //!
-//! The list is immutable once published (see [`crate::group`]): a change
-//! builds a new list. It is generic over the member handle `S` (a counted
-//! socket reference in the module, plain numbers in the KUnit tests) and the
-//! peer-filter type `F`, so the rules below are tested on their own:
+//! Readers (senders, poll) walk a published list under RCU; writers hold
+//! the list's writer lock (see [`crate::sys::rcu::RcuBox`]). A list is never
+//! resized in place: a join publishes a new, compacted copy that was
+//! allocated beforehand. But a member is *unlinked in place*: its slots are
+//! emptied (their references dropped at once, which RCU readers tolerate:
+//! see [`crate::sys::sock::SockSlot`]) and readers skip it. So leaving,
+//! closing and hanging up never allocate and cannot fail; the empty entry is
+//! dropped by the next compaction.
+//!
+//! The list is generic over the slot type `S` (a socket slot in the module,
+//! plain numbers in the KUnit tests) and the peer-filter type `F`, so the
+//! rules below are tested on their own:
 //!
 //! - a member does not get its own messages unless it joined with LOOPBACK;
 //! - a sender that is a member with SEND_TO_PEER also sends a copy to its
@@ -14,7 +22,9 @@
 //! - DROP_WHEN_FULL members never hold a sender back.
 
 use crate::sys::errno::{Errno, KResult};
-use kernel::alloc::flags::GFP_KERNEL;
+use crate::sys::rcu::RcuGuard;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::prelude::*;
 
 /// Membership flags (uapi `MCAST_UNIX_*`).
@@ -23,17 +33,27 @@ pub(crate) const SEND_TO_PEER: u32 = 1 << 1;
 pub(crate) const DROP_WHEN_FULL: u32 = 1 << 2;
 pub(crate) const FLAGS_ALL: u32 = LOOPBACK | SEND_TO_PEER | DROP_WHEN_FULL;
 
-/// What identifies a member.
-pub(crate) trait Handle: Clone {
-    fn same(&self, other: &Self) -> bool;
+/// A slot holding a member's handle (a counted reference), or nothing once
+/// unlinked.
+pub(crate) trait Slot: Sized {
+    /// What readers see.
+    type Sk: ?Sized;
+    /// What unlinking hands back (the reference the slot held).
+    type Owned;
+    fn get<'g>(&'g self, guard: &'g RcuGuard) -> Option<&'g Self::Sk>;
+    fn holds(&self, sk: &Self::Sk) -> bool;
+    fn take(&self) -> Option<Self::Owned>;
+    /// Another slot with its own reference (empty if this one is).
+    fn dup(&self, guard: &RcuGuard) -> Self;
+    fn empty() -> Self;
 }
 
 /// One member.
 pub(crate) struct Member<S, F> {
     pub(crate) sk: S,
     pub(crate) flags: u32,
-    /// Seqpacket: the owner's accepted socket of this member.
-    pub(crate) peer: Option<S>,
+    /// Seqpacket: the owner's accepted socket of this member (else empty).
+    pub(crate) peer: S,
     /// Seqpacket: the owner's filter on what this member receives.
     pub(crate) filter: Option<F>,
 }
@@ -41,110 +61,179 @@ pub(crate) struct Member<S, F> {
 /// A published membership.
 pub(crate) struct MemberList<S, F> {
     /// Datagram groups: the owner (SEND_TO_PEER copies go there).
-    owner: Option<S>,
+    owner: S,
     members: KVec<Member<S, F>>,
+    /// Members not unlinked.
+    live: AtomicUsize,
     /// The owner closed: no members, no messages.
-    closed: bool,
+    closed: AtomicBool,
 }
 
 /// One recipient of a message.
-pub(crate) struct Recipient<'a, S, F> {
-    pub(crate) sk: &'a S,
+pub(crate) struct Recipient<'a, T: ?Sized, F> {
+    pub(crate) sk: &'a T,
     /// DROP_WHEN_FULL: never holds the sender back.
     pub(crate) drops: bool,
     /// The owner's peer filter for this recipient.
     pub(crate) filter: Option<&'a F>,
+    /// The sender's peer (a SEND_TO_PEER copy), not a member.
+    pub(crate) to_peer: bool,
 }
 
-impl<S: Handle, F: Clone> MemberList<S, F> {
-    /// An empty list; `owner` receives SEND_TO_PEER copies (datagram groups).
-    pub(crate) fn new(owner: Option<S>) -> Self {
-        MemberList { owner, members: KVec::new(), closed: false }
-    }
+/// What a join needs allocated before it takes the writer lock.
+pub(crate) struct Reserved<S, F> {
+    members: KVec<Member<S, F>>,
+}
 
-    /// The list of a group whose owner closed.
-    pub(crate) fn closed() -> Self {
-        MemberList { owner: None, members: KVec::new(), closed: true }
+impl<S: Slot, F: Clone> MemberList<S, F> {
+    /// An empty list; `owner` receives SEND_TO_PEER copies (datagram groups).
+    pub(crate) fn new(owner: S) -> Self {
+        MemberList { owner, members: KVec::new(), live: AtomicUsize::new(0), closed: AtomicBool::new(false) }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed
+        self.closed.load(Ordering::Acquire)
     }
 
+    /// Members not unlinked.
     pub(crate) fn len(&self) -> usize {
-        self.members.len()
+        self.live.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn members(&self) -> impl Iterator<Item = &Member<S, F>> {
-        self.members.iter()
+    /// Entries including unlinked ones (what a compacted copy needs at most).
+    pub(crate) fn capacity_needed(&self) -> usize {
+        self.members.len() + 1
     }
 
-    pub(crate) fn find(&self, sk: &S) -> Option<&Member<S, F>> {
-        self.members.iter().find(|m| m.sk.same(sk))
+    fn live_members<'g>(&'g self, g: &'g RcuGuard) -> impl Iterator<Item = (&'g S::Sk, &'g Member<S, F>)> + 'g {
+        self.members.iter().filter_map(move |m| m.sk.get(g).map(|sk| (sk, m)))
+    }
+
+    /// The live member `sk` (unlinked entries hold nothing).
+    pub(crate) fn find(&self, sk: &S::Sk) -> Option<&Member<S, F>> {
+        self.members.iter().find(|m| m.sk.holds(sk))
     }
 
     /// The recipients of a message from the sender `is_sender` recognises
-    /// (it need not be a member), in list order.
-    pub(crate) fn recipients<'a>(
-        &'a self,
-        is_sender: impl Fn(&S) -> bool + Copy + 'a,
-    ) -> impl Iterator<Item = Recipient<'a, S, F>> + 'a {
+    /// (it need not be a member), in list order; nothing once closed.
+    pub(crate) fn recipients<'g>(
+        &'g self,
+        g: &'g RcuGuard,
+        is_sender: impl Fn(&S::Sk) -> bool + Copy + 'g,
+    ) -> impl Iterator<Item = Recipient<'g, S::Sk, F>> + 'g {
+        let closed = self.is_closed();
         let to_peer = self
-            .members
-            .iter()
-            .find(|m| is_sender(&m.sk))
-            .filter(|m| m.flags & SEND_TO_PEER != 0)
-            .and_then(|m| m.peer.as_ref().or(self.owner.as_ref()))
-            .map(|sk| Recipient { sk, drops: false, filter: None });
+            .live_members(g)
+            .find(|(sk, _)| is_sender(sk))
+            .filter(|(_, m)| m.flags & SEND_TO_PEER != 0)
+            .and_then(|(_, m)| m.peer.get(g).or_else(|| self.owner.get(g)))
+            .filter(|_| !closed)
+            .map(|sk| Recipient { sk, drops: false, filter: None, to_peer: true });
         let members = self
-            .members
-            .iter()
-            .filter(move |m| !is_sender(&m.sk) || m.flags & LOOPBACK != 0)
-            .map(|m| Recipient { sk: &m.sk, drops: m.flags & DROP_WHEN_FULL != 0, filter: m.filter.as_ref() });
+            .live_members(g)
+            .filter(move |_| !closed)
+            .filter(move |(sk, m)| !is_sender(sk) || m.flags & LOOPBACK != 0)
+            .map(|(sk, m)| Recipient { sk, drops: m.flags & DROP_WHEN_FULL != 0, filter: m.filter.as_ref(), to_peer: false });
         Iterator::chain(members, to_peer)
     }
 
-    /// A copy with `member` added: `ECONNREFUSED` if closed, `EADDRINUSE`
+    /// Memory for a compacted copy of `n` entries ([`MemberList::capacity_needed`]),
+    /// allocated with neither the writer lock nor an RCU read lock held
+    /// ([`MemberList::fits`] says if it is still enough once locked).
+    pub(crate) fn reserve(n: usize, flags: kernel::alloc::Flags) -> KResult<Reserved<S, F>> {
+        Ok(Reserved { members: KVec::with_capacity(n, flags)? })
+    }
+
+    /// Checks that `member` may join: `ECONNREFUSED` if closed, `EADDRINUSE`
     /// if it is a member already, `ENOBUFS` at `max` members.
-    pub(crate) fn with(&self, member: Member<S, F>, max: usize) -> KResult<Self> {
-        if self.closed {
+    pub(crate) fn may_add(&self, sk: &S::Sk, max: usize) -> KResult<()> {
+        if self.is_closed() {
             return Err(Errno::ECONNREFUSED);
         }
-        if self.find(&member.sk).is_some() {
+        if self.find(sk).is_some() {
             return Err(Errno::EADDRINUSE);
         }
-        if self.members.len() >= max {
+        if self.len() >= max {
             return Err(Errno::ENOBUFS);
         }
-        self.edited(|_| true, Some(member), None)
+        Ok(())
     }
 
-    /// A copy without `sk`: `EADDRNOTAVAIL` if it is not a member.
-    pub(crate) fn without(&self, sk: &S) -> KResult<Self> {
-        if self.find(sk).is_none() {
-            return Err(Errno::EADDRNOTAVAIL);
-        }
-        self.edited(|m| !m.sk.same(sk), None, None)
+    /// Whether `space` holds a compacted copy of this list plus one member
+    /// (it may not if the list grew since it was reserved).
+    pub(crate) fn fits(&self, space: &Reserved<S, F>) -> bool {
+        space.members.capacity() >= self.capacity_needed()
     }
 
-    /// A copy where the member whose peer is `peer` has peer filter `filter`.
-    pub(crate) fn with_filter(&self, peer: &S, filter: Option<F>) -> KResult<Self> {
-        self.edited(|_| true, None, Some((peer, filter)))
-    }
-
-    fn edited(&self, keep: impl Fn(&Member<S, F>) -> bool, add: Option<Member<S, F>>, filter: Option<(&S, Option<F>)>) -> KResult<Self> {
-        let mut members = KVec::with_capacity(self.members.len() + 1, GFP_KERNEL)?;
-        for m in self.members.iter().filter(|m| keep(m)) {
+    /// A compacted copy (unlinked entries dropped) with `add` appended and
+    /// the member whose peer is `filter.0` given filter `filter.1`, built in
+    /// `space` — without allocating when [`MemberList::fits`] says so. Caller
+    /// holds the writer lock.
+    pub(crate) fn compacted(
+        &self,
+        mut space: Reserved<S, F>,
+        add: Option<Member<S, F>>,
+        filter: Option<(&S::Sk, Option<F>)>,
+        g: &RcuGuard,
+    ) -> Self {
+        let mut live = 0;
+        for (_, m) in self.live_members(g) {
             let f = match &filter {
-                Some((peer, f)) if m.peer.as_ref().is_some_and(|p| p.same(peer)) => f.clone(),
+                Some((peer, f)) if m.peer.holds(peer) => f.clone(),
                 _ => m.filter.clone(),
             };
-            members.push(Member { sk: m.sk.clone(), flags: m.flags, peer: m.peer.clone(), filter: f }, GFP_KERNEL)?;
+            let copy = Member { sk: m.sk.dup(g), flags: m.flags, peer: m.peer.dup(g), filter: f };
+            // Within the reserved capacity: no allocation, cannot fail.
+            if space.members.push(copy, GFP_ATOMIC).is_ok() {
+                live += 1;
+            }
         }
         if let Some(m) = add {
-            members.push(m, GFP_KERNEL)?;
+            if space.members.push(m, GFP_ATOMIC).is_ok() {
+                live += 1;
+            }
         }
-        Ok(MemberList { owner: self.owner.clone(), members, closed: self.closed })
+        MemberList {
+            owner: self.owner.dup(g),
+            members: space.members,
+            live: AtomicUsize::new(live),
+            closed: AtomicBool::new(self.is_closed()),
+        }
+    }
+
+    /// Unlinks `sk` in place (no allocation): its references are handed
+    /// back (`sk`'s, then its peer's) to be dropped by the caller. `None`
+    /// if it is not a member. Caller holds the writer lock.
+    pub(crate) fn unlink(&self, sk: &S::Sk) -> Option<(S::Owned, Option<S::Owned>)> {
+        let m = self.members.iter().find(|m| m.sk.holds(sk))?;
+        let me = m.sk.take()?;
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        Some((me, m.peer.take()))
+    }
+
+    /// The owner closed: marks the list closed (readers stop at once) and
+    /// takes the owner's reference. Members are unlinked one by one with
+    /// [`MemberList::unlink_first`]. Caller holds the writer lock.
+    pub(crate) fn close(&self) -> Option<S::Owned> {
+        self.closed.store(true, Ordering::Release);
+        self.owner.take()
+    }
+
+    /// Unlinks the first remaining member (closing a group without
+    /// allocating). Caller holds the writer lock.
+    pub(crate) fn unlink_first(&self) -> Option<(S::Owned, Option<S::Owned>)> {
+        for m in self.members.iter() {
+            if let Some(me) = m.sk.take() {
+                self.live.fetch_sub(1, Ordering::Relaxed);
+                return Some((me, m.peer.take()));
+            }
+        }
+        None
+    }
+
+    /// The member whose peer is `peer` (seqpacket), by its own handle.
+    pub(crate) fn member_of_peer<'g>(&'g self, peer: &S::Sk, g: &'g RcuGuard) -> Option<&'g S::Sk> {
+        self.live_members(g).find(|(_, m)| m.peer.holds(peer)).map(|(sk, _)| sk)
     }
 }
 
@@ -153,42 +242,99 @@ pub(crate) mod tests {
     use super::*;
     use crate::kunit::{CaseResult, Failure};
     use crate::{kcheck, kcheck_eq};
+    use core::sync::atomic::AtomicU32;
+    use kernel::alloc::flags::GFP_KERNEL;
 
-    impl Handle for u32 {
-        fn same(&self, other: &u32) -> bool {
-            self == other
+    /// A test handle: a number, 0 for empty.
+    pub(crate) struct N(AtomicU32);
+
+    impl Slot for N {
+        type Sk = u32;
+        type Owned = u32;
+        fn get<'g>(&'g self, _g: &'g RcuGuard) -> Option<&'g u32> {
+            // Handles index a static table, so a reference can be handed out.
+            let v = self.0.load(Ordering::Relaxed);
+            NUMS.get(v as usize).filter(|_| v != 0)
+        }
+        fn holds(&self, sk: &u32) -> bool {
+            self.0.load(Ordering::Relaxed) == *sk
+        }
+        fn take(&self) -> Option<u32> {
+            let v = self.0.swap(0, Ordering::Relaxed);
+            (v != 0).then_some(v)
+        }
+        fn dup(&self, _g: &RcuGuard) -> N {
+            N(AtomicU32::new(self.0.load(Ordering::Relaxed)))
+        }
+        fn empty() -> N {
+            N(AtomicU32::new(0))
         }
     }
 
-    type List = MemberList<u32, u32>;
+    /// Handles are indices into this table, so `get` can return a reference.
+    static NUMS: [u32; 32] = {
+        let mut t = [0u32; 32];
+        let mut i = 0;
+        while i < 32 {
+            t[i] = i as u32;
+            i += 1;
+        }
+        t
+    };
 
-    fn m(sk: u32, flags: u32) -> Member<u32, u32> {
-        Member { sk, flags, peer: None, filter: None }
+    type List = MemberList<N, u32>;
+
+    fn n(v: u32) -> N {
+        N(AtomicU32::new(v))
+    }
+
+    fn m(sk: u32, flags: u32) -> Member<N, u32> {
+        Member { sk: n(sk), flags, peer: N::empty(), filter: None }
     }
 
     fn fail() -> Failure {
         Failure { file: file!(), line: line!(), what: "unexpected error" }
     }
 
-    fn build(owner: Option<u32>, members: &[Member<u32, u32>]) -> Result<List, Failure> {
-        let mut l = List::new(owner);
+    fn add(l: List, x: Member<N, u32>) -> Result<List, Failure> {
+        l.may_add(&x.sk.0.load(Ordering::Relaxed), 100).map_err(|_| fail())?;
+        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| fail())?;
+        kcheck!(l.fits(&space));
+        let g = RcuGuard::new();
+        Ok(l.compacted(space, Some(x), None, &g))
+    }
+
+    fn build(owner: u32, members: KVec<Member<N, u32>>) -> Result<List, Failure> {
+        let mut l = List::new(n(owner));
         for x in members {
-            l = l.with(Member { sk: x.sk, flags: x.flags, peer: x.peer, filter: x.filter }, 100).map_err(|_| fail())?;
+            l = add(l, x)?;
         }
         Ok(l)
     }
 
+    fn list(items: &[(u32, u32, u32)]) -> Result<KVec<Member<N, u32>>, Failure> {
+        let mut v = KVec::new();
+        for &(sk, flags, peer) in items {
+            let mut x = m(sk, flags);
+            x.peer = n(peer);
+            v.push(x, GFP_KERNEL).map_err(|_| fail())?;
+        }
+        Ok(v)
+    }
+
     /// (recipient, drops) pairs, in order.
     fn who(l: &List, sender: u32) -> KVec<(u32, bool)> {
+        let g = RcuGuard::new();
         let mut v = KVec::new();
-        for r in l.recipients(move |s: &u32| *s == sender) {
-            let _ = v.push((*r.sk, r.drops), GFP_KERNEL);
+        for r in l.recipients(&g, move |s: &u32| *s == sender) {
+            // Inside the read-side section: no sleeping allocation.
+            let _ = v.push((*r.sk, r.drops), GFP_ATOMIC);
         }
         v
     }
 
     pub(crate) fn membership_sender_skipped_unless_loopback() -> CaseResult {
-        let l = build(None, &[m(1, 0), m(2, LOOPBACK), m(3, 0)])?;
+        let l = build(0, list(&[(1, 0, 0), (2, LOOPBACK, 0), (3, 0, 0)])?)?;
         kcheck_eq!(who(&l, 1).as_slice(), &[(2, false), (3, false)][..]);
         kcheck_eq!(who(&l, 2).as_slice(), &[(1, false), (2, false), (3, false)][..]);
         // A non-member sender reaches everyone.
@@ -197,57 +343,69 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn membership_drop_flag_marks_recipient() -> CaseResult {
-        let l = build(None, &[m(1, DROP_WHEN_FULL), m(2, 0)])?;
+        let l = build(0, list(&[(1, DROP_WHEN_FULL, 0), (2, 0, 0)])?)?;
         kcheck_eq!(who(&l, 9).as_slice(), &[(1, true), (2, false)][..]);
         Ok(())
     }
 
     pub(crate) fn membership_send_to_peer_copies() -> CaseResult {
         // Datagram: the owner (7) gets the copy of member 1's messages only.
-        let l = build(Some(7), &[m(1, SEND_TO_PEER), m(2, 0)])?;
+        let l = build(7, list(&[(1, SEND_TO_PEER, 0), (2, 0, 0)])?)?;
         kcheck_eq!(who(&l, 1).as_slice(), &[(2, false), (7, false)][..]);
         kcheck_eq!(who(&l, 2).as_slice(), &[(1, false)][..]);
         // Seqpacket: the member's own peer (its accepted socket) gets it,
         // even with DROP_WHEN_FULL on the member, and it never drops.
-        let mut a = m(1, SEND_TO_PEER | DROP_WHEN_FULL);
-        a.peer = Some(11);
-        let l = build(None, &[a, m(2, 0)])?;
+        let l = build(0, list(&[(1, SEND_TO_PEER | DROP_WHEN_FULL, 11), (2, 0, 0)])?)?;
         kcheck_eq!(who(&l, 1).as_slice(), &[(2, false), (11, false)][..]);
         Ok(())
     }
 
     pub(crate) fn membership_add_remove_errors() -> CaseResult {
-        let l = build(None, &[m(1, 0), m(2, 0)])?;
-        kcheck!(l.with(m(1, 0), 100).err() == Some(Errno::EADDRINUSE));
-        kcheck!(l.with(m(3, 0), 2).err() == Some(Errno::ENOBUFS));
-        kcheck!(l.without(&5).err() == Some(Errno::EADDRNOTAVAIL));
-        let l2 = l.without(&1).map_err(|_| fail())?;
-        kcheck_eq!(l2.len(), 1);
-        kcheck!(l2.find(&1).is_none());
-        kcheck!(l2.find(&2).is_some());
-        // The original list is unchanged (readers may still see it).
-        kcheck_eq!(l.len(), 2);
-        kcheck!(List::closed().with(m(1, 0), 100).err() == Some(Errno::ECONNREFUSED));
+        let l = build(0, list(&[(1, 0, 0), (2, 0, 0)])?)?;
+        kcheck!(l.may_add(&1, 100).err() == Some(Errno::EADDRINUSE));
+        kcheck!(l.may_add(&3, 2).err() == Some(Errno::ENOBUFS));
+        kcheck!(l.unlink(&5).is_none());
+        // Unlinking is in place: the entry stays, empty, and readers skip it.
+        kcheck_eq!(l.unlink(&1).map(|(a, _)| a), Some(1));
+        kcheck!(l.unlink(&1).is_none());
+        kcheck_eq!(l.len(), 1);
+        kcheck!(l.find(&1).is_none());
+        kcheck!(l.find(&2).is_some());
+        kcheck_eq!(who(&l, 9).as_slice(), &[(2, false)][..]);
+        // The next copy drops the empty entry.
+        let l = add(l, m(3, 0))?;
+        kcheck_eq!(l.members.len(), 2);
+        kcheck_eq!(who(&l, 9).as_slice(), &[(2, false), (3, false)][..]);
+        // A reservation made before the list grew does not fit.
+        let small = List::reserve(1, GFP_KERNEL).map_err(|_| fail())?;
+        kcheck!(!l.fits(&small));
+        // Closing: readers see nothing, joins are refused, members come out
+        // one by one without allocating.
+        kcheck_eq!(l.close(), None);
+        kcheck!(l.may_add(&4, 100).err() == Some(Errno::ECONNREFUSED));
+        kcheck_eq!(who(&l, 9).len(), 0);
+        kcheck_eq!(l.unlink_first().map(|(a, _)| a), Some(2));
+        kcheck_eq!(l.unlink_first().map(|(a, _)| a), Some(3));
+        kcheck!(l.unlink_first().is_none());
         Ok(())
     }
 
     pub(crate) fn membership_peer_filter_follows_the_peer() -> CaseResult {
-        let mut a = m(1, 0);
-        a.peer = Some(11);
-        let mut b = m(2, 0);
-        b.peer = Some(12);
-        let l = build(None, &[a, b])?;
-        let l = l.with_filter(&12, Some(99)).map_err(|_| fail())?;
-        let filters: KVec<Option<u32>> = {
-            let mut v = KVec::new();
-            for r in l.recipients(|s: &u32| *s == 9) {
-                let _ = v.push(r.filter.copied(), GFP_KERNEL);
-            }
-            v
-        };
+        let l = build(0, list(&[(1, 0, 11), (2, 0, 12)])?)?;
+        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| fail())?;
+        let g = RcuGuard::new();
+        let l = l.compacted(space, None, Some((&12, Some(99))), &g);
+        let mut filters = KVec::new();
+        for r in l.recipients(&g, |s: &u32| *s == 9) {
+            filters.push(r.filter.copied(), GFP_ATOMIC).map_err(|_| fail())?;
+        }
         kcheck_eq!(filters.as_slice(), &[None, Some(99)][..]);
-        let l = l.with_filter(&12, None).map_err(|_| fail())?;
-        kcheck!(l.recipients(|s: &u32| *s == 9).all(|r| r.filter.is_none()));
+        kcheck_eq!(l.member_of_peer(&12, &g).copied(), Some(2));
+        drop(g);
+        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| fail())?;
+        let g = RcuGuard::new();
+        let l = l.compacted(space, None, Some((&12, None)), &g);
+        kcheck!(l.recipients(&g, |s: &u32| *s == 9).all(|r| r.filter.is_none()));
         Ok(())
     }
 }

@@ -15,7 +15,7 @@ use crate::group::Group;
 use kernel::sync::Arc;
 use crate::socket::{self, address_of, find_other, peer_is_full, SockType};
 use crate::sys::errno::{Errno, KResult};
-use crate::sys::msg::{self, Msg};
+use crate::sys::msg::{self, Creds, Msg};
 use crate::sys::skb::{Received, Skb, POLL_WRITE};
 use crate::sys::sock::{self, Sock, SockRef, Socket};
 
@@ -29,16 +29,17 @@ pub(crate) enum Dest {
     Group(Arc<Group>),
 }
 
-/// Checks common to both types before a destination is chosen.
-pub(crate) fn check_send_flags(msg: &mut Msg<'_>, flags: u32) -> KResult<()> {
-    if msg.has_rights() {
-        // SCM_RIGHTS is not supported in v1: refused, never dropped silently.
-        return Err(Errno::EOPNOTSUPP);
-    }
+/// Checks common to both types before a destination is chosen, in
+/// AF_UNIX's order: the ancillary data (the kernel's parser: `EINVAL` for a
+/// malformed header, `EPERM` for forged credentials; SCM_RIGHTS is refused
+/// with `EOPNOTSUPP`, never dropped silently), then MSG_OOB. Returns the
+/// explicit credentials the sender passed, if any.
+pub(crate) fn check_send(sock: &Socket, msg: &mut Msg<'_>, flags: u32) -> KResult<Creds> {
+    let creds = msg.parse_cmsgs(sock)?;
     if flags & msg::MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    Ok(())
+    Ok(creds)
 }
 
 /// What a delivery attempt found at the receiver.
@@ -51,7 +52,7 @@ enum Verdict {
 }
 
 /// Builds the message and queues it at `dest`; returns `len`.
-pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, dest: Dest) -> KResult<usize> {
+pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, creds: Creds, dest: Dest) -> KResult<usize> {
     let sk = sock.sk();
     socket::autobind_for_passcred(sock)?;
     if len as i64 > sk.sndbuf() as i64 - 32 {
@@ -60,7 +61,7 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, des
     let nonblock = flags & msg::MSG_DONTWAIT != 0;
     let mut skb = Skb::alloc(sk, len, nonblock)?;
     skb.fill(msg)?;
-    skb.set_creds(sock, msg)?;
+    skb.set_creds(creds);
     skb.set_sender(address_of(sk));
     let mut timeo = sk.sndtimeo(nonblock);
 
@@ -86,7 +87,8 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, des
                 return Err(Errno::EPERM);
             } else if other.shutdown_bits() & sock::RCV_SHUTDOWN != 0 {
                 return Err(Errno::EPIPE);
-            } else if !other.is(sk) && other.rx_full() {
+            } else if other.rx_full() {
+                // Sending to itself too: the queue is bounded either way.
                 Verdict::Full
             } else {
                 if let Some(mut s) = skb.take() {

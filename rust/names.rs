@@ -17,7 +17,7 @@ use crate::sys::errno::{Errno, KResult};
 use crate::sys::sock::{Sock, SockRef};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
-use kernel::rbtree::{RBTree, RBTreeNode};
+use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::sync::SpinLock;
 
 /// The key a bound socket is found by.
@@ -35,6 +35,9 @@ impl NameKey {
     }
 }
 
+/// A reserved entry of the table (see [`Names::reserve`]).
+pub(crate) struct NameSlot(RBTreeNodeReservation<NameKey, SockRef>);
+
 #[pin_data]
 pub(crate) struct Names {
     #[pin]
@@ -46,16 +49,20 @@ impl Names {
         pin_init!(Names { table <- kernel::new_spinlock!(RBTree::new(), "mcast_unix_names") })
     }
 
-    /// Binds `key` to `sk`; `EADDRINUSE` if taken.
-    pub(crate) fn insert(&self, key: NameKey, sk: &Sock) -> KResult<()> {
-        let probe = key.clone();
-        let node = RBTreeNode::new(key, sk.get(), GFP_KERNEL)?;
+    /// Memory for one name, allocated before anything that must not be
+    /// undone (a bind's mknod) so that publishing cannot fail for want of it.
+    pub(crate) fn reserve() -> KResult<NameSlot> {
+        Ok(NameSlot(RBTreeNodeReservation::new(GFP_KERNEL)?))
+    }
+
+    /// Binds `key` to `sk` in the reserved slot; `EADDRINUSE` if taken.
+    pub(crate) fn insert(&self, key: NameKey, sk: &Sock, slot: NameSlot) -> KResult<()> {
         let mut table = self.table.lock();
-        if table.get(&probe).is_some() {
+        if table.get(&key).is_some() {
             drop(table);
             return Err(Errno::EADDRINUSE);
         }
-        table.insert(node);
+        table.insert(slot.0.into_node(key, sk.get()));
         Ok(())
     }
 

@@ -16,8 +16,11 @@ use crate::sys::sock::{self, Sock, SockRef};
 use core::fmt::{self, Write};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
-use kernel::rbtree::{RBTree, RBTreeNode};
+use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::sync::SpinLock;
+
+/// A reserved registry entry (see [`Registry::reserve`]).
+pub(crate) struct RegistrySlot(RBTreeNodeReservation<usize, SockRef>);
 
 /// Every open socket of the family (a counted reference each, dropped at
 /// release), keyed by address for a stable listing order.
@@ -32,10 +35,20 @@ impl Registry {
         pin_init!(Registry { socks <- kernel::new_spinlock!(RBTree::new(), "mcast_unix_registry") })
     }
 
-    pub(crate) fn add(&self, sk: &Sock) -> KResult<()> {
-        let node = RBTreeNode::new(sk as *const Sock as usize, sk.get(), GFP_KERNEL)?;
+    /// Memory for one entry, allocated before the socket exists so that
+    /// listing it cannot fail afterwards (`create` has nothing to undo).
+    pub(crate) fn reserve() -> KResult<RegistrySlot> {
+        Ok(RegistrySlot(RBTreeNodeReservation::new(GFP_KERNEL)?))
+    }
+
+    pub(crate) fn add_reserved(&self, sk: &Sock, slot: RegistrySlot) {
+        let node = slot.0.into_node(sk as *const Sock as usize, sk.get());
         let old = self.socks.lock().insert(node);
         drop(old);
+    }
+
+    pub(crate) fn add(&self, sk: &Sock) -> KResult<()> {
+        self.add_reserved(sk, Self::reserve()?);
         Ok(())
     }
 
@@ -102,12 +115,12 @@ pub(crate) fn show(registry: &Registry, net: usize, out: &mut impl Write) -> KRe
             let inner = s.state().inner.lock();
             let role = if inner.owned_group.is_some() {
                 "owner"
-            } else if !inner.groups.is_empty() {
+            } else if inner.groups.count() > 0 {
                 "member"
             } else {
                 "plain"
             };
-            (inner.addr.clone(), role, inner.groups.len())
+            (inner.addr.clone(), role, inner.groups.count())
         };
         let state = match s.sk_state() {
             sock::TCP_LISTEN => "listening",

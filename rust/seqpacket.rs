@@ -46,17 +46,27 @@ pub(crate) fn connect(sock: &Socket, raw: &[u8], nonblock: bool) -> KResult<()> 
     let sk = sock.sk();
     let addr = parse_dest(raw)?;
     socket::autobind_for_passcred(sock)?;
-    // One connect at a time per socket; the state checked here cannot change
-    // under us except by the peer hanging up, which needs a connection.
-    let _serial = sk.state().bind_lock.lock();
-    let embryo = new_embryo(sk)?;
-    // Listed before anyone can accept it; unlisted again if it never queues.
-    let registry = crate::sys::family::registry();
-    registry.add(&embryo)?;
-    let result = connect_to(sock, &addr, embryo.clone(), sk.sndtimeo(nonblock));
-    if result.is_err() {
-        registry.remove(&embryo);
+    // One connect at a time per socket, without holding a lock while it
+    // waits for the listener (a close elsewhere must never wait for it): a
+    // second one fails with EALREADY meanwhile.
+    {
+        let mut inner = sk.state().inner.lock();
+        if inner.connecting {
+            return Err(Errno::EALREADY);
+        }
+        inner.connecting = true;
     }
+    let result = new_embryo(sk).and_then(|embryo| {
+        // Listed before anyone can accept it; unlisted again if it never queues.
+        let registry = crate::sys::family::registry();
+        registry.add(&embryo)?;
+        let result = connect_to(sock, &addr, embryo.clone(), sk.sndtimeo(nonblock));
+        if result.is_err() {
+            registry.remove(&embryo);
+        }
+        result
+    });
+    sk.state().inner.lock().connecting = false;
     result
 }
 
@@ -177,7 +187,7 @@ pub(crate) fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) 
     if sk.sk_state() != sock::TCP_ESTABLISHED {
         return Err(Errno::ENOTCONN);
     }
-    message::check_send_flags(msg, flags)?;
+    let creds = message::check_send(sock, msg, flags)?;
     // An admitted member's messages go to its group, others to the peer.
     let dest = {
         let inner = sk.state().inner.lock();
@@ -187,7 +197,7 @@ pub(crate) fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) 
             (None, None) => return Err(Errno::EPIPE),
         }
     };
-    message::send(sock, msg, len, flags, dest)
+    message::send(sock, msg, len, flags, creds, dest)
 }
 
 /// recvmsg(2) on a seqpacket socket: `ENOTCONN` unless connected.

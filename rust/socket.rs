@@ -9,13 +9,19 @@
 //! protocol 0 only and refuses every other type.
 //!
 //! Locking: `inner` (a spinlock, like af_unix's unix_state_lock) guards the
-//! peer, the address and the accept queue; at most one socket's `inner` is
-//! held at a time, so there is no lock order between sockets. `bind_lock`
-//! (a mutex) serialises bind/autobind, which may sleep in the filesystem.
+//! peer, the address, the accept queue and the memberships; at most one
+//! socket's `inner` is held at a time, so there is no lock order between
+//! sockets. The mutexes serialise one socket's own calls and are never taken
+//! on a close, release or hang-up path, so no socket's close can wait for
+//! another user: `bind_lock` serialises bind/autobind (which may sleep in the
+//! filesystem), `join_lock` the socket's joins, leaves and admissions (never
+//! held across a wait), `owner_lock` the group owner's options on an accepted
+//! connection. A seqpacket connect holds no lock while it waits for room in
+//! the listener's backlog (`Inner::connecting` keeps a second one out).
 
 use crate::address::{Address, Kind, Request};
-use crate::group::{self, Group};
-use crate::names::NameKey;
+use crate::group::{self, Group, Memberships};
+use crate::names::{NameKey, Names};
 use crate::sys::errno::{Errno, KResult};
 use crate::sys::family::{family, names, random_u32};
 use crate::sys::filter::PeerFilter;
@@ -61,10 +67,14 @@ pub(crate) struct SockState {
     pub(crate) ty: SockType,
     #[pin]
     pub(crate) inner: SpinLock<Inner>,
+    /// Serialises bind and autobind of this socket.
     #[pin]
     pub(crate) bind_lock: Mutex<()>,
+    /// Serialises this socket's joins, leaves and admissions.
+    #[pin]
+    pub(crate) join_lock: Mutex<()>,
     /// Serialises the group owner's options on an accepted connection
-    /// (ADMIT_MEMBER, PEER_FILTER); taken before the client's `bind_lock`.
+    /// (ADMIT_MEMBER, PEER_FILTER); taken before the client's `join_lock`.
     #[pin]
     pub(crate) owner_lock: Mutex<()>,
     /// Senders waiting for room in this socket's receive queue (and
@@ -93,8 +103,10 @@ pub(crate) struct Inner {
     pub(crate) dead: bool,
     /// The group this socket created (it is the owner).
     pub(crate) owned_group: Option<Arc<Group>>,
-    /// The groups this socket is a member of (changed under `bind_lock`).
-    pub(crate) groups: KVec<Arc<Group>>,
+    /// The groups this socket is a member of.
+    pub(crate) groups: Memberships,
+    /// A seqpacket connect is in progress (waiting for the listener).
+    pub(crate) connecting: bool,
     /// An accepted connection of a seqpacket group's listener: the group its
     /// client may be admitted to, and whether it was.
     pub(crate) from_group: Option<Arc<Group>>,
@@ -119,7 +131,8 @@ impl SockState {
                     accept_queue: KVec::new(),
                     dead: false,
                     owned_group: None,
-                    groups: KVec::new(),
+                    groups: Memberships::new(),
+                    connecting: false,
                     from_group: None,
                     admitted: false,
                     peer_filter: None,
@@ -128,6 +141,7 @@ impl SockState {
                 "mcast_unix_sock"
             ),
             bind_lock <- kernel::new_mutex!((), "mcast_unix_bind"),
+            join_lock <- kernel::new_mutex!((), "mcast_unix_join"),
             owner_lock <- kernel::new_mutex!((), "mcast_unix_owner"),
             peer_wait <- WaitQueue::new(),
             relay <- Relay::new(),
@@ -191,13 +205,32 @@ pub(crate) fn send_group(sk: &Sock) -> Option<Arc<Group>> {
     }
 }
 
-/// Queues a group copy at `sk` unless it closed or shut its receive side
-/// meanwhile (then it is no longer a recipient).
+/// Queues a SEND_TO_PEER copy at `sk` unless it closed or shut its receive
+/// side meanwhile (then it is no longer a recipient).
 pub(crate) fn deliver_if_open(sk: &Sock, skb: crate::sys::skb::Skb) {
     let inner = sk.state().inner.lock();
     if !inner.dead && sk.shutdown_bits() & sock::RCV_SHUTDOWN == 0 {
         skb.deliver(sk);
     }
+}
+
+/// Queues a group copy at the member `sk` unless it left the group, closed
+/// or shut its receive side meanwhile (leaving empties the membership under
+/// the same lock, so nothing arrives once LEAVE, SHUT_RD or close returned).
+/// A DROP_WHEN_FULL member that is full now loses it: false (the caller
+/// counts the drop).
+pub(crate) fn deliver_to_member(sk: &Sock, group: &Group, skb: crate::sys::skb::Skb, drops: bool) -> bool {
+    let inner = sk.state().inner.lock();
+    if inner.dead || sk.shutdown_bits() & sock::RCV_SHUTDOWN != 0 || !inner.groups.contains(group) {
+        return true;
+    }
+    if drops && sk.rx_full() {
+        drop(inner);
+        drop(skb);
+        return false;
+    }
+    skb.deliver(sk);
+    true
 }
 
 /// The connected peer of `sk`.
@@ -207,13 +240,21 @@ pub(crate) fn peer_of(sk: &Sock) -> Option<SockRef> {
 
 /// bind(2).
 pub(crate) fn bind(sock: &Socket, raw: &[u8]) -> KResult<()> {
-    bind_then(sock, raw, |_| Ok(()))
+    bind_then(sock, raw, |_| Ok(()), |()| {})
 }
 
-/// bind(2), running `before_publish` once the address is settled but before
-/// other sockets can find it by name (group creation uses it so that a
-/// group's address never names a socket that is not yet its owner).
-pub(crate) fn bind_then(sock: &Socket, raw: &[u8], before_publish: impl FnOnce(&Arc<Address>) -> KResult<()>) -> KResult<()> {
+/// bind(2), with `prepare` run once the address is parsed and before the
+/// name is created (it may fail: nothing is undone then), and `install` run
+/// with its result before other sockets can find the name (group creation
+/// uses it so that a group's address never names a socket that is not yet
+/// its owner). Everything that can fail happens before the socket inode of a
+/// pathname address is created, so a failed bind leaves no inode behind.
+pub(crate) fn bind_then<T>(
+    sock: &Socket,
+    raw: &[u8],
+    prepare: impl FnOnce(&Arc<Address>) -> KResult<T>,
+    install: impl FnOnce(T),
+) -> KResult<()> {
     let sk = sock.sk();
     let (req, addr) = Address::parse(family(), raw, true)?;
     let addr = match (req, addr) {
@@ -224,6 +265,12 @@ pub(crate) fn bind_then(sock: &Socket, raw: &[u8], before_publish: impl FnOnce(&
     let state = sk.state();
     let _bind = state.bind_lock.lock();
     let bound = state.inner.lock().addr.is_some();
+    if bound && addr.kind() == Kind::Abstract {
+        return Err(Errno::EINVAL);
+    }
+    let addr = Arc::new(addr, GFP_KERNEL)?;
+    let prepared = prepare(&addr)?;
+    let slot = Names::reserve()?;
     let (key, path) = match addr.kind() {
         Kind::Path => {
             // As AF_UNIX: an existing path is EADDRINUSE even when the socket
@@ -231,16 +278,18 @@ pub(crate) fn bind_then(sock: &Socket, raw: &[u8], before_publish: impl FnOnce(&
             let path = HeldPath::mknod(addr.path_cstr(), sock, bound)?;
             (NameKey::Path(path.key()), Some(path))
         }
-        Kind::Abstract => {
-            if bound {
-                return Err(Errno::EINVAL);
-            }
-            (NameKey::abstract_for(sk, &addr), None)
-        }
+        Kind::Abstract => (NameKey::abstract_for(sk, &addr), None),
     };
-    let addr = Arc::new(addr, GFP_KERNEL)?;
-    before_publish(&addr)?;
-    names().insert(key, sk)?;
+    install(prepared);
+    // A fresh inode cannot be taken, so this fails only for an abstract
+    // name (EADDRINUSE), where nothing exists to undo.
+    if let Err(e) = names().insert(key, sk, slot) {
+        let prepared_group = state.inner.lock().owned_group.take();
+        if let Some(g) = prepared_group {
+            group::close_owned(&g);
+        }
+        return Err(e);
+    }
     let mut inner = state.inner.lock();
     inner.addr = Some(addr);
     inner.path = path;
@@ -262,7 +311,7 @@ pub(crate) fn autobind(sk: &Sock) -> KResult<()> {
         let key = NameKey::abstract_for(sk, &addr);
         if !names().contains(&key) {
             let addr = Arc::new(addr, GFP_KERNEL)?;
-            match names().insert(key, sk) {
+            match names().insert(key, sk, Names::reserve()?) {
                 Ok(()) => {
                     state.inner.lock().addr = Some(addr);
                     return Ok(());
@@ -274,6 +323,8 @@ pub(crate) fn autobind(sk: &Sock) -> KResult<()> {
         if n == start {
             return Err(Errno::ENOSPC);
         }
+        // Up to 2^20 names to try: let others run.
+        crate::sys::sched::cond_resched();
     }
 }
 
@@ -370,15 +421,9 @@ pub(crate) fn shutdown(sk: &Sock, how: i32) -> KResult<()> {
 pub(crate) fn release(sk: &Sock) {
     let state = sk.state();
     crate::sys::family::registry().remove(sk);
-    // Out of every group first, so no copy is queued here any more; a
-    // group this socket owns ends.
-    group::leave_all(sk);
-    let owned = state.inner.lock().owned_group.take();
-    if let Some(g) = owned {
-        group::close_owned(&g);
-    }
-    // Unbind first, so lookups stop finding the socket (the table's
-    // reference is dropped outside any lock).
+    // Unbind first, so lookups stop finding the socket: no sender or joiner
+    // reaches a group it owns while the group ends (the table's reference is
+    // dropped outside any lock).
     let (addr, path_key) = {
         let inner = state.inner.lock();
         (inner.addr.clone(), inner.path.as_ref().map(|p| p.key()))
@@ -390,9 +435,19 @@ pub(crate) fn release(sk: &Sock) {
         };
         drop(names().remove(&key, sk));
     }
-    let (path, peer, pending) = {
+    // Closed from here on: nothing is queued here any more. A group this
+    // socket owns ends; then it leaves every group it is a member of.
+    let owned = {
         let mut inner = state.inner.lock();
         inner.dead = true;
+        inner.owned_group.take()
+    };
+    if let Some(g) = owned {
+        group::close_owned(&g);
+    }
+    group::leave_all(sk);
+    let (path, peer, pending) = {
+        let mut inner = state.inner.lock();
         sk.add_shutdown(sock::SHUTDOWN_MASK);
         sk.set_sk_state(sock::TCP_CLOSE);
         let peer = set_peer(sk, &mut inner, None);

@@ -11,7 +11,7 @@
 
 use super::bindings as b;
 use super::errno::{Errno, KResult};
-use super::msg::Msg;
+use super::msg::{Msg, OptVal};
 use super::sock::{Sock, SockRef, Socket};
 use crate::names::Names;
 use crate::proc::Registry;
@@ -115,10 +115,20 @@ impl Registration {
         g.names = &*names;
         g.registry = &*registry;
 
+        // /proc first: once the family is registered, sockets can exist, and
+        // a failure after that point could not be undone cleanly.
+        // SAFETY: registers pernet operations whose show callback reads the
+        // registry, which lives until after `mcast_proc_unregister` in `drop`.
+        let err = unsafe { b::mcast_proc_register() };
+        if err != 0 {
+            return Err(Error::from_errno(err));
+        }
         // SAFETY: `g.proto` is static and stays registered until `drop`;
         // 1 asks for a slab cache of `obj_size` objects.
         let err = unsafe { b::proto_register(&mut g.proto, 1) };
         if err != 0 {
+            // SAFETY: registered above; nothing uses it yet.
+            unsafe { b::mcast_proc_unregister() };
             return Err(Error::from_errno(err));
         }
         // SAFETY: `g.family` is static and filled in; registered until `drop`.
@@ -127,20 +137,11 @@ impl Registration {
             if err == -(b::EEXIST as c_int) {
                 pr_err!("address family {} is already registered\n", family);
             }
-            // SAFETY: registered above, and no socket can exist yet.
-            unsafe { b::proto_unregister(&mut g.proto) };
-            return Err(Error::from_errno(err));
-        }
-        // SAFETY: registers pernet operations whose show callback reads the
-        // registry, which lives until after `mcast_proc_unregister` in `drop`.
-        let err = unsafe { b::mcast_proc_register() };
-        if err != 0 {
-            // SAFETY: registered above; no socket can exist yet... except one
-            // created in between, which holds a module reference and so
-            // cannot outlive a failed init: sock_unregister waits for it.
+            // SAFETY: registered above; no socket can exist (the family
+            // never was registered).
             unsafe {
-                b::sock_unregister(family);
                 b::proto_unregister(&mut g.proto);
+                b::mcast_proc_unregister();
             }
             return Err(Error::from_errno(err));
         }
@@ -153,11 +154,15 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: registered in `new`. sock_unregister() waits for concurrent
         // socket() calls; module exit only runs once every socket is gone
-        // (each holds a module reference), so the proto is unused.
+        // (each holds a module reference until its deferred free is done),
+        // so the proto is unused. Member lists replaced by the last sockets
+        // may still wait for a grace period in call_rcu, with a callback in
+        // this module: the barrier waits for them before the code goes.
         unsafe {
-            b::mcast_proc_unregister();
             b::sock_unregister(self.family);
+            super::rcu::barrier();
             b::proto_unregister(&mut (*GLOBALS.0.get()).proto);
+            b::mcast_proc_unregister();
         }
     }
 }
@@ -230,6 +235,9 @@ fn alloc_sock(net: *mut b::net, sock: *mut b::socket, ty: SockType, kern: c_int)
     // it, and dropped in `destruct`; the relay is bound to its own sock.
     unsafe {
         b::sock_init_data(sock, raw);
+        // Freed only after an RCU grace period, so group senders may use a
+        // member found under RCU without a reference (see `SockSlot`).
+        b::mcast_sock_set_flag(raw, b::sock_flags_SOCK_RCU_FREE as i32);
         (*raw).sk_type = match ty {
             SockType::Dgram => socket::SOCK_DGRAM,
             SockType::Seqpacket => socket::SOCK_SEQPACKET,
@@ -270,6 +278,13 @@ unsafe extern "C" fn create(net: *mut b::net, sock: *mut b::socket, protocol: c_
         Ok(ty) => ty,
         Err(e) => return e.to_ret(),
     };
+    // Everything that can fail comes before the sock is attached: after a
+    // failed create the socket layer clears `sock->ops` and never calls our
+    // release, so an attached sock would leak (and pin the module).
+    let slot = match Registry::reserve() {
+        Ok(slot) => slot,
+        Err(e) => return e.to_ret(),
+    };
     let sk = match alloc_sock(net, sock, ty, kern) {
         Ok(sk) => sk,
         Err(e) => return e.to_ret(),
@@ -281,12 +296,8 @@ unsafe extern "C" fn create(net: *mut b::net, sock: *mut b::socket, protocol: c_
     }
     // SAFETY: as above.
     let sk = unsafe { Sock::from_raw(sk.as_ptr()) };
-    match registry().add(sk) {
-        Ok(()) => 0,
-        // The socket layer releases the half-made socket (our `release`
-        // does not mind that the registry never saw it).
-        Err(e) => e.to_ret(),
-    }
+    registry().add_reserved(sk, slot);
+    0
 }
 
 /// `sk_destruct`: the last reference to the sock is gone.
@@ -441,12 +452,9 @@ unsafe extern "C" fn poll(file: *mut b::file, sock: *mut b::socket, wait: *mut b
 unsafe extern "C" fn ioctl(sock: *mut b::socket, cmd: c_uint, arg: c_ulong) -> c_int {
     // SAFETY: the entry point's contract.
     let sock = unsafe { socket(sock) };
-    // SIOCINQ (= FIONREAD) and SIOCOUTQ (= TIOCOUTQ), x86 values.
-    const SIOCINQ: c_uint = 0x541b;
-    const SIOCOUTQ: c_uint = 0x5411;
     let inq = match cmd {
-        SIOCINQ => true,
-        SIOCOUTQ => false,
+        b::MCAST_SIOCINQ => true,
+        b::MCAST_SIOCOUTQ => false,
         _ => return Errno::ENOIOCTLCMD.to_ret(),
     };
     match socket::ioctl_value(sock.sk(), inq) {
@@ -475,18 +483,9 @@ unsafe extern "C" fn setsockopt(sock: *mut b::socket, level: c_int, name: c_int,
     if level != b::SOL_MCAST_UNIX as c_int {
         return Errno::ENOPROTOOPT.to_ret();
     }
-    // Every option value fits in 128 bytes (mreq is 120); longer ones are
-    // read up to that (extra bytes ignored).
-    let mut buf = [0u8; 128];
-    let n = (len as usize).min(buf.len());
-    // SAFETY: copy_from_sockptr checks a user pointer itself and copies
-    // at most `n` bytes into our buffer.
-    if unsafe { b::mcast_copy_from_sockptr(buf.as_mut_ptr().cast(), val, n) } != 0 {
-        return Errno::EFAULT.to_ret();
-    }
     // SAFETY: the entry point's contract.
-    let sock = unsafe { socket(sock) };
-    ret(group::setsockopt(&sock, name, &buf[..n]))
+    let (sock, val) = unsafe { (socket(sock), OptVal::from_raw(val, len)) };
+    ret(group::setsockopt(&sock, name, &val))
 }
 
 /// # Safety

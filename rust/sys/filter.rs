@@ -6,11 +6,9 @@
 
 use super::bindings as b;
 use super::errno::{Errno, KResult};
+use super::msg::OptVal;
 use super::skb::Skb;
 use core::ptr::{self, NonNull};
-
-/// `sizeof(struct sock_fprog)` on 64-bit.
-pub(crate) const FPROG_SIZE: usize = 16;
 
 /// A checked, ready-to-run classic BPF program.
 pub(crate) struct PeerFilter(NonNull<b::bpf_prog>);
@@ -21,20 +19,10 @@ unsafe impl Send for PeerFilter {}
 unsafe impl Sync for PeerFilter {}
 
 impl PeerFilter {
-    /// Builds the program a `struct sock_fprog` (as the caller passed it,
-    /// `FPROG_SIZE` bytes: length, then a user pointer to the instructions)
+    /// Builds the program the option value (a `struct sock_fprog`)
     /// describes: `EINVAL` if malformed, `EFAULT` for a bad pointer.
-    pub(crate) fn from_user(fprog: &[u8]) -> KResult<PeerFilter> {
-        if fprog.len() < FPROG_SIZE {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: all-zero is a valid sock_fprog; we fill its two fields
-        // from the caller's bytes (layout: u16 len, padding, pointer at 8).
-        let mut prog: b::sock_fprog = unsafe { core::mem::zeroed() };
-        prog.len = u16::from_ne_bytes([fprog[0], fprog[1]]);
-        let mut p = [0u8; 8];
-        p.copy_from_slice(&fprog[8..16]);
-        prog.filter = usize::from_ne_bytes(p) as *mut b::sock_filter;
+    pub(crate) fn from_user(val: &OptVal) -> KResult<PeerFilter> {
+        let mut prog = val.fprog()?;
         let mut out = ptr::null_mut();
         // SAFETY: the instructions are copied from the user pointer and
         // checked by the kernel; on success we own the program.

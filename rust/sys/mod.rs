@@ -21,8 +21,10 @@ pub(crate) mod filter;
 pub(crate) mod msg;
 pub(crate) mod path;
 pub(crate) mod rcu;
+pub(crate) mod sched;
 pub(crate) mod skb;
 pub(crate) mod sock;
+pub(crate) mod vec;
 pub(crate) mod wait;
 #[cfg(CONFIG_KUNIT)]
 pub(crate) mod kunit;

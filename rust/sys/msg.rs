@@ -3,6 +3,8 @@
 //! The `struct msghdr` of a sendmsg/recvmsg call.
 
 use super::bindings as b;
+use super::errno::{Errno, KResult};
+use super::sock::Socket;
 use crate::address::{Address, SOCKADDR_MAX};
 use core::ptr;
 
@@ -70,10 +72,73 @@ impl<'a> Msg<'a> {
         self.0.msg_flags |= flags;
     }
 
-    /// The message carries SCM_RIGHTS (file descriptors).
-    pub(crate) fn has_rights(&mut self) -> bool {
-        // SAFETY: the control buffer of sendmsg is a kernel copy, walked with
-        // the kernel's own CMSG macros inside the helper.
-        unsafe { b::mcast_msg_has_rights(self.0) }
+    /// Parses the ancillary data of a sendmsg call with the kernel's own
+    /// parser (`EINVAL` on a malformed header, `EPERM` for credentials the
+    /// caller may not claim) and refuses SCM_RIGHTS (`EOPNOTSUPP`): the
+    /// explicit SCM_CREDENTIALS, if any.
+    pub(crate) fn parse_cmsgs(&mut self, sock: &Socket) -> KResult<Creds> {
+        // SAFETY: all-zero is a valid `mcast_creds` (NULL pid).
+        let mut creds = Creds(unsafe { core::mem::zeroed() });
+        // SAFETY: socket and message of the current sendmsg call; the helper
+        // leaves a pid reference (or NULL) in `creds`, which `Creds` owns.
+        let err = unsafe { b::mcast_scm_parse(sock.raw(), self.0, &mut creds.0) };
+        Errno::from_ret(err).map_or(Ok(creds), Err)
+    }
+}
+
+/// Explicit credentials a sender passed (SCM_CREDENTIALS), checked by the
+/// kernel; empty when it passed none. Owns a pid reference.
+pub(crate) struct Creds(pub(super) b::mcast_creds);
+
+// SAFETY: a pid reference may be dropped on any thread.
+unsafe impl Send for Creds {}
+
+impl Drop for Creds {
+    fn drop(&mut self) {
+        // SAFETY: NULL or a reference this value owns (the skb takes it over
+        // by setting the field to NULL).
+        unsafe { b::mcast_put_pid(self.0.pid) };
+    }
+}
+
+/// The value of a setsockopt call: a user (or kernel) pointer and a length.
+pub(crate) struct OptVal {
+    ptr: b::sockptr_t,
+    len: u32,
+}
+
+impl OptVal {
+    /// # Safety
+    ///
+    /// `ptr`/`len` are the value arguments of the current setsockopt call.
+    pub(crate) unsafe fn from_raw(ptr: b::sockptr_t, len: u32) -> OptVal {
+        OptVal { ptr, len }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Copies up to `buf.len()` bytes of the value (fewer if it is shorter)
+    /// into `buf`: the bytes copied, `EFAULT` for a bad pointer.
+    pub(crate) fn read<'b>(&self, buf: &'b mut [u8]) -> KResult<&'b [u8]> {
+        let n = self.len().min(buf.len());
+        // SAFETY: copy_from_sockptr checks a user pointer itself and copies
+        // at most `n` bytes into our buffer.
+        if unsafe { b::mcast_copy_from_sockptr(buf.as_mut_ptr().cast(), self.ptr, n) } != 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(&buf[..n])
+    }
+
+    /// The `struct sock_fprog` the value holds, in the caller's ABI (the
+    /// kernel's `copy_bpf_fprog_from_user` reads the 32-bit layout for
+    /// compat callers): `EINVAL` if too short, `EFAULT` for a bad pointer.
+    pub(crate) fn fprog(&self) -> KResult<b::sock_fprog> {
+        // SAFETY: all-zero is a valid sock_fprog.
+        let mut prog: b::sock_fprog = unsafe { core::mem::zeroed() };
+        // SAFETY: the helper checks the length and the user pointer itself.
+        let err = unsafe { b::copy_bpf_fprog_from_user(&mut prog, self.ptr, self.len as i32) };
+        Errno::from_ret(err).map_or(Ok(prog), Err)
     }
 }

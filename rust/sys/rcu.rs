@@ -1,78 +1,161 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A minimal RCU-protected box (6.12's `kernel` crate has no RCU
-//! abstraction): readers see a consistent value without taking a lock;
-//! writers, serialised by the box's own mutex, publish a new value and free
-//! the old one after a grace period.
+//! RCU (6.12's `kernel` crate has no RCU abstraction).
 //!
-//! Readers run inside `rcu_read_lock()`: the closure given to [`RcuBox::read`]
-//! must not sleep (no blocking allocation, no mutex, no waiting).
+//! - [`RcuGuard`]: a read-side critical section; what it protects may be
+//!   borrowed for its lifetime. Nothing may sleep while one is held.
+//! - [`RcuBox`]: a value readers see without taking a lock. Writers,
+//!   serialised by the box's own spinlock, publish a replacement that was
+//!   allocated beforehand ([`Spare`]) and never wait: the old value is freed
+//!   by `call_rcu` after a grace period. So no path that replaces a value
+//!   allocates under the lock, and none waits for readers.
+//!
+//! Freed values are dropped in the RCU callback (softirq context): their
+//! `Drop` must not sleep. Module exit waits for pending callbacks
+//! ([`barrier`]) before the code they run goes away.
 
 use super::bindings as b;
 use super::errno::KResult;
+use core::marker::PhantomData;
+use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use kernel::alloc::KBox;
+use kernel::alloc::{Flags, KBox};
 use kernel::prelude::*;
-use kernel::sync::Mutex;
+use kernel::sync::SpinLock;
 
-/// An RCU-published `KBox<T>`.
-#[pin_data(PinnedDrop)]
-pub(crate) struct RcuBox<T> {
-    ptr: AtomicPtr<T>,
-    #[pin]
-    writer: Mutex<()>,
+/// An RCU read-side critical section (`rcu_read_lock()` until dropped).
+/// Not `Send`: it must end on the CPU context that began it.
+pub(crate) struct RcuGuard(PhantomData<*mut ()>);
+
+impl RcuGuard {
+    pub(crate) fn new() -> RcuGuard {
+        // SAFETY: always allowed; paired with the unlock in `drop`.
+        unsafe { b::mcast_rcu_read_lock() };
+        RcuGuard(PhantomData)
+    }
 }
 
-// SAFETY: readers only get `&T` (needs `T: Sync`); the value moves between
-// threads as a whole when replaced (needs `T: Send`).
+impl Drop for RcuGuard {
+    fn drop(&mut self) {
+        // SAFETY: paired with the lock taken in `new` in this context.
+        unsafe { b::mcast_rcu_read_unlock() };
+    }
+}
+
+/// Waits for every RCU callback queued so far to finish (module exit: the
+/// callbacks run this module's code).
+pub(crate) fn barrier() {
+    // SAFETY: may sleep; called from module exit only.
+    unsafe { b::rcu_barrier() };
+}
+
+/// A value with the RCU head its deferred free needs.
+#[repr(C)]
+struct Node<T> {
+    head: b::callback_head,
+    value: T,
+}
+
+/// A value allocated ahead of publishing it, so that publishing (under a
+/// spinlock) cannot fail.
+pub(crate) struct Spare<T>(KBox<Node<T>>);
+
+impl<T> Spare<T> {
+    pub(crate) fn new(value: T, flags: Flags) -> KResult<Spare<T>> {
+        // SAFETY: an all-zero callback_head is its unqueued state.
+        let head = unsafe { core::mem::zeroed() };
+        Ok(Spare(KBox::new(Node { head, value }, flags)?))
+    }
+
+    pub(crate) fn value_mut(&mut self) -> &mut T {
+        &mut self.0.value
+    }
+}
+
+/// The `call_rcu` callback: drops a replaced value.
+///
+/// # Safety
+///
+/// `head` is the head of a `Node<T>` that came from `KBox::into_raw` and
+/// that no reader can reach any more (a grace period has passed).
+unsafe extern "C" fn free_node<T>(head: *mut b::callback_head) {
+    // `head` is the first field of the `repr(C)` node.
+    let node = head.cast::<Node<T>>();
+    // SAFETY: see the function's contract: we are the node's last user.
+    drop(unsafe { KBox::from_raw(node) });
+}
+
+/// An RCU-published value.
+#[pin_data(PinnedDrop)]
+pub(crate) struct RcuBox<T: Send + Sync> {
+    ptr: AtomicPtr<Node<T>>,
+    #[pin]
+    writer: SpinLock<()>,
+}
+
+// SAFETY: readers only get `&T` (needs `T: Sync`); values move between
+// threads as a whole when replaced and freed (needs `T: Send`).
 unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
 
-impl<T> RcuBox<T> {
-    pub(crate) fn new(value: KBox<T>) -> impl PinInit<Self> {
+impl<T: Send + Sync> RcuBox<T> {
+    pub(crate) fn new(first: Spare<T>) -> impl PinInit<Self> {
         pin_init!(RcuBox {
-            ptr: AtomicPtr::new(KBox::into_raw(value)),
-            writer <- kernel::new_mutex!((), "mcast_unix_rcu_writer"),
+            ptr: AtomicPtr::new(KBox::into_raw(first.0)),
+            writer <- kernel::new_spinlock!((), "mcast_unix_rcu_writer"),
         })
     }
 
-    /// Runs `f` on the current value inside an RCU read-side section.
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        // SAFETY: the pointer is always a live `KBox` allocation: a replaced
-        // one is freed only after `synchronize_rcu()`, which waits for this
-        // read-side section to end.
-        unsafe {
-            b::mcast_rcu_read_lock();
-            let r = f(&*self.ptr.load(Ordering::Acquire));
-            b::mcast_rcu_read_unlock();
-            r
-        }
+    /// The current value, for as long as the read-side section lasts.
+    pub(crate) fn get<'g>(&'g self, _guard: &'g RcuGuard) -> &'g T {
+        // SAFETY: the pointer is always a live node: a replaced one is freed
+        // only after a grace period, which cannot end while `_guard` lives.
+        unsafe { &(*self.ptr.load(Ordering::Acquire)).value }
     }
 
-    /// Computes a new value from the current one (`f` may sleep), publishes
-    /// it, waits for readers of the old one and drops it. Sleeps.
-    pub(crate) fn update<R>(&self, f: impl FnOnce(&T) -> KResult<(KBox<T>, R)>) -> KResult<R> {
-        let _writer = self.writer.lock();
-        // SAFETY: only a writer replaces the value, and writers hold
-        // `writer`, so the current value stays live while `f` reads it.
-        let (new, r) = f(unsafe { &*self.ptr.load(Ordering::Acquire) })?;
-        let old = self.ptr.swap(KBox::into_raw(new), Ordering::AcqRel);
-        // SAFETY: waits for every reader that may still see `old`; after
-        // that we are its only owner.
-        drop(unsafe {
-            b::synchronize_rcu();
-            KBox::from_raw(old)
-        });
-        Ok(r)
+    /// Runs `f` on the current value inside a read-side section.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&T, &RcuGuard) -> R) -> R {
+        let guard = RcuGuard::new();
+        f(self.get(&guard), &guard)
+    }
+
+    /// Runs `f` with the writer lock held (a spinlock: `f` must not sleep).
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut Writer<'_, T>) -> R) -> R {
+        let _lock = self.writer.lock();
+        f(&mut Writer { rcu: self, _locked: PhantomData })
+    }
+}
+
+/// The writer's view of an [`RcuBox`] (its lock held).
+pub(crate) struct Writer<'a, T: Send + Sync> {
+    rcu: &'a RcuBox<T>,
+    _locked: PhantomData<&'a mut ()>,
+}
+
+impl<T: Send + Sync> Writer<'_, T> {
+    /// The current value; stable while the writer lock is held.
+    pub(crate) fn current(&self) -> &T {
+        // SAFETY: only writers replace the value and we hold the writer lock.
+        unsafe { &(*self.rcu.ptr.load(Ordering::Acquire)).value }
+    }
+
+    /// Publishes `new`; the old value is dropped after a grace period.
+    pub(crate) fn publish(&mut self, new: Spare<T>) {
+        let old = self.rcu.ptr.swap(KBox::into_raw(new.0), Ordering::AcqRel);
+        // SAFETY: `old` is a live node no new reader can find any more;
+        // call_rcu runs `free_node` once every reader that may see it is
+        // done, and module exit waits for that (`barrier`).
+        unsafe { b::call_rcu(ptr::addr_of_mut!((*old).head), Some(free_node::<T>)) };
     }
 }
 
 #[pinned_drop]
-impl<T> PinnedDrop for RcuBox<T> {
+impl<T: Send + Sync> PinnedDrop for RcuBox<T> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: we are the last user of the box (readers hold a reference
-        // to its owner while they read), and `ptr` is not structurally pinned.
+        // SAFETY: the box's owner is being dropped, so no reader holds a
+        // reference to it (readers borrow it through a counted reference
+        // to its owner); the node is not structurally pinned.
         drop(unsafe { KBox::from_raw(self.ptr.load(Ordering::Acquire)) });
     }
 }

@@ -15,7 +15,7 @@
 
 use super::bindings as b;
 use super::errno::{Errno, KResult};
-use super::msg::Msg;
+use super::msg::{Creds, Msg};
 use super::sock::{Sock, Socket};
 use crate::address::Address;
 use core::ptr::{self, NonNull};
@@ -152,13 +152,12 @@ impl Skb {
         unsafe { b::mcast_skb_add_creds(self.raw()) }
     }
 
-    /// Records explicit SCM_CREDENTIALS from the message, after checking
-    /// them (and every other control message) as AF_UNIX does.
-    pub(crate) fn set_creds(&mut self, sock: &Socket, msg: &mut Msg<'_>) -> KResult<()> {
-        // SAFETY: valid socket, message and skb of the current sendmsg; the
-        // helper stores a pid reference in the cb (released by our destructors).
-        let err = unsafe { b::mcast_scm_creds(sock.raw(), msg.raw(), self.raw()) };
-        Errno::from_ret(err).map_or(Ok(()), Err)
+    /// Records explicit SCM_CREDENTIALS the sender passed (see
+    /// [`Msg::parse_cmsgs`]); without them the message has none yet.
+    pub(crate) fn set_creds(&mut self, mut creds: Creds) {
+        // SAFETY: the cb is ours; the helper moves the pid reference from
+        // `creds` (leaving NULL there) into the cb, released by our destructors.
+        unsafe { b::mcast_skb_set_creds(self.raw(), &mut creds.0) };
     }
 
     /// Records the sender's address for the receiver's msg_name.
@@ -212,7 +211,7 @@ impl Skb {
 impl Drop for Skb {
     fn drop(&mut self) {
         // SAFETY: we own the skb; its destructor releases the cb references.
-        unsafe { b::consume_skb(self.raw()) };
+        unsafe { b::mcast_consume_skb(self.raw()) };
     }
 }
 

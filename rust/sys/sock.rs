@@ -15,7 +15,9 @@ use super::bindings as b;
 use super::errno::{Errno, KResult};
 use super::wait::{self, WaitQueue};
 use crate::socket::{SockState, SockType};
+use super::rcu::RcuGuard;
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::types::Opaque;
 
 /// `sk->sk_state` values, as af_unix.c uses them.
@@ -338,6 +340,60 @@ impl Drop for SockRef {
     fn drop(&mut self) {
         // SAFETY: we own one reference and give it back.
         unsafe { b::mcast_sock_put(self.0.as_ref().raw()) }
+    }
+}
+
+/// A slot holding a counted reference to a sock (or nothing) that RCU
+/// readers may follow without taking a reference of their own.
+///
+/// Sound because every sock of the family is freed only after an RCU grace
+/// period (`SOCK_RCU_FREE`, set at allocation): a reader that found the
+/// pointer while the slot still owned its reference may use the sock until
+/// its read-side section ends, even if the slot is emptied (and the
+/// reference dropped) meanwhile.
+pub(crate) struct SockSlot(AtomicPtr<Sock>);
+
+impl SockSlot {
+    pub(crate) fn new(sk: SockRef) -> SockSlot {
+        let raw = sk.0.as_ptr();
+        core::mem::forget(sk);
+        SockSlot(AtomicPtr::new(raw))
+    }
+
+    pub(crate) fn empty() -> SockSlot {
+        SockSlot(AtomicPtr::new(ptr::null_mut()))
+    }
+
+    /// The sock, for the read-side section `_guard` (None: emptied).
+    pub(crate) fn get<'g>(&'g self, _guard: &'g RcuGuard) -> Option<&'g Sock> {
+        let p = self.0.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer was a counted reference when loaded;
+        // the sock is freed only after a grace period (SOCK_RCU_FREE), which
+        // cannot end while `_guard` is held (see the type's doc).
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// Whether the slot holds `sk` (compares addresses only).
+    pub(crate) fn holds(&self, sk: &Sock) -> bool {
+        ptr::eq(self.0.load(Ordering::Acquire), sk)
+    }
+
+    /// Another counted reference to the sock, if the slot holds one.
+    pub(crate) fn get_ref(&self, guard: &RcuGuard) -> Option<SockRef> {
+        self.get(guard).map(Sock::get)
+    }
+
+    /// Empties the slot; its reference goes to the caller (None if empty
+    /// already: at most one caller gets it).
+    pub(crate) fn take(&self) -> Option<SockRef> {
+        let p = self.0.swap(ptr::null_mut(), Ordering::AcqRel);
+        NonNull::new(p).map(SockRef)
+    }
+}
+
+impl Drop for SockSlot {
+    fn drop(&mut self) {
+        drop(self.take());
     }
 }
 

@@ -31,7 +31,7 @@ void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char
 	X(address_autobind_name)			\
 	X(mreq_parse_layout)				\
 	X(mreq_parse_rejects_short_and_long)		\
-	X(copies_spill_to_heap_in_order)		\
+	X(memberships_slots_without_allocation)	\
 	X(remove_at_keeps_order)			\
 	X(membership_sender_skipped_unless_loopback)	\
 	X(membership_drop_flag_marks_recipient)		\

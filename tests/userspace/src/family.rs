@@ -77,14 +77,14 @@ pub fn cases(af: i32) -> Vec<Case> {
             // The family still works after the refusal.
             ensure!(sys::socket(af, libc::SOCK_SEQPACKET, 0).is_ok());
             drop(fd);
-            expect_eq("rmmod after close", sys::delete_module("mcast_unix"), Ok(()))?;
+            expect_eq("rmmod after close", sys::unload_module("mcast_unix"), Ok(()))?;
             expect_eq("socket after rmmod", sys::socket(af, libc::SOCK_DGRAM, 0).err(), Some(Errno(libc::EAFNOSUPPORT)))?;
             expect_eq("insmod again", sys::load_module(MODULE, ""), Ok(()))?;
             ensure!(sys::socket(af, libc::SOCK_DGRAM, 0).is_ok());
             Ok(())
         }),
         Case::new("module: insmod with a taken family -> EEXIST and one dmesg line", move || {
-            expect_eq("rmmod", sys::delete_module("mcast_unix"), Ok(()))?;
+            expect_eq("rmmod", sys::unload_module("mcast_unix"), Ok(()))?;
             let before = kmsg_count("already registered");
             let r = sys::load_module(MODULE, &format!("family={}", libc::AF_UNIX));
             let after = kmsg_count("already registered");
@@ -94,7 +94,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             expect_eq("dmesg lines", after - before, 1)
         }),
         Case::new("module: insmod with family out of range -> EINVAL", move || {
-            expect_eq("rmmod", sys::delete_module("mcast_unix"), Ok(()))?;
+            expect_eq("rmmod", sys::unload_module("mcast_unix"), Ok(()))?;
             let r0 = sys::load_module(MODULE, "family=0");
             let rmax = sys::load_module(MODULE, "family=46");
             expect_eq("reload", sys::load_module(MODULE, ""), Ok(()))?;
@@ -102,11 +102,11 @@ pub fn cases(af: i32) -> Vec<Case> {
             expect_eq("family=AF_MAX", rmax, Err(Errno(libc::EINVAL)))
         }),
         Case::new("module: another free family number works and is reported", move || {
-            expect_eq("rmmod", sys::delete_module("mcast_unix"), Ok(()))?;
+            expect_eq("rmmod", sys::unload_module("mcast_unix"), Ok(()))?;
             let r = sys::load_module(MODULE, "family=27");
             let seen = mcast_unix::family().ok();
             let works = sys::socket(27, libc::SOCK_DGRAM, 0).map(|fd| sys::getsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_DOMAIN));
-            let _ = sys::delete_module("mcast_unix");
+            let _ = sys::unload_module("mcast_unix");
             expect_eq("reload", sys::load_module(MODULE, ""), Ok(()))?;
             expect_eq("insmod family=27", r, Ok(()))?;
             expect_eq("sysfs", seen, Some(27))?;

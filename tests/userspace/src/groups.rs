@@ -557,7 +557,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "group", "max_members as a module parameter: one more -> ENOBUFS", |af| {
         // Reload with a small limit; the module must be idle (no sockets).
-        expect_eq("rmmod", sys::delete_module("mcast_unix"), Ok(()))?;
+        expect_eq("rmmod", sys::unload_module("mcast_unix"), Ok(()))?;
         let loaded = sys::load_module("/mcast_unix.ko", "max_members=3 max_groups=2");
         let result = (|| -> CaseResult {
             loaded.map_err(|e| format!("insmod: {e:?}"))?;
@@ -572,7 +572,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             let (_o4, a4) = dgram_group(af);
             expect_eq("3rd group", err(join(&m, &a4, 0)), Some(Errno(libc::ENOBUFS)))
         })();
-        let _ = sys::delete_module("mcast_unix");
+        let _ = sys::unload_module("mcast_unix");
         expect_eq("reload", sys::load_module("/mcast_unix.ko", ""), Ok(()))?;
         result
     });

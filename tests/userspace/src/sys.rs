@@ -125,6 +125,22 @@ pub fn delete_module(name: &str) -> SysResult<()> {
     check(unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) }).map(|_| ())
 }
 
+/// Unloads a module whose last user just went away: a closed socket of the
+/// family is freed (and drops its module reference) one RCU grace period
+/// after its close, so `delete_module` may say EAGAIN for a moment. Retries
+/// for up to two seconds.
+pub fn unload_module(name: &str) -> SysResult<()> {
+    let start = std::time::Instant::now();
+    loop {
+        match delete_module(name) {
+            Err(Errno(libc::EAGAIN)) if start.elapsed() < std::time::Duration::from_secs(2) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// `finit_module(path, params)`.
 pub fn load_module(path: &str, params: &str) -> SysResult<()> {
     let file = std::fs::File::open(path).map_err(|e| Errno(e.raw_os_error().unwrap_or(0)))?;
