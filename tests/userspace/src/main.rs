@@ -11,6 +11,7 @@ mod family;
 mod filters;
 mod groups;
 mod harness;
+mod hostile;
 mod mcast;
 mod seqgroups;
 mod sys;
@@ -45,6 +46,7 @@ fn main() {
         cases.extend(groups::cases(af));
         cases.extend(seqgroups::cases(af));
         cases.extend(filters::cases(af));
+        cases.extend(hostile::cases(af));
     }
     let failed = harness::run(cases, args.first().map(String::as_str));
     std::process::exit(if failed == 0 { 0 } else { 1 });
