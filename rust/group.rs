@@ -74,9 +74,6 @@ impl MemberSlot for SockSlot {
     fn dup(&self, guard: &RcuGuard) -> SockSlot {
         self.get_ref(guard).map_or_else(SockSlot::empty, SockSlot::new)
     }
-    fn empty() -> SockSlot {
-        SockSlot::empty()
-    }
 }
 
 /// What one recipient of a message gets.

@@ -45,7 +45,6 @@ pub(crate) trait Slot: Sized {
     fn take(&self) -> Option<Self::Owned>;
     /// Another slot with its own reference (empty if this one is).
     fn dup(&self, guard: &RcuGuard) -> Self;
-    fn empty() -> Self;
 }
 
 /// One member.
@@ -266,6 +265,9 @@ pub(crate) mod tests {
         fn dup(&self, _g: &RcuGuard) -> N {
             N(AtomicU32::new(self.0.load(Ordering::Relaxed)))
         }
+    }
+
+    impl N {
         fn empty() -> N {
             N(AtomicU32::new(0))
         }
