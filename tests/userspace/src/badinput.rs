@@ -36,9 +36,6 @@ const D: i32 = libc::SOCK_DGRAM;
 const S: i32 = libc::SOCK_SEQPACKET;
 /// A family that is wrong for both AF_UNIX and the module.
 const WRONG_AF: i32 = libc::AF_INET;
-/// `MSG_CMSG_COMPAT` (linux/socket.h; not in the libc crate): only 32-bit
-/// compat syscalls may set it.
-const MSG_CMSG_COMPAT: i32 = 0x8000_0000u32 as i32;
 
 /// What AF_UNIX answers to a row's call.
 #[derive(Clone, Copy)]
@@ -734,9 +731,6 @@ fn send_rows(v: &mut Vec<Row>) {
 }
 
 fn sendmsg_rows(v: &mut Vec<Row>) {
-    row!(v, "sendmsg", "flag `MSG_CMSG_COMPAT`", "connected dgram socket", EINVAL, SAME, |e| {
-        Hdr::new(1).sendmsg(&e.dgram_pair()?.0, MSG_CMSG_COMPAT)
-    });
     row!(v, "sendmsg", "`iov_base` unmapped", "connected dgram socket", EFAULT, SAME, |e| {
         let mut h = Hdr::new(8);
         h.iov.iov_base = unmapped() as *mut _;
@@ -892,11 +886,6 @@ fn recv_rows(v: &mut Vec<Row>) {
         let (tx, rx) = e.dgram_pair()?;
         ctx(sys::send(&tx, b"queued", 0), "send")?;
         Ok(sys::recv_null(&rx, 10, libc::MSG_DONTWAIT).map(|_| ()))
-    });
-    row!(v, "recvmsg", "flag `MSG_CMSG_COMPAT`", "dgram socket with a message queued", EINVAL, SAME, |e| {
-        let (tx, rx) = e.dgram_pair()?;
-        ctx(sys::send(&tx, b"queued", 0), "send")?;
-        Hdr::new(8).recvmsg(&rx, MSG_CMSG_COMPAT | libc::MSG_DONTWAIT)
     });
     row!(v, "recvmsg", "`iov_base` unmapped", "seqpacket socket with a message queued", EFAULT, SAME, |e| {
         let (c, acc) = e.seq_pair()?;
