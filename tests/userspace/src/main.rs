@@ -16,6 +16,7 @@
 mod badinput;
 mod diff;
 mod family;
+mod faults;
 mod filters;
 mod groups;
 mod harness;
@@ -59,6 +60,8 @@ fn main() {
         cases.extend(seqgroups::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(badinput::cases(af));
+        // Last: it ends by unloading and reloading the module.
+        cases.extend(faults::cases(af));
     }
     let failed = harness::run(cases, args.first().map(String::as_str));
     std::process::exit(if failed == 0 { 0 } else { 1 });
