@@ -165,7 +165,7 @@ impl Env {
     /// socketpair() of type `ty`.
     fn pair(&self, ty: i32) -> R<(Fd, Fd)> {
         let mut sv = [0i32; 2];
-        ctx(sc(libc::SYS_socketpair, &[self.af as usize, ty as usize, 0, p(&mut sv)]), "socketpair")?;
+        ctx(sc(libc::SYS_socketpair, &[self.af as usize, ty as usize, 0, pm(&mut sv)]), "socketpair")?;
         Ok((Fd(sv[0]), Fd(sv[1])))
     }
 }
@@ -192,6 +192,11 @@ fn i(x: i32) -> usize {
 
 /// A pointer as a syscall argument.
 fn p<T>(x: *const T) -> usize {
+    x as usize
+}
+
+/// A pointer the kernel writes through, as a syscall argument.
+fn pm<T>(x: *mut T) -> usize {
     x as usize
 }
 
@@ -234,7 +239,7 @@ fn socket_call(af: i32, ty: i32, proto: i32) -> R<Out> {
 
 fn socketpair_call(af: i32, ty: i32, proto: i32) -> R<Out> {
     let mut sv = [-1i32; 2];
-    let r = sc(libc::SYS_socketpair, &[i(af), i(ty), i(proto), p(&mut sv)]);
+    let r = sc(libc::SYS_socketpair, &[i(af), i(ty), i(proto), pm(&mut sv)]);
     if r.is_ok() {
         drop((Fd(sv[0]), Fd(sv[1])));
     }
@@ -348,7 +353,7 @@ impl Hdr {
     }
 
     fn recvmsg(&mut self, fd: &Fd, flags: i32) -> R<Out> {
-        out(sc(libc::SYS_recvmsg, &[i(fd.0), p(&mut self.m), i(flags)]))
+        out(sc(libc::SYS_recvmsg, &[i(fd.0), pm(&mut self.m), i(flags)]))
     }
 }
 
@@ -378,7 +383,7 @@ fn setopt_ptr(fd: &Fd, level: i32, name: i32, val: usize, len: i64) -> R<Out> {
 fn getopt(fd: &Fd, level: i32, name: i32) -> R<Out> {
     let mut v = [0u8; 128];
     let mut len: u32 = 128;
-    out(sc(libc::SYS_getsockopt, &[i(fd.0), i(level), i(name), p(v.as_mut_ptr()), p(&mut len)]))
+    out(sc(libc::SYS_getsockopt, &[i(fd.0), i(level), i(name), pm(v.as_mut_ptr()), pm(&mut len)]))
 }
 
 /// The bytes of a `struct mcast_unix_mreq` for `a`, with `address_len` and `flags`.
@@ -917,7 +922,7 @@ fn recv_rows(v: &mut Vec<Row>) {
         // SAFETY: all-zero is a valid mmsghdr; its msghdr points at h's buffers.
         let mut mm: libc::mmsghdr = unsafe { std::mem::zeroed() };
         mm.msg_hdr = h.m;
-        out(sc(libc::SYS_recvmmsg, &[i(rx.0), p(&mut mm), 1, i(libc::MSG_DONTWAIT), unmapped()]))
+        out(sc(libc::SYS_recvmmsg, &[i(rx.0), pm(&mut mm), 1, i(libc::MSG_DONTWAIT), unmapped()]))
     });
 }
 
@@ -970,7 +975,7 @@ fn listen_accept_rows(v: &mut Vec<Row>) {
         let c = e.sock(S)?;
         ctx(sys::connect(&c, &a), "connect")?;
         let mut len: u32 = 110;
-        out_fd(sc(libc::SYS_accept4, &[i(l.0), unmapped(), p(&mut len), 0]))
+        out_fd(sc(libc::SYS_accept4, &[i(l.0), unmapped(), pm(&mut len), 0]))
     });
 }
 
@@ -995,25 +1000,25 @@ fn misc_rows(v: &mut Vec<Row>) {
     });
     row!(v, "getpeername", "address unmapped", "connected seqpacket client", EFAULT, SAME, |e| {
         let mut len: u32 = 110;
-        out(sc(libc::SYS_getpeername, &[i(e.seq_pair()?.0 .0), unmapped(), p(&mut len)]))
+        out(sc(libc::SYS_getpeername, &[i(e.seq_pair()?.0 .0), unmapped(), pm(&mut len)]))
     });
     row!(v, "getsockname", "`addrlen` pointer unmapped", "bound dgram socket", EFAULT, SAME, |e| {
         let mut buf = [0u8; 128];
-        out(sc(libc::SYS_getsockname, &[i(e.bound(D, &e.abs("d"))?.0), p(buf.as_mut_ptr()), unmapped()]))
+        out(sc(libc::SYS_getsockname, &[i(e.bound(D, &e.abs("d"))?.0), pm(buf.as_mut_ptr()), unmapped()]))
     });
     row!(v, "getsockname", "`*addrlen` −1", "bound seqpacket socket", EINVAL, SAME, |e| {
         let mut buf = [0u8; 128];
         let mut len: i32 = -1;
-        out(sc(libc::SYS_getsockname, &[i(e.bound(S, &e.abs("s"))?.0), p(buf.as_mut_ptr()), p(&mut len)]))
+        out(sc(libc::SYS_getsockname, &[i(e.bound(S, &e.abs("s"))?.0), pm(buf.as_mut_ptr()), pm(&mut len)]))
     });
     row!(v, "ioctl", "unknown command 0x1234", "dgram socket", ENOTTY, SAME, |e| { ioctl(&e.sock(D)?, 0x1234, 0) });
     row!(v, "ioctl", "`SIOCGSTAMP` (no timestamps: `ENOIOCTLCMD` inside the kernel)", "seqpacket socket", ENOTTY, SAME, |e| {
         let mut tv = [0u64; 2];
-        ioctl(&e.sock(S)?, 0x8906, p(&mut tv))
+        ioctl(&e.sock(S)?, 0x8906, pm(&mut tv))
     });
     row!(v, "ioctl", "`SIOCINQ` on a listener", "listening seqpacket socket", EINVAL, SAME, |e| {
         let mut n = 0i32;
-        ioctl(&e.listener()?.0, libc::FIONREAD, p(&mut n))
+        ioctl(&e.listener()?.0, libc::FIONREAD, pm(&mut n))
     });
     row!(v, "ioctl", "`SIOCINQ`, argument unmapped", "dgram socket", EFAULT, SAME, |e| {
         ioctl(&e.sock(D)?, libc::FIONREAD, unmapped())
