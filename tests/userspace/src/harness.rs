@@ -10,6 +10,15 @@ use std::time::Instant;
 
 pub type CaseResult = Result<(), String>;
 
+/// What [`skip`] puts in front of its reason (not printable, so no real
+/// failure message starts with it).
+const SKIP_MARK: &str = "\u{1}SKIP ";
+
+/// Ends a case as skipped: the runner prints `ok N - name # SKIP reason`.
+pub fn skip(reason: &str) -> CaseResult {
+    Err(format!("{SKIP_MARK}{reason}"))
+}
+
 pub struct Case {
     pub name: String,
     pub run: Box<dyn Fn() -> CaseResult>,
@@ -44,6 +53,9 @@ pub fn run(cases: Vec<Case>, filter: Option<&str>) -> usize {
         let ms = start.elapsed().as_millis();
         match result {
             Ok(()) => println!("ok {} - {} # {} ms", i + 1, case.name, ms),
+            Err(msg) if msg.starts_with(SKIP_MARK) => {
+                println!("ok {} - {} # SKIP {}", i + 1, case.name, &msg[SKIP_MARK.len()..]);
+            }
             Err(msg) => {
                 failed += 1;
                 println!("not ok {} - {}", i + 1, case.name);

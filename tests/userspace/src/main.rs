@@ -2,12 +2,21 @@
 //! static binary. Prints TAP; exits non-zero if any case fails.
 //!
 //! Usage: mcast-tests [--oracle] [FILTER]
-//!   --oracle   run only the differential cases, with AF_UNIX on both sides
-//!              (checks the scenarios themselves; needs no module)
-//!   FILTER     run the cases whose name contains FILTER
+//!        mcast-tests --print-matrix
+//!   --oracle        run only the differential cases and the AF_UNIX column of
+//!                   the bad-input table, on AF_UNIX alone (checks the
+//!                   scenarios themselves; needs no module)
+//!   --print-matrix  print the bad-input table as markdown (the section of
+//!                   Documentation/mcast_unix.md) and exit
+//!   FILTER          run the cases whose name contains FILTER
+//!
+//! Environment: MATRIX_SKIP_WEDGE=1 skips the bad-input rows whose control
+//! buffer starts with cmsg_len 0 (see badinput.rs).
 
+mod badinput;
 mod diff;
 mod family;
+mod faults;
 mod filters;
 mod groups;
 mod harness;
@@ -21,6 +30,10 @@ use diff::Mode;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--print-matrix") {
+        print!("{}", badinput::markdown());
+        return;
+    }
     let oracle = args.first().is_some_and(|a| a == "--oracle");
     if oracle {
         args.remove(0);
@@ -33,6 +46,7 @@ fn main() {
     let mut cases = Vec::new();
     if oracle {
         cases.extend(unicast::cases(Mode::OracleOnly));
+        cases.extend(badinput::oracle_cases());
     } else {
         let af = match mcast_unix::family() {
             Ok(af) => af,
@@ -47,6 +61,9 @@ fn main() {
         cases.extend(seqgroups::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
+        cases.extend(badinput::cases(af));
+        // Last: it ends by unloading and reloading the module.
+        cases.extend(faults::cases(af));
     }
     let failed = harness::run(cases, args.first().map(String::as_str));
     std::process::exit(if failed == 0 { 0 } else { 1 });

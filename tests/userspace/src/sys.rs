@@ -48,6 +48,9 @@ impl fmt::Debug for Errno {
             libc::EINPROGRESS => "EINPROGRESS",
             libc::ENOEXEC => "ENOEXEC",
             libc::ESRCH => "ESRCH",
+            libc::ENOTTY => "ENOTTY",
+            libc::ENFILE => "ENFILE",
+            libc::EMFILE => "EMFILE",
             _ => return write!(f, "errno {}", self.0),
         };
         f.write_str(name)
