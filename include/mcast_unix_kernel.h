@@ -61,6 +61,7 @@ struct module *mcast_this_module(void);
 /* struct sock */
 void mcast_sock_hold(struct sock *sk);
 void mcast_sock_put(struct sock *sk);
+bool mcast_sock_hold_not_zero(struct sock *sk);
 void mcast_sock_orphan(struct sock *sk);
 void mcast_sock_graft(struct sock *sk, struct socket *parent);
 struct net *mcast_sock_net(const struct sock *sk);

@@ -207,7 +207,7 @@ impl Group {
         self.republish(None, Some((peer, filter)), |_| Ok(()))?;
         // A sender waiting for that member looks again (it may no longer
         // be a recipient).
-        let member = self.list.read(|l, g| l.member_of_peer(peer, g).map(Sock::get));
+        let member = self.list.read(|l, g| l.member_of_peer(peer, g).and_then(Sock::try_get));
         if let Some(m) = member {
             m.peer_wait().wake(POLL_WRITE);
         }
@@ -279,8 +279,12 @@ impl Group {
                 Fate::Queue
             } else if r.drops || r.sk.is(sender) {
                 Fate::Drop
+            } else if let Some(member) = r.sk.try_get() {
+                return Ok(Step::WaitFor(member, gen));
             } else {
-                return Ok(Step::WaitFor(r.sk.get(), gen));
+                // Closing right now (its last reference is gone): it takes
+                // nothing any more.
+                Fate::Skip
             };
             // Within the capacity reserved by `send` (GFP_ATOMIC only if the
             // list grew in between).
@@ -334,8 +338,11 @@ impl Group {
             let mut old = None;
             for r in list.recipients(g, |s: &Sock| s.is(sk)) {
                 if !r.drops && !r.sk.is(sk) && peer_is_full(r.sk) {
+                    // A member whose last reference is gone is closing: it
+                    // holds nobody back.
+                    let Some(full) = r.sk.try_get() else { continue };
                     let mut inner = sk.state().inner.lock();
-                    let (hooked, prev) = socket::hook_relay(sk, &mut inner, r.sk);
+                    let (hooked, prev) = socket::hook_relay(sk, &mut inner, full);
                     old = old.or(prev);
                     // Re-check after hooking: a drain in between would be missed.
                     if peer_is_full(r.sk) {

@@ -31,6 +31,7 @@ struct module *mcast_this_module(void) { return THIS_MODULE; }
 /* struct sock */
 void mcast_sock_hold(struct sock *sk) { sock_hold(sk); }
 void mcast_sock_put(struct sock *sk) { sock_put(sk); }
+bool mcast_sock_hold_not_zero(struct sock *sk) { return refcount_inc_not_zero(&sk->sk_refcnt); }
 void mcast_sock_orphan(struct sock *sk) { sock_orphan(sk); }
 void mcast_sock_graft(struct sock *sk, struct socket *parent) { sock_graft(sk, parent); }
 struct net *mcast_sock_net(const struct sock *sk) { return sock_net(sk); }

@@ -67,6 +67,7 @@ pub(crate) static CASES: &[(&str, CaseFn)] = &[
     ("mreq_parse_rejects_short_and_long", crate::group::tests::mreq_parse_rejects_short_and_long),
     ("memberships_slots_without_allocation", crate::group::tests::memberships_slots_without_allocation),
     ("remove_at_keeps_order", crate::vec::tests::remove_at_keeps_order),
+    ("rcu_box_frees_replaced_values_after_a_grace_period", crate::sys::rcu::tests::rcu_box_frees_replaced_values_after_a_grace_period),
     ("membership_sender_skipped_unless_loopback", crate::membership::tests::membership_sender_skipped_unless_loopback),
     ("membership_drop_flag_marks_recipient", crate::membership::tests::membership_drop_flag_marks_recipient),
     ("membership_send_to_peer_copies", crate::membership::tests::membership_send_to_peer_copies),

@@ -159,15 +159,19 @@ pub(crate) fn set_peer(sk: &Sock, inner: &mut Inner, peer: Option<SockRef>) -> O
 /// Hooks `sk`'s POLLOUT relay on `target`'s `peer_wait` (caller holds
 /// `sk`'s `inner`): true if this call hooked it. A reference to a previous,
 /// different target is returned, to be dropped unlocked.
-pub(crate) fn hook_relay(sk: &Sock, inner: &mut Inner, target: &Sock) -> (bool, Option<SockRef>) {
+pub(crate) fn hook_relay(sk: &Sock, inner: &mut Inner, target: SockRef) -> (bool, Option<SockRef>) {
     let old = match &inner.relay_target {
-        Some(t) if !t.is(target) => unhook_relay(sk, inner),
+        Some(t) if !t.is(&target) => unhook_relay(sk, inner),
         _ => None,
     };
+    let hooked = sk.state().relay.hook(target.peer_wait());
     if inner.relay_target.is_none() {
-        inner.relay_target = Some(target.get());
+        inner.relay_target = Some(target);
+    } else {
+        // Already held (same target): this reference goes with the old one.
+        return (hooked, old.or(Some(target)));
     }
-    (sk.state().relay.hook(target.peer_wait()), old)
+    (hooked, old)
 }
 
 /// Unhooks `sk`'s relay (caller holds `sk`'s `inner`); returns the target's
@@ -614,7 +618,7 @@ fn peer_writable(sk: &Sock) -> bool {
     if !peer_is_full(&peer) {
         return true;
     }
-    let (hooked, old) = hook_relay(sk, &mut inner, &peer);
+    let (hooked, old) = hook_relay(sk, &mut inner, peer.clone());
     // Re-check after hooking: a drain in between would be missed.
     let full = peer_is_full(&peer);
     if !full && hooked {

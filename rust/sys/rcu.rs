@@ -159,3 +159,44 @@ impl<T: Send + Sync> PinnedDrop for RcuBox<T> {
         drop(unsafe { KBox::from_raw(self.ptr.load(Ordering::Acquire)) });
     }
 }
+
+#[cfg(CONFIG_KUNIT)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::kunit::{CaseResult, Failure};
+    use crate::kcheck_eq;
+    use core::sync::atomic::AtomicUsize;
+    use kernel::alloc::flags::GFP_KERNEL;
+
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+    struct Counted(u32);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn fail() -> Failure {
+        Failure { file: file!(), line: line!(), what: "allocation failed" }
+    }
+
+    pub(crate) fn rcu_box_frees_replaced_values_after_a_grace_period() -> CaseResult {
+        let before = DROPPED.load(Ordering::Relaxed);
+        let first = Spare::new(Counted(1), GFP_KERNEL).map_err(|_| fail())?;
+        let b = KBox::pin_init(RcuBox::new(first), GFP_KERNEL).map_err(|_| fail())?;
+        for i in 2..=5 {
+            let next = Spare::new(Counted(i), GFP_KERNEL).map_err(|_| fail())?;
+            // Publishing does not wait for readers.
+            b.write(|w| w.publish(next));
+        }
+        kcheck_eq!(b.read(|v, _| v.0), 5);
+        // Every replaced value is freed once the callbacks queued so far ran.
+        barrier();
+        kcheck_eq!(DROPPED.load(Ordering::Relaxed) - before, 4);
+        drop(b);
+        kcheck_eq!(DROPPED.load(Ordering::Relaxed) - before, 5);
+        Ok(())
+    }
+}

@@ -97,6 +97,15 @@ impl Sock {
         SockRef(NonNull::from(self))
     }
 
+    /// A new counted reference unless the last one is already gone (a sock
+    /// found under RCU may be between its last `sock_put` and its deferred
+    /// free: taking a reference then would resurrect it).
+    pub(crate) fn try_get(&self) -> Option<SockRef> {
+        // SAFETY: we are live (or within the grace period of our free),
+        // and refcount_inc_not_zero never revives a zero count.
+        unsafe { b::mcast_sock_hold_not_zero(self.raw()) }.then(|| SockRef(NonNull::from(self)))
+    }
+
     /// Whether two references name the same socket.
     pub(crate) fn is(&self, other: &Sock) -> bool {
         ptr::eq(self, other)
@@ -380,7 +389,7 @@ impl SockSlot {
 
     /// Another counted reference to the sock, if the slot holds one.
     pub(crate) fn get_ref(&self, guard: &RcuGuard) -> Option<SockRef> {
-        self.get(guard).map(Sock::get)
+        self.get(guard).and_then(Sock::try_get)
     }
 
     /// Empties the slot; its reference goes to the caller (None if empty

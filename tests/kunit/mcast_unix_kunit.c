@@ -33,6 +33,7 @@ void mcast_kunit_fail(struct kunit *test, const char *file, int line, const char
 	X(mreq_parse_rejects_short_and_long)		\
 	X(memberships_slots_without_allocation)	\
 	X(remove_at_keeps_order)			\
+	X(rcu_box_frees_replaced_values_after_a_grace_period) \
 	X(membership_sender_skipped_unless_loopback)	\
 	X(membership_drop_flag_marks_recipient)		\
 	X(membership_send_to_peer_copies)		\
