@@ -234,8 +234,11 @@ impl Group {
                 if slots.capacity() < need {
                     slots.reserve(need, GFP_KERNEL)?;
                 }
+                // Read before the list: a change published after this read
+                // (even one the walk below does not see) ends the wait.
+                let gen = self.generation();
                 let g = RcuGuard::new();
-                let step = self.try_deliver(self.list.get(&g), &g, sender, &mut msg, &mut slots);
+                let step = self.try_deliver(self.list.get(&g), &g, gen, sender, &mut msg, &mut slots);
                 drop(g);
                 // Copies not queued (an error part way) are freed here.
                 crate::sys::vec::clear(&mut slots);
@@ -260,12 +263,19 @@ impl Group {
 
     /// Steps 2a–2c of the module doc, inside the RCU read-side section. The
     /// message is taken (by the last recipient) only once nothing can fail.
-    fn try_deliver(&self, list: &Members, g: &RcuGuard, sender: &Sock, msg: &mut Option<Skb>, slots: &mut KVec<Slot>) -> KResult<Step> {
+    fn try_deliver(
+        &self,
+        list: &Members,
+        g: &RcuGuard,
+        gen: u64,
+        sender: &Sock,
+        msg: &mut Option<Skb>,
+        slots: &mut KVec<Slot>,
+    ) -> KResult<Step> {
         let is_sender = |s: &Sock| s.is(sender);
         if list.is_closed() {
             return Err(Errno::ECONNREFUSED);
         }
-        let gen = self.generation();
         let m = msg.as_mut().ok_or(Errno::EINVAL)?;
         // a) Every recipient's filters, on the shared message; a full
         //    recipient that would take it drops it or makes the sender wait.
