@@ -101,6 +101,10 @@ pub struct Shared {
     pub claimed: AtomicU64,
     pub target: AtomicU64,
     pub stop: AtomicBool,
+    /// Set while some thread's call has been running for a long time: the
+    /// others wait, so that a call spinning in the kernel leaves the other
+    /// CPU to the rest of the run (the test kernel does not preempt).
+    pub pause: AtomicBool,
     pub threads: [ThreadState; MAX_THREADS],
     pub counts: [[AtomicU64; NERRNO]; NCALLS],
 }

@@ -79,10 +79,8 @@ pub fn run(shared: &'static Shared, cfg: WorkerCfg) -> i32 {
     }
     let range = cfg.first..cfg.first + cfg.count;
     let wd = thread::Builder::new().name("fz-watchdog".into()).spawn(move || watchdog(shared, range));
-    for (i, h) in handles {
-        let state = if h.join().is_ok() { T_DONE } else { T_PANICKED };
-        shared.threads[i].state.store(state, Relaxed);
-        shared.threads[i].busy_since.store(0, Relaxed);
+    for (_, h) in handles {
+        let _ = h.join();
     }
     if let Ok(wd) = wd {
         let _ = wd.join();
@@ -90,16 +88,30 @@ pub fn run(shared: &'static Shared, cfg: WorkerCfg) -> i32 {
     0
 }
 
-/// One fuzzing thread: claims operations from the shared budget until it is
-/// used up or the supervisor says stop.
+/// One fuzzing thread. It records its own end (done or panicked): the
+/// process joins its threads in order, and one stuck in the kernel would
+/// hide the others' ends.
 fn fuzz(i: usize, seed: u64, env: &'static Env, shared: &'static Shared, epfd: i32) {
     let st = &shared.threads[i];
     st.tid.store(sys::gettid(), Relaxed);
     st.state.store(T_RUNNING, Relaxed);
+    let r = std::panic::catch_unwind(|| fuzz_loop(i, seed, env, shared, epfd));
+    st.busy_since.store(0, Relaxed);
+    st.state.store(if r.is_ok() { T_DONE } else { T_PANICKED }, Relaxed);
+}
+
+/// Claims operations from the shared budget until it is used up or the
+/// supervisor says stop.
+fn fuzz_loop(i: usize, seed: u64, env: &'static Env, shared: &'static Shared, epfd: i32) {
+    let st = &shared.threads[i];
     let mut ctx = Ctx::new(seed, env, shared, epfd);
     let weights = ops::weights();
     let target = shared.target.load(Relaxed);
     while !shared.stop.load(Relaxed) {
+        if shared.pause.load(Relaxed) {
+            thread::sleep(Duration::from_millis(5));
+            continue;
+        }
         if shared.claimed.fetch_add(1, Relaxed) >= target {
             break;
         }
