@@ -3,7 +3,8 @@
 //! harness; the kernel side (splats, hangs, stalls in the console) is judged
 //! by the VM runner. The program itself must only finish and report.
 //!
-//! Usage: mcast-fuzz [--seed N] [--ops N] [--duration SECS] [--threads N] [--skip-known] [--family AF]
+//! Usage: mcast-fuzz [--seed N] [--ops N] [--duration SECS] [--threads N]
+//!                   [--skip-known[=cmsg,blocking-send]] [--family AF]
 //!
 //! `--family 1` fuzzes AF_UNIX instead (the group options then all fail):
 //! a way to try the fuzzer itself on the host, without the module.
@@ -27,7 +28,8 @@
 //!
 //! `--skip-known` leaves out what hangs the current module (so the rest can
 //! be fuzzed until it is fixed): ancillary data whose `cmsg_len` stops the
-//! module's header walk (zeroed buffers, wrapping lengths) and blocking sends.
+//! module's header walk (zeroed buffers, wrapping lengths: `cmsg`) and
+//! blocking sends (`blocking-send`); a list selects some of them.
 
 mod addr;
 mod ops;
@@ -60,13 +62,13 @@ struct Args {
     ops: u64,
     duration: u64,
     threads: usize,
-    skip_known: bool,
+    skip: ops::Skip,
     family: Option<i32>,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "mcast-fuzz: {msg}\nusage: mcast-fuzz [--seed N] [--ops N] [--duration SECS] [--threads N] [--skip-known] [--family AF]"
+        "mcast-fuzz: {msg}\nusage: mcast-fuzz [--seed N] [--ops N] [--duration SECS] [--threads N] [--skip-known[=cmsg,blocking-send]] [--family AF]"
     );
     std::process::exit(2);
 }
@@ -76,7 +78,7 @@ fn number(opt: &str, v: Option<String>) -> u64 {
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { seed: None, ops: 100_000, duration: 600, threads: 4, skip_known: false, family: None };
+    let mut a = Args { seed: None, ops: 100_000, duration: 600, threads: 4, skip: ops::Skip::default(), family: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -84,7 +86,11 @@ fn parse_args() -> Args {
             "--ops" => a.ops = number("--ops", it.next()),
             "--duration" => a.duration = number("--duration", it.next()),
             "--threads" => a.threads = number("--threads", it.next()) as usize,
-            "--skip-known" => a.skip_known = true,
+            "--skip-known" => a.skip = ops::Skip::parse(None).unwrap_or_default(),
+            s if s.starts_with("--skip-known=") => {
+                a.skip = ops::Skip::parse(Some(&s["--skip-known=".len()..]))
+                    .unwrap_or_else(|| usage("--skip-known= takes a list of cmsg, blocking-send"));
+            }
             "--family" => a.family = Some(number("--family", it.next()) as i32),
             "-h" | "--help" => usage("help"),
             _ => usage(&format!("unknown argument {arg}")),
@@ -174,7 +180,10 @@ fn run(args: &Args, seed: u64) -> bool {
         args.ops,
         args.duration,
         OPS.len(),
-        if args.skip_known { ", --skip-known" } else { "" }
+        match args.skip.describe() {
+            s if s.is_empty() => String::new(),
+            s => format!(", --skip-known={s}"),
+        }
     );
     flush();
     let start = sys::now_ms();
@@ -185,7 +194,7 @@ fn run(args: &Args, seed: u64) -> bool {
         }
         let cfg = WorkerCfg {
             family,
-            skip_known: args.skip_known,
+            skip: args.skip,
             privileged,
             seed,
             first,

@@ -138,6 +138,11 @@ impl Pool {
         self.owners[seq as usize * NGROUPS + group].store(slot as i32, Relaxed);
     }
 
+    /// A group this process owns (a few random probes), if any.
+    pub fn live_group(&self, rng: &mut Rng, seq: bool) -> Option<usize> {
+        (0..4).map(|_| rng.index(NGROUPS)).find(|&g| self.owner(seq, g).is_some())
+    }
+
     /// The owner of `group` that this process created, if its slot still
     /// looks like one.
     pub fn owner(&self, seq: bool, group: usize) -> Option<usize> {

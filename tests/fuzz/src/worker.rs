@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::thread;
 use std::time::Duration;
 
-use crate::ops::{self, Ctx, Env, OPS};
+use crate::ops::{self, Ctx, Env, Skip, OPS};
 use crate::shared::{Shared, T_DONE, T_PANICKED, T_RUNNING};
 use crate::sys;
 
@@ -17,7 +17,7 @@ const KICK_MS: u64 = 200;
 
 pub struct WorkerCfg {
     pub family: i32,
-    pub skip_known: bool,
+    pub skip: Skip,
     pub privileged: bool,
     pub seed: u64,
     /// Global index of the first thread, and how many.
@@ -53,7 +53,7 @@ pub fn run(shared: &'static Shared, cfg: WorkerCfg) -> i32 {
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     let env: &'static Env = Box::leak(Box::new(Env {
         family: cfg.family,
-        skip_known: cfg.skip_known,
+        skip: cfg.skip,
         pid: sys::getpid(),
         uid: sys::getuid(),
         gid: sys::getgid(),

@@ -57,7 +57,7 @@ pub fn create_group(c: &mut Ctx, seq: bool, g: usize) -> Option<usize> {
     if seq {
         let backlog = c.rng.pick(&[1, 2, 8, 32, 128]);
         c.rec(Call::GroupListen, sys::listen(fd, backlog)).ok();
-    } else if c.rng.chance(30) {
+    } else if c.rng.chance(50) {
         // A small owner buffer fills with SEND_TO_PEER copies.
         let size = c.rng.pick(&[0, 2304, 4096]);
         opts::set_int(c, fd, libc::SO_RCVBUF, size);
@@ -137,8 +137,9 @@ pub fn admit(c: &mut Ctx) {
     }
     let a = SockAddr::group(c.env.family, g);
     c.b.misc.write(layout::NAME, &a.bytes);
-    c.rec(Call::ConnectGroup, sys::connect(client, c.b.misc.at(layout::NAME), a.len)).ok();
-    c.pool.install(&mut c.rng, client, Kind::SeqClient, g);
+    let r = c.rec(Call::ConnectGroup, sys::connect(client, c.b.misc.at(layout::NAME), a.len));
+    let kind = if r.is_ok() { Kind::SeqClient } else { Kind::Seq };
+    c.pool.install(&mut c.rng, client, kind, g);
     let Some(owner) = owner else { return };
     let ofd = c.pool.fd(owner);
     let flags =
@@ -146,6 +147,11 @@ pub fn admit(c: &mut Ctx) {
     let Ok(conn) = c.rec(Call::GroupAccept, sys::accept4(ofd, UPtr::NULL, UPtr::NULL, flags)) else { return };
     let conn = conn as i32;
     c.set_timeouts(conn);
+    if c.rng.chance(30) {
+        // The member's SEND_TO_PEER copies then fill it.
+        let size = c.rng.pick(&[0, 2304, 4096]);
+        opts::set_int(c, conn, libc::SO_RCVBUF, size);
+    }
     if c.rng.chance(30) {
         peer_filter(c, conn);
     }
@@ -165,12 +171,21 @@ pub fn admit(c: &mut Ctx) {
 /// `sendmsg` with random ancillary data (credentials reach members with
 /// SO_PASSCRED).
 pub fn group_send(c: &mut Ctx) {
-    let g = c.rng.index(NGROUPS);
+    let (fd, g) = if c.rng.chance(35) {
+        // A member to its own group: LOOPBACK and SEND_TO_PEER copies.
+        let (slot, fd) = c.of(&[Kind::Member]);
+        (fd, c.pool.group(slot))
+    } else {
+        // Mostly a group that exists (one this process owns; the other
+        // process's groups are reached by chance).
+        let live = if c.rng.chance(60) { c.pool.live_group(&mut c.rng, false) } else { None };
+        let g = live.unwrap_or_else(|| c.rng.index(NGROUPS));
+        (if c.rng.chance(85) { c.of(&DGRAM_SENDERS).1 } else { c.any() }, g)
+    };
     let a = SockAddr::group(c.env.family, g);
-    let fd = if c.rng.chance(85) { c.of(&DGRAM_SENDERS).1 } else { c.any() };
     if c.rng.chance(75) {
         let (buf, len) = c.payload();
-        let flags = c.send_flags();
+        let flags = c.group_send_flags();
         c.b.misc.write(layout::NAME, &a.bytes);
         let to = c.b.misc.at(layout::NAME);
         c.rec(Call::GroupSend, sys::sendto(fd, buf, len, flags, to, a.len)).ok();
@@ -184,12 +199,13 @@ pub fn group_send(c: &mut Ctx) {
 pub fn connected_send(c: &mut Ctx) {
     let (_, fd) = c.of(&[Kind::Dgram, Kind::Member]);
     if c.rng.chance(40) {
-        let a = SockAddr::group(c.env.family, c.rng.index(NGROUPS));
+        let g = c.pool.live_group(&mut c.rng, false).unwrap_or_else(|| c.rng.index(NGROUPS));
+        let a = SockAddr::group(c.env.family, g);
         c.b.misc.write(layout::NAME, &a.bytes);
         c.rec(Call::ConnectGroup, sys::connect(fd, c.b.misc.at(layout::NAME), a.len)).ok();
     }
     let (buf, len) = c.payload();
-    let flags = c.send_flags();
+    let flags = c.group_send_flags();
     c.rec(Call::ConnSend, sys::sendto(fd, buf, len, flags, UPtr::NULL, 0)).ok();
 }
 
@@ -199,7 +215,7 @@ pub fn member_send(c: &mut Ctx) {
     let (_, fd) = c.of(&[Kind::SeqClient, Kind::Accepted]);
     if c.rng.chance(80) {
         let (buf, len) = c.payload();
-        let flags = c.send_flags();
+        let flags = c.group_send_flags();
         c.rec(Call::MemberSend, sys::sendto(fd, buf, len, flags, UPtr::NULL, 0)).ok();
     } else {
         msg::sendmsg_to(c, fd, None, Call::MemberSend).ok();

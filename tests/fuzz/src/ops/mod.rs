@@ -30,8 +30,8 @@ use crate::sys::{self, Region, SysResult, Timeval, UPtr};
 /// What the threads of one worker process share and never change.
 pub struct Env {
     pub family: i32,
-    /// Leave out what is known to hang the current module (see `--skip-known`).
-    pub skip_known: bool,
+    /// What to leave out because it is known to hang the current module.
+    pub skip: Skip,
     pub pid: i32,
     pub uid: u32,
     pub gid: u32,
@@ -40,6 +40,44 @@ pub struct Env {
     pub bpf_progs: Vec<i32>,
     /// Inaccessible memory: pointers into it fault.
     pub unmapped: UPtr,
+}
+
+/// Known hangs of the current module that `--skip-known` leaves out.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Skip {
+    /// Ancillary data whose `cmsg_len` does not move the module's header
+    /// walk forward (zeroed buffers, lengths that wrap): the walk spins.
+    pub cmsg: bool,
+    /// Sends that may block: a blocking group send can spin instead of
+    /// waiting (full SEND_TO_PEER owners).
+    pub blocking_send: bool,
+}
+
+impl Skip {
+    /// Parses `--skip-known[=cmsg,blocking-send]` (no list: both).
+    pub fn parse(list: Option<&str>) -> Option<Skip> {
+        let Some(list) = list else { return Some(Skip { cmsg: true, blocking_send: true }) };
+        let mut s = Skip::default();
+        for item in list.split(',') {
+            match item {
+                "cmsg" => s.cmsg = true,
+                "blocking-send" => s.blocking_send = true,
+                _ => return None,
+            }
+        }
+        Some(s)
+    }
+
+    pub fn describe(self) -> String {
+        let mut v = Vec::new();
+        if self.cmsg {
+            v.push("cmsg");
+        }
+        if self.blocking_send {
+            v.push("blocking-send");
+        }
+        v.join(",")
+    }
 }
 
 /// One thread's buffers (see `sys::Region`): the kernel reads and writes them
@@ -182,7 +220,7 @@ impl<'a> Ctx<'a> {
         if self.rng.chance(2) {
             f |= self.rng.u32() as i32;
         }
-        if self.env.skip_known {
+        if self.env.skip.blocking_send {
             f |= libc::MSG_DONTWAIT;
         }
         f
@@ -209,6 +247,18 @@ impl<'a> Ctx<'a> {
             f |= self.rng.u32() as i32;
         }
         f
+    }
+
+    /// Send flags for the group paths, where a blocking send meets
+    /// back-pressure (waiting for full members, SO_SNDTIMEO, the watchdog's
+    /// EINTR): without `MSG_DONTWAIT` half of the time.
+    pub fn group_send_flags(&mut self) -> i32 {
+        let f = self.send_flags();
+        if self.rng.chance(50) && !self.env.skip.blocking_send {
+            f & !libc::MSG_DONTWAIT
+        } else {
+            f
+        }
     }
 
     /// A message size: mostly small, up to 64 KiB.

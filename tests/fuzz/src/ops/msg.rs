@@ -176,7 +176,7 @@ fn entry(c: &mut Ctx, off: usize) -> usize {
 /// real kinds (own and forged credentials, descriptors), unknown ones and
 /// every malformation of the header walk. Returns pointer and length.
 pub fn build_control(c: &mut Ctx) -> (UPtr, u64) {
-    let known = !c.env.skip_known;
+    let known = !c.env.skip.cmsg;
     let ctl = c.b.ctl.at(0);
     let (p, len) = match c.rng.weighted(&[40, 14, 10, 6, 6, 4, 4, 6, 2, 4, 2, 2]) {
         0 => (if c.rng.chance(80) { UPtr::NULL } else { ctl }, 0),
@@ -241,7 +241,7 @@ pub fn build_control(c: &mut Ctx) -> (UPtr, u64) {
         11 => (c.bad_ptr(), c.rng.range(16, 64)),
         _ => (UPtr::NULL, 0),
     };
-    if c.env.skip_known && p == ctl {
+    if c.env.skip.cmsg && p == ctl {
         sanitize(&mut c.b.ctl, len);
     }
     (p, len)
@@ -455,7 +455,7 @@ pub fn recvmmsg(c: &mut Ctx) {
 pub fn read_write(c: &mut Ctx) {
     // write() takes no MSG_DONTWAIT: on a blocking socket it is a blocking
     // send, which --skip-known leaves out.
-    if c.rng.chance(50) && !c.env.skip_known {
+    if c.rng.chance(50) && !c.env.skip.blocking_send {
         let fd = c.any();
         let (buf, len) = c.payload();
         c.rec(Call::Write, sys::write(fd, buf, len)).ok();
