@@ -362,15 +362,23 @@ fn report(shared: &Shared, threads: usize, done: u64, elapsed_ms: u64) {
         ok(Call::Drain),
     );
     let kicks: u64 = (0..threads).map(|i| shared.threads[i].kicks.load(Relaxed)).sum();
+    let mut by_op: Vec<(&str, u64)> =
+        OPS.iter().zip(&shared.kicks_by_op).map(|(o, k)| (o.name, k.load(Relaxed))).filter(|&(_, k)| k > 0).collect();
+    by_op.sort_by_key(|&(_, k)| std::cmp::Reverse(k));
+    let by_op: Vec<String> = by_op.iter().take(6).map(|(n, k)| format!("{n} {k}")).collect();
+    let calls: u64 = totals.iter().sum();
     println!(
-        "# {done} operations in {:.1} s: {} per second; {kicks} calls interrupted by the watchdog",
+        "# {done} operations ({calls} calls, {} succeeded) in {:.1} s: {} per second; \
+         {kicks} calls interrupted by the watchdog{}",
+        totals[0],
         elapsed_ms as f64 / 1000.0,
-        done * 1000 / elapsed_ms
+        done * 1000 / elapsed_ms,
+        if by_op.is_empty() { String::new() } else { format!(" ({})", by_op.join(", ")) }
     );
     let mut errs: Vec<(usize, u64)> = (1..NERRNO).map(|e| (e, totals[e])).filter(|&(_, n)| n > 0).collect();
     errs.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     let list: Vec<String> = errs.iter().map(|&(e, n)| format!("{}:{n}", errno_label(e))).collect();
-    println!("# ops={done} ok={} errnos={}", totals[0], list.join(","));
+    println!("# ops={done} errnos={}", list.join(","));
 }
 
 fn errno_label(col: usize) -> String {

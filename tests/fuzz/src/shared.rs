@@ -10,6 +10,8 @@ use crate::sys::SysResult;
 
 /// More threads than anyone needs on a two-CPU VM.
 pub const MAX_THREADS: usize = 64;
+/// Room for the operation table.
+pub const MAX_OPS: usize = 64;
 /// errno 1..=133 each have a counter; 0 counts successes; the last one the rest.
 pub const NERRNO: usize = 135;
 
@@ -106,6 +108,8 @@ pub struct Shared {
     /// CPU to the rest of the run (the test kernel does not preempt).
     pub pause: AtomicBool,
     pub threads: [ThreadState; MAX_THREADS],
+    /// Watchdog interruptions per operation (index into the table).
+    pub kicks_by_op: [AtomicU64; MAX_OPS],
     pub counts: [[AtomicU64; NERRNO]; NCALLS],
 }
 

@@ -144,6 +144,10 @@ fn watchdog(shared: &'static Shared, range: std::ops::Range<usize>) {
             if since != 0 && now.saturating_sub(since) >= KICK_MS && now.saturating_sub(last[k]) >= KICK_MS {
                 let _ = sys::tgkill(pid, st.tid.load(Relaxed), libc::SIGUSR1);
                 st.kicks.fetch_add(1, Relaxed);
+                let op = st.op.load(Relaxed) as usize;
+                if let Some(k) = shared.kicks_by_op.get(op) {
+                    k.fetch_add(1, Relaxed);
+                }
                 last[k] = now;
             }
         }

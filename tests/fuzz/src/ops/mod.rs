@@ -372,5 +372,6 @@ pub static OPS: &[Op] = &[
 ];
 
 pub fn weights() -> Vec<u32> {
+    assert!(OPS.len() <= crate::shared::MAX_OPS);
     OPS.iter().map(|o| o.weight).collect()
 }
