@@ -3,6 +3,9 @@
 # when the module was loaded.)
 rc=0
 /mcast-tests || rc=1
+# The syscall fuzzer, smoke size (make fuzz runs it long). A new seed each
+# run, printed first ("# seed N"): replay with make fuzz SEED=N OPS=100000.
+/mcast-fuzz --ops 100000 --duration 240 --seed "$RANDOM$RANDOM" || rc=1
 # The documentation's C examples: each prints its own one-case TAP stream.
 for ex in /example-*; do
   [ -x "$ex" ] || continue
