@@ -1,0 +1,447 @@
+//! What the scenarios share: the run's phases, counters and unexpected
+//! errors, the per-thread heartbeats the watchdog prints, the member reader,
+//! the sender loop and the signal thread.
+
+use crate::check::{Mode, Rx, Segment, SendLog};
+use crate::msg::{self, Header, Kind, Rng, CLOCK};
+use crate::sys::{self, Errno, Fd, SockAddr};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where the run is. Readers pace themselves only while `Running`; DROP_WHEN_FULL
+/// readers report an empty queue in `Draining`; owners' readers leave at `Done`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Running = 0,
+    /// Senders and churn finish their current step and leave.
+    Stopping = 1,
+    /// No sender is left: queues drain, then the sentinels go out.
+    Draining = 2,
+    /// Every member reader is done.
+    Done = 3,
+}
+
+/// Named event counters, printed at the end (and some required non-zero).
+#[derive(Default)]
+pub struct Counters(Mutex<BTreeMap<&'static str, u64>>);
+
+impl Counters {
+    pub fn add(&self, name: &'static str, n: u64) {
+        *self.0.lock().unwrap().entry(name).or_default() += n;
+    }
+
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.lock().unwrap().get(name).copied().unwrap_or(0)
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// One thread's heartbeat: a loop counter and what it is doing now.
+pub struct Beat {
+    pub name: String,
+    pub count: AtomicU64,
+    pub what: Mutex<&'static str>,
+    pub finished: AtomicBool,
+}
+
+impl Beat {
+    pub fn tick(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn doing(&self, what: &'static str) {
+        *self.what.lock().unwrap() = what;
+    }
+}
+
+/// The run's shared state.
+pub struct Ctl {
+    phase: AtomicU8,
+    pub counters: Counters,
+    unexpected: Mutex<Vec<String>>,
+    beats: Mutex<Vec<Arc<Beat>>>,
+    /// DROP_WHEN_FULL whole-run readers that found their queue empty once
+    /// every sender had stopped.
+    pub drained: AtomicU64,
+    pub signals: Registry,
+    pub started: Instant,
+    pub af: i32,
+    /// Scenarios turned off on the command line (see main).
+    pub skip: Vec<String>,
+}
+
+impl Ctl {
+    pub fn new(af: i32, skip: Vec<String>) -> Ctl {
+        Ctl {
+            phase: AtomicU8::new(Phase::Running as u8),
+            counters: Counters::default(),
+            unexpected: Mutex::new(Vec::new()),
+            beats: Mutex::new(Vec::new()),
+            drained: AtomicU64::new(0),
+            signals: Registry::default(),
+            started: Instant::now(),
+            af,
+            skip,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::SeqCst) {
+            0 => Phase::Running,
+            1 => Phase::Stopping,
+            2 => Phase::Draining,
+            _ => Phase::Done,
+        }
+    }
+
+    pub fn set_phase(&self, p: Phase) {
+        self.phase.store(p as u8, Ordering::SeqCst);
+    }
+
+    pub fn running(&self) -> bool {
+        self.phase() == Phase::Running
+    }
+
+    pub fn skipped(&self, scenario: &str) -> bool {
+        self.skip.iter().any(|s| s == scenario)
+    }
+
+    /// A syscall failed in a way the contract does not allow here.
+    pub fn unexpected(&self, what: String) {
+        let mut u = self.unexpected.lock().unwrap();
+        if u.len() < 100 {
+            u.push(what);
+        }
+    }
+
+    pub fn unexpected_errors(&self) -> Vec<String> {
+        self.unexpected.lock().unwrap().clone()
+    }
+
+    pub fn beat(&self, name: impl Into<String>) -> Arc<Beat> {
+        let b = Arc::new(Beat {
+            name: name.into(),
+            count: AtomicU64::new(0),
+            what: Mutex::new("starting"),
+            finished: AtomicBool::new(false),
+        });
+        self.beats.lock().unwrap().push(b.clone());
+        b
+    }
+
+    /// The threads that have not finished, with what they are doing.
+    pub fn stuck_threads(&self) -> Vec<String> {
+        self.beats
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| !b.finished.load(Ordering::SeqCst))
+            .map(|b| format!("{}: {} (after {} steps)", b.name, b.what.lock().unwrap(), b.count.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    pub fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+}
+
+/// Sleeps `ms` milliseconds (signals do not cut it short: std resumes).
+pub fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// The sender threads the signal thread may interrupt. A sender leaves the
+/// registry (under its lock) before it exits, and the signal thread signals
+/// under the same lock, so it never signals a thread that is gone.
+#[derive(Default)]
+// pthread_t is a pointer on musl: kept as a number so the registry is Send.
+pub struct Registry(Mutex<Vec<(u64, usize)>>);
+
+impl Registry {
+    pub fn enter(&self, key: u64) {
+        self.0.lock().unwrap().push((key, sys::this_thread() as usize));
+    }
+
+    pub fn leave(&self, key: u64) {
+        self.0.lock().unwrap().retain(|(k, _)| *k != key);
+    }
+
+    /// Signals one of the registered threads (chosen by `pick`); false if
+    /// none is registered.
+    pub fn signal_one(&self, pick: u64, sig: i32) -> bool {
+        let r = self.0.lock().unwrap();
+        if r.is_empty() {
+            return false;
+        }
+        let (_, t) = r[(pick % r.len() as u64) as usize];
+        let _ = sys::signal_thread(t as libc::pthread_t, sig);
+        true
+    }
+}
+
+/// The signal thread: SIGUSR1 (a do-nothing handler without SA_RESTART) to
+/// a random registered sender every 0.5–3 ms, so blocked sends return EINTR.
+pub fn signaller(ctl: Arc<Ctl>, mut rng: Rng) {
+    let beat = ctl.beat("signaller");
+    beat.doing("signalling senders");
+    while ctl.running() {
+        std::thread::sleep(Duration::from_micros(rng.range(500, 3000)));
+        if ctl.signals.signal_one(rng.next_u64(), libc::SIGUSR1) {
+            ctl.counters.add("signals sent", 1);
+        }
+        beat.tick();
+    }
+    beat.finished.store(true, Ordering::SeqCst);
+}
+
+/// How a reader paces itself while the run is on: after a message, with
+/// probability 1/`one_in`, it sleeps up to `max_ms` (so queues fill up,
+/// blocking senders wait or time out, DROP_WHEN_FULL members drop).
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    pub one_in: u64,
+    pub max_ms: u64,
+}
+
+impl Pace {
+    pub fn pause(&self, rng: &mut Rng) {
+        if self.max_ms > 0 && rng.one_in(self.one_in) {
+            sleep_ms(rng.range(0, self.max_ms));
+        }
+    }
+}
+
+/// Receive buffer big enough to notice a message longer than any we send.
+pub const RECV_CAP: usize = msg::MAX_LEN + 64;
+
+/// What decoding one received datagram or record gave.
+pub enum Got {
+    Data(Rx),
+    Sentinel(Rx),
+    /// A unicast message for the caller (seqpacket admission token).
+    Other(Header),
+    /// End of file (seqpacket peer gone, or SHUT_RD with an empty queue).
+    Eof,
+}
+
+/// Decodes what recvmsg returned; a damaged message is reported in `bad`.
+pub fn classify(r: &sys::Received, group: u8, bad: &mut Vec<String>, who: &str) -> Option<Got> {
+    if r.ret == 0 {
+        return Some(Got::Eof);
+    }
+    if r.flags & libc::MSG_TRUNC != 0 || r.ret != r.data.len() {
+        bad.push(format!("{who}: truncated message ({} bytes returned, {} read)", r.ret, r.data.len()));
+        return None;
+    }
+    match msg::decode(&r.data) {
+        Ok(h) if h.group != group => {
+            bad.push(format!("{who}: message of group {} in group {group}", h.group));
+            None
+        }
+        Ok(h) => {
+            let rx = Rx { id: (h.sender, h.seq), stamp: h.stamp, ovfl: r.ovfl };
+            Some(match h.kind {
+                Kind::Data => Got::Data(rx),
+                Kind::Sentinel => Got::Sentinel(rx),
+                _ => Got::Other(h),
+            })
+        }
+        Err(e) => {
+            bad.push(format!("{who}: damaged message: {e}"));
+            None
+        }
+    }
+}
+
+/// A whole-run member's reader: reads until the sentinel, pacing itself
+/// while the run is on. A DROP_WHEN_FULL reader tells the controller when
+/// its queue is empty after the senders stopped (so the sentinel, sent only
+/// then, cannot be dropped). Returns its segment and damaged messages.
+pub fn read_member(ctl: Arc<Ctl>, fd: Arc<Fd>, mut seg: Segment, group: u8, pace: Pace, mut rng: Rng) -> (Segment, Vec<String>) {
+    let beat = ctl.beat(format!("reader {}", seg.name));
+    let mut bad = Vec::new();
+    let mut drained = false;
+    let mut idle_since: Option<Instant> = None;
+    loop {
+        beat.tick();
+        let phase = ctl.phase();
+        let dwf_drain = seg.mode == Mode::DropWhenFull && phase >= Phase::Draining && !drained;
+        beat.doing(if dwf_drain { "draining (non-blocking recv)" } else { "recvmsg (SO_RCVTIMEO)" });
+        let r = sys::recvmsg(&fd, RECV_CAP, if dwf_drain { libc::MSG_DONTWAIT } else { 0 });
+        match r {
+            Ok(r) => {
+                idle_since = None;
+                match classify(&r, group, &mut bad, &seg.name) {
+                    Some(Got::Data(rx)) => seg.during.push(rx),
+                    Some(Got::Sentinel(rx)) => {
+                        seg.during.push(rx);
+                        break;
+                    }
+                    Some(Got::Other(h)) => bad.push(format!("{}: unexpected {:?} message", seg.name, h.kind)),
+                    Some(Got::Eof) => {
+                        bad.push(format!("{}: end of file before the sentinel", seg.name));
+                        break;
+                    }
+                    None => {}
+                }
+                if phase == Phase::Running {
+                    beat.doing("pausing");
+                    pace.pause(&mut rng);
+                }
+            }
+            Err(Errno(libc::EAGAIN)) => {
+                if dwf_drain {
+                    drained = true;
+                    ctl.drained.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                // Nothing for a whole SO_RCVTIMEO: fine while others run;
+                // once draining, the sentinel is late after 60 s.
+                if phase >= Phase::Draining {
+                    let since = *idle_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > Duration::from_secs(60) {
+                        bad.push(format!("{}: the sentinel never arrived", seg.name));
+                        break;
+                    }
+                }
+            }
+            Err(Errno(libc::EINTR)) => {}
+            Err(e) => {
+                ctl.unexpected(format!("{}: recvmsg: {e:?}", seg.name));
+                sleep_ms(10);
+            }
+        }
+    }
+    beat.doing("done");
+    beat.finished.store(true, Ordering::SeqCst);
+    (seg, bad)
+}
+
+/// How a sender sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendHow {
+    /// Blocking send (SO_SNDTIMEO set on the socket).
+    Blocking,
+    /// MSG_DONTWAIT; on EAGAIN wait for POLLOUT (up to 50 ms) and go on.
+    DontWait,
+}
+
+/// Where a sender's messages go.
+pub enum Dest {
+    /// sendto(address).
+    To(SockAddr),
+    /// send() on a connected socket (datagram connect(group), or a
+    /// seqpacket member).
+    Connected,
+}
+
+/// A random message length: mostly small, sometimes up to MAX_LEN.
+pub fn msg_len(rng: &mut Rng) -> usize {
+    if rng.one_in(10) {
+        rng.range(msg::HEADER as u64, msg::MAX_LEN as u64) as usize
+    } else {
+        rng.range(msg::HEADER as u64, 200) as usize
+    }
+}
+
+/// Sends one message and records the outcome in `log`: the clock ticket is
+/// taken just before the call. Returns the result.
+pub fn send_one(fd: &Fd, dest: &Dest, how: SendHow, group: u8, kind: Kind, log: &mut SendLog, len: usize) -> Result<(), Errno> {
+    let seq = log.next_seq();
+    let stamp = CLOCK.tick();
+    let m = msg::encode(&Header { group, kind, sender: log.sender, seq, stamp, arg: 0 }, len);
+    let flags = if how == SendHow::DontWait { libc::MSG_DONTWAIT } else { 0 };
+    let r = match dest {
+        Dest::To(a) => sys::sendto(fd, &m, flags, a),
+        Dest::Connected => sys::send(fd, &m, flags),
+    };
+    // A datagram or record goes out whole or not at all.
+    let r = r.map(|_| ());
+    log.record(r.map_err(|e| e.0));
+    r
+}
+
+/// A sender thread's loop: sends until the run stops. EAGAIN (timeout or
+/// non-blocking) and EINTR are expected; `also_ok` lists errnos that are
+/// expected too for this sender. Registered for signals if `signalled`.
+#[allow(clippy::too_many_arguments)]
+pub fn sender(
+    ctl: Arc<Ctl>,
+    name: String,
+    fd: Arc<Fd>,
+    dest: Dest,
+    how: SendHow,
+    group: u8,
+    id: u16,
+    signalled: bool,
+    also_ok: &[i32],
+    mut rng: Rng,
+) -> SendLog {
+    let beat = ctl.beat(format!("sender {name}"));
+    let mut log = SendLog::new(id);
+    let key = id as u64 | (group as u64) << 16;
+    if signalled {
+        ctl.signals.enter(key);
+    }
+    while ctl.running() {
+        beat.tick();
+        beat.doing(if how == SendHow::Blocking { "blocking send" } else { "send MSG_DONTWAIT" });
+        let len = msg_len(&mut rng);
+        match send_one(&fd, &dest, how, group, Kind::Data, &mut log, len) {
+            Ok(()) => ctl.counters.add("sends ok", 1),
+            Err(Errno(libc::EINTR)) => ctl.counters.add("sends EINTR", 1),
+            Err(Errno(libc::EAGAIN)) if how == SendHow::Blocking => ctl.counters.add("sends EAGAIN (SO_SNDTIMEO)", 1),
+            Err(Errno(libc::EAGAIN)) => {
+                ctl.counters.add("sends EAGAIN (MSG_DONTWAIT)", 1);
+                beat.doing("poll POLLOUT");
+                match sys::poll(&[&fd], libc::POLLOUT, 50) {
+                    Ok(_) | Err(Errno(libc::EINTR)) => {}
+                    Err(e) => ctl.unexpected(format!("{name}: poll: {e:?}")),
+                }
+            }
+            Err(Errno(e)) if also_ok.contains(&e) => ctl.counters.add("sends failed (other expected errno)", 1),
+            Err(e) => {
+                ctl.unexpected(format!("{name}: send #{}: {e:?}", log.next_seq() - 1));
+                sleep_ms(10);
+            }
+        }
+        if rng.one_in(50) {
+            beat.doing("pausing");
+            sleep_ms(rng.range(0, 3));
+        }
+    }
+    if signalled {
+        ctl.signals.leave(key);
+    }
+    beat.doing("done");
+    beat.finished.store(true, Ordering::SeqCst);
+    log
+}
+
+/// Reads whatever is queued now without waiting: until EAGAIN or end of
+/// file. Used after a LEAVE or SHUT_RD (each message lands in `out`).
+pub fn drain_now(ctl: &Ctl, fd: &Fd, group: u8, who: &str, out: &mut Vec<Rx>, bad: &mut Vec<String>) {
+    for _ in 0..100_000 {
+        match sys::recvmsg(fd, RECV_CAP, libc::MSG_DONTWAIT) {
+            Ok(r) => match classify(&r, group, bad, who) {
+                Some(Got::Data(rx)) | Some(Got::Sentinel(rx)) => out.push(rx),
+                Some(Got::Eof) => return,
+                Some(Got::Other(h)) => bad.push(format!("{who}: unexpected {:?} message", h.kind)),
+                None => {}
+            },
+            Err(Errno(libc::EAGAIN)) | Err(Errno(libc::EINTR)) => return,
+            // Reading a seqpacket socket whose owner hung up may report the
+            // reset once; the data before it was read already.
+            Err(Errno(libc::ECONNRESET)) => return,
+            Err(e) => {
+                ctl.unexpected(format!("{who}: recvmsg after the membership ended: {e:?}"));
+                return;
+            }
+        }
+    }
+}
