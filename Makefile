@@ -5,6 +5,7 @@
 #   make check      everything: setup, host tests, module, VM tests
 #   make demo       boot the test kernel and show the family at work
 #   make bench      boot the test kernel and run the benchmarks (ratios to AF_UNIX)
+#   make stress     the concurrency stress on the KCSAN kernel (DURATION=60 seconds)
 #   make setup      install packages/tools and build the test kernel (idempotent)
 #
 # KDIR=/path/to/kernel/build builds against another 6.12+ tree with CONFIG_RUST.
@@ -14,7 +15,7 @@ DEFAULT_KDIR := $(shell bash -c '. scripts/env.sh; kernel_build_dir' 2>/dev/null
 KDIR ?= $(DEFAULT_KDIR)
 BINDINGS := rust/sys/bindings_generated.rs
 
-.PHONY: all module setup check demo bench clean userspace selftest
+.PHONY: all module setup check demo bench stress clean userspace selftest
 
 all: module
 
@@ -40,6 +41,9 @@ demo:
 
 bench:
 	@scripts/bench
+
+stress:
+	@scripts/stress
 
 clean:
 	@[ ! -d "$(KDIR)" ] || $(MAKE) -s -C "$(KDIR)" M=$(TOP) LLVM=1 clean
