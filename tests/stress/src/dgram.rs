@@ -3,7 +3,7 @@
 //! One group, its owner reading SEND_TO_PEER copies, and:
 //! - senders 1–4: 1 `sendto` blocking with a short SO_SNDTIMEO, 2
 //!   `connect`+`send` blocking with a long one, 3 `MSG_DONTWAIT` + poll, 4 a
-//!   member itself (SEND_TO_PEER, no LOOPBACK); 1, 2 and 4 get signals;
+//!   member itself (SEND_TO_PEER, no LOOPBACK); 1 and 2 get signals;
 //! - whole-run members: two blocking (one fast, one stalling so senders wait
 //!   and time out), two DROP_WHEN_FULL with SO_RXQ_OVFL (slow, small
 //!   buffers), sender 4's own socket;
@@ -45,6 +45,9 @@ pub struct Outcome {
     /// Owner close with a blocked sender: problems, and cycles done.
     pub owner_close: Vec<String>,
     pub owner_close_cycles: u64,
+    /// SEND_TO_PEER with a full owner: problems, and cycles done.
+    pub peer_full: Vec<String>,
+    pub peer_full_cycles: u64,
 }
 
 fn dgram(af: i32) -> Fd {
@@ -155,10 +158,14 @@ pub struct Prepared {
 }
 
 /// Creates the group and the whole-run members, and forks the child. Must
-/// run while the process has one thread (fork).
-pub fn prepare(af: i32, with_child: bool, seed: u64) -> Prepared {
+/// run while the process has one thread (fork). Without `send_to_peer`,
+/// sender 4 joins without SEND_TO_PEER (`--skip send-to-peer`).
+pub fn prepare(af: i32, with_child: bool, send_to_peer: bool, seed: u64) -> Prepared {
     let owner = dgram(af);
     sys::set_timeouts(&owner, 500).expect("timeouts");
+    // A small queue for the SEND_TO_PEER copies, so the owner's stalls make
+    // sender 4 wait.
+    sys::setopt_int(&owner, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096).expect("SO_RCVBUF");
     // SAFETY: plain call.
     let addr = SockAddr::abstract_(af, &format!("mcast-stress-dgram-{}", unsafe { libc::getpid() }));
     sys::create_group(&owner, &addr).expect("create group");
@@ -170,7 +177,7 @@ pub fn prepare(af: i32, with_child: bool, seed: u64) -> Prepared {
     ];
     let s4 = dgram(af);
     sys::set_timeouts(&s4, 500).expect("timeouts");
-    sys::join(&s4, &addr, TO_PEER).expect("join");
+    sys::join(&s4, &addr, if send_to_peer { TO_PEER } else { 0 }).expect("join");
     let mut p = Prepared { af, owner: Arc::new(owner), addr, members, s4: Arc::new(s4), child: None, child_problem: None };
     if with_child {
         match fork_child(af, &p.addr, seed) {
@@ -337,6 +344,7 @@ pub struct Running {
     senders: Vec<JoinHandle<SendLog>>,
     churn: Vec<JoinHandle<(Vec<Segment>, Vec<String>)>>,
     owner_churn: Option<JoinHandle<(Vec<String>, u64)>>,
+    peer_full: Option<JoinHandle<(Vec<String>, u64)>>,
 }
 
 /// Starts every thread of the scenario.
@@ -375,7 +383,9 @@ pub fn start(ctl: &Arc<Ctl>, mut p: Prepared, rng: &mut Rng) -> Running {
     let s3 = dgram(af);
     sys::connect(&s3, &p.addr).expect("connect(group)");
     spawn_sender("dgram 3 (MSG_DONTWAIT)", Arc::new(s3), Dest::Connected, SendHow::DontWait, 3, false, rng.fork(103));
-    spawn_sender("dgram 4 (member, SEND_TO_PEER)", p.s4.clone(), Dest::To(p.addr), SendHow::Blocking, 4, true, rng.fork(104));
+    // Not signalled, so its sends can wait for the slow owner long enough
+    // to tell sleeping from spinning.
+    spawn_sender("dgram 4 (member, SEND_TO_PEER)", p.s4.clone(), Dest::To(p.addr), SendHow::Blocking, 4, false, rng.fork(104));
 
     if let Some(c) = &p.child {
         if sys::write_all(&c.to, b"G").is_err() {
@@ -396,7 +406,13 @@ pub fn start(ctl: &Arc<Ctl>, mut p: Prepared, rng: &mut Rng) -> Running {
         let (ctl, r) = (ctl.clone(), rng.fork(300));
         Some(std::thread::spawn(move || owner_close_cycles(ctl, r)))
     };
-    Running { prepared: p, readers, owner_reader, senders, churn, owner_churn }
+    let peer_full = if ctl.skipped("send-to-peer") {
+        None
+    } else {
+        let ctl = ctl.clone();
+        Some(std::thread::spawn(move || peer_full_cycles(ctl)))
+    };
+    Running { prepared: p, readers, owner_reader, senders, churn, owner_churn, peer_full }
 }
 
 /// The owner's reader: the SEND_TO_PEER copies of sender 4's messages.
@@ -404,7 +420,7 @@ fn read_copies(ctl: Arc<Ctl>, fd: Arc<Fd>, mut rng: Rng) -> (PeerCopies, Vec<Str
     let beat = ctl.beat("dgram owner (SEND_TO_PEER copies)");
     let mut c = PeerCopies { name: "dgram owner socket (copies of sender 4)".into(), sender: 4, copies: Vec::new() };
     let mut bad = Vec::new();
-    let pace = Pace { one_in: 200, max_ms: 100 };
+    let pace = Pace { one_in: 200, max_ms: 300 };
     loop {
         beat.tick();
         let phase = ctl.phase();
@@ -757,6 +773,73 @@ fn owner_close_racing(ctl: &Ctl, beat: &run::Beat, owner: Fd, addr: &SockAddr, m
     Ok(())
 }
 
+/// The contract: a SEND_TO_PEER copy "holds the sender back like a member
+/// without DROP_WHEN_FULL", and a blocking sender waits bounded by
+/// SO_SNDTIMEO. Each cycle: a group whose owner (SO_RCVBUF minimal) does not
+/// read, a SEND_TO_PEER member fills it with MSG_DONTWAIT sends, then one
+/// blocking send (SO_SNDTIMEO 200 ms) must fail with EAGAIN after about
+/// that long, asleep (little kernel CPU); after the owner reads one
+/// message, a blocking send must succeed.
+fn peer_full_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
+    let beat = ctl.beat("peer-full cycles");
+    let af = ctl.af;
+    let mut problems = Vec::new();
+    let mut cycles = 0u64;
+    while ctl.running() && problems.len() <= 4 {
+        beat.tick();
+        cycles += 1;
+        beat.doing("setting up");
+        // SAFETY: plain call.
+        let addr = SockAddr::abstract_(af, &format!("mcast-stress-g3-{}-{cycles}", unsafe { libc::getpid() }));
+        let owner = dgram(af);
+        sys::create_group(&owner, &addr).expect("create");
+        sys::setopt_int(&owner, libc::SOL_SOCKET, libc::SO_RCVBUF, 1).expect("SO_RCVBUF");
+        sys::set_timeouts(&owner, 500).expect("timeouts");
+        let m = dgram(af);
+        sys::join(&m, &addr, TO_PEER).expect("join");
+        sys::set_timeout(&m, libc::SO_SNDTIMEO, 200).expect("SO_SNDTIMEO");
+        let mut log = SendLog::new(1);
+        let mut filled = false;
+        for _ in 0..10_000 {
+            match run::send_one(&m, &Dest::To(addr), SendHow::DontWait, G2, Kind::Data, &mut log, 200) {
+                Ok(()) => {}
+                Err(Errno(libc::EAGAIN)) => {
+                    filled = true;
+                    break;
+                }
+                Err(e) => {
+                    problems.push(format!("cycle {cycles}: filling the owner: {e:?}"));
+                    break;
+                }
+            }
+        }
+        if !filled {
+            problems.push(format!("cycle {cycles}: the owner's queue never filled"));
+            continue;
+        }
+        beat.doing("blocking send to a full owner (SEND_TO_PEER)");
+        let (r, t) = run::send_timed(&m, &Dest::To(addr), SendHow::Blocking, G2, Kind::Data, &mut log, 200, || {});
+        if r != Err(Errno(libc::EAGAIN)) || t.wall > Duration::from_millis(1200) || t.sys * 2 > t.wall {
+            problems.push(format!(
+                "cycle {cycles}: blocking send with the owner full: {r:?} after {} ms, {} ms on the CPU in the kernel; want EAGAIN after ~200 ms, asleep",
+                t.wall.as_millis(),
+                t.sys.as_millis()
+            ));
+        }
+        beat.doing("owner reads one, then a blocking send");
+        if let Err(e) = sys::recvmsg(&owner, RECV_CAP, 0) {
+            problems.push(format!("cycle {cycles}: the owner's recv: {e:?}"));
+        }
+        let (r, t) = run::send_timed(&m, &Dest::To(addr), SendHow::Blocking, G2, Kind::Data, &mut log, 200, || {});
+        if r.is_err() {
+            problems.push(format!("cycle {cycles}: blocking send after the owner made room: {r:?} after {} ms", t.wall.as_millis()));
+        }
+        sleep_ms(200);
+    }
+    beat.finished.store(true, Ordering::SeqCst);
+    (problems, cycles)
+}
+
 /// Stops the senders and churn (the controller set `Stopping`).
 pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut Outcome) {
     for h in r.senders.drain(..) {
@@ -781,6 +864,15 @@ pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut Outcome) {
                 out.owner_close_cycles = n;
             }
             Err(_) => ctl.unexpected("the owner-close thread panicked".into()),
+        }
+    }
+    if let Some(h) = r.peer_full.take() {
+        match h.join() {
+            Ok((p, n)) => {
+                out.peer_full = p;
+                out.peer_full_cycles = n;
+            }
+            Err(_) => ctl.unexpected("the peer-full thread panicked".into()),
         }
     }
     if let Some(c) = &mut r.prepared.child {

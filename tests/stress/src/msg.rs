@@ -76,6 +76,13 @@ pub fn encode(h: &Header, len: usize) -> Vec<u8> {
     m
 }
 
+/// Sets the stamp of an encoded message (and its checksum) in place.
+pub fn restamp(m: &mut [u8], stamp: u64) {
+    m[16..24].copy_from_slice(&stamp.to_ne_bytes());
+    let sum = checksum(m);
+    m[24..28].copy_from_slice(&sum.to_ne_bytes());
+}
+
 fn checksum(m: &[u8]) -> u32 {
     let mut h = 0x811c_9dc5;
     fnv(&mut h, &m[..24]);
@@ -186,6 +193,9 @@ mod tests {
             if len > HEADER {
                 assert!(decode(&m[..len - 1]).is_err());
             }
+            let mut r = m.clone();
+            restamp(&mut r, 12);
+            assert_eq!(decode(&r), Ok(Header { stamp: 12, ..h }));
         }
     }
 

@@ -5,7 +5,7 @@
 use crate::check::{Mode, Rx, Segment, SendLog};
 use crate::msg::{self, Header, Kind, Rng, CLOCK};
 use crate::sys::{self, Errno, Fd, SockAddr};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -64,6 +64,9 @@ pub struct Ctl {
     phase: AtomicU8,
     pub counters: Counters,
     unexpected: Mutex<Vec<String>>,
+    busy: Mutex<Vec<String>>,
+    /// Blocking sends in progress, by thread id, for the sampler.
+    in_send: Mutex<HashMap<i32, InSend>>,
     beats: Mutex<Vec<Arc<Beat>>>,
     /// DROP_WHEN_FULL whole-run readers that found their queue empty once
     /// every sender had stopped.
@@ -81,6 +84,8 @@ impl Ctl {
             phase: AtomicU8::new(Phase::Running as u8),
             counters: Counters::default(),
             unexpected: Mutex::new(Vec::new()),
+            busy: Mutex::new(Vec::new()),
+            in_send: Mutex::new(HashMap::new()),
             beats: Mutex::new(Vec::new()),
             drained: AtomicU64::new(0),
             signals: Registry::default(),
@@ -123,6 +128,19 @@ impl Ctl {
         self.unexpected.lock().unwrap().clone()
     }
 
+    /// A blocking send spent most of its wait on the CPU (spinning instead
+    /// of sleeping).
+    pub fn busy_wait(&self, what: String) {
+        let mut b = self.busy.lock().unwrap();
+        if b.len() < 20 {
+            b.push(what);
+        }
+    }
+
+    pub fn busy_waits(&self) -> Vec<String> {
+        self.busy.lock().unwrap().clone()
+    }
+
     pub fn beat(&self, name: impl Into<String>) -> Arc<Beat> {
         let b = Arc::new(Beat {
             name: name.into(),
@@ -148,6 +166,64 @@ impl Ctl {
     pub fn elapsed_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
+}
+
+/// One sender thread's blocking send in progress.
+struct InSend {
+    name: Arc<str>,
+    /// SO_SNDTIMEO of its socket, ms.
+    limit_ms: u64,
+    /// When the current send started (None: not in a send).
+    since: Option<Instant>,
+    /// This send was sampled already.
+    sampled: bool,
+}
+
+/// The sampler: a blocking send still inside sendto/sendmsg well past its
+/// SO_SNDTIMEO gets its thread's state and kernel stack recorded (from
+/// /proc/self/task/TID), once per send, as evidence of what it spins in
+/// (state R) or sleeps on (state S, 1 s past the timeout). A thread that is
+/// in userspace (preempted, in a signal handler, on a futex) is not a
+/// kernel problem and is looked at again later.
+pub fn sampler(ctl: Arc<Ctl>) {
+    let beat = ctl.beat("sampler");
+    beat.doing("sampling long sends");
+    let mut samples = 0;
+    while ctl.phase() < Phase::Draining && samples < 10 {
+        std::thread::sleep(Duration::from_millis(50));
+        beat.tick();
+        let due: Vec<(i32, Arc<str>, u64, u64)> = {
+            let m = ctl.in_send.lock().unwrap();
+            m.iter()
+                .filter(|(_, e)| !e.sampled)
+                .filter_map(|(tid, e)| Some((*tid, e.name.clone(), e.limit_ms, e.since?.elapsed().as_millis() as u64)))
+                .filter(|(_, _, limit, ms)| *ms > limit + 300)
+                .collect()
+        };
+        for (tid, name, limit, ms) in due {
+            let syscall = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
+            let nr = syscall.split_whitespace().next().and_then(|n| n.parse::<i64>().ok());
+            if nr != Some(libc::SYS_sendto) && nr != Some(libc::SYS_sendmsg) {
+                continue;
+            }
+            let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next()).unwrap_or("?").to_string();
+            if state != "R" && ms < limit + 1000 {
+                continue;
+            }
+            let stack = std::fs::read_to_string(format!("/proc/self/task/{tid}/stack")).unwrap_or_default();
+            let frames: Vec<&str> = stack.lines().filter_map(|l| l.split_whitespace().nth(1)).take(6).collect();
+            if let Some(e) = ctl.in_send.lock().unwrap().get_mut(&tid) {
+                e.sampled = true;
+            }
+            ctl.busy_wait(format!(
+                "{name}: in the send syscall {ms} ms after it started (SO_SNDTIMEO {limit} ms), state {state}, kernel stack: {}",
+                frames.join(" < ")
+            ));
+            samples += 1;
+        }
+    }
+    beat.finished.store(true, Ordering::SeqCst);
 }
 
 /// Sleeps `ms` milliseconds (signals do not cut it short: std resumes).
@@ -185,12 +261,12 @@ impl Registry {
 }
 
 /// The signal thread: SIGUSR1 (a do-nothing handler without SA_RESTART) to
-/// a random registered sender every 0.5–3 ms, so blocked sends return EINTR.
+/// a random registered sender every 1–10 ms, so blocked sends return EINTR.
 pub fn signaller(ctl: Arc<Ctl>, mut rng: Rng) {
     let beat = ctl.beat("signaller");
     beat.doing("signalling senders");
     while ctl.running() {
-        std::thread::sleep(Duration::from_micros(rng.range(500, 3000)));
+        std::thread::sleep(Duration::from_micros(rng.range(1000, 10_000)));
         if ctl.signals.signal_one(rng.next_u64(), libc::SIGUSR1) {
             ctl.counters.add("signals sent", 1);
         }
@@ -352,18 +428,46 @@ pub fn msg_len(rng: &mut Rng) -> usize {
 /// Sends one message and records the outcome in `log`: the clock ticket is
 /// taken just before the call. Returns the result.
 pub fn send_one(fd: &Fd, dest: &Dest, how: SendHow, group: u8, kind: Kind, log: &mut SendLog, len: usize) -> Result<(), Errno> {
+    send_timed(fd, dest, how, group, kind, log, len, || {}).0
+}
+
+/// How long the send syscall itself took, and the kernel CPU time it used.
+pub struct Timing {
+    pub wall: Duration,
+    pub sys: Duration,
+}
+
+/// `send_one`, with `before` run just before the syscall, and the timing of
+/// the syscall alone (the message is built before: allocation in a busy
+/// process can wait on the allocator's lock, which is not the kernel's doing).
+#[allow(clippy::too_many_arguments)]
+pub fn send_timed(
+    fd: &Fd,
+    dest: &Dest,
+    how: SendHow,
+    group: u8,
+    kind: Kind,
+    log: &mut SendLog,
+    len: usize,
+    before: impl FnOnce(),
+) -> (Result<(), Errno>, Timing) {
     let seq = log.next_seq();
-    let stamp = CLOCK.tick();
-    let m = msg::encode(&Header { group, kind, sender: log.sender, seq, stamp, arg: 0 }, len);
     let flags = if how == SendHow::DontWait { libc::MSG_DONTWAIT } else { 0 };
+    let mut m = msg::encode(&Header { group, kind, sender: log.sender, seq, stamp: 0, arg: 0 }, len);
+    before();
+    // The ticket goes in at the last moment; re-encoding the stamp and the
+    // checksum does not allocate.
+    msg::restamp(&mut m, CLOCK.tick());
+    let (wall0, sys0) = (Instant::now(), sys::thread_sys_ns());
     let r = match dest {
         Dest::To(a) => sys::sendto(fd, &m, flags, a),
         Dest::Connected => sys::send(fd, &m, flags),
     };
+    let t = Timing { wall: wall0.elapsed(), sys: Duration::from_nanos(sys::thread_sys_ns().saturating_sub(sys0)) };
     // A datagram or record goes out whole or not at all.
     let r = r.map(|_| ());
     log.record(r.map_err(|e| e.0));
-    r
+    (r, t)
 }
 
 /// A sender thread's loop: sends until the run stops. EAGAIN (timeout or
@@ -388,11 +492,56 @@ pub fn sender(
     if signalled {
         ctl.signals.enter(key);
     }
+    let tid = sys::gettid();
+    let limit_ms = sys::get_timeout(&fd, libc::SO_SNDTIMEO).unwrap_or(0);
+    if how == SendHow::Blocking {
+        let e = InSend { name: name.as_str().into(), limit_ms, since: None, sampled: false };
+        ctl.in_send.lock().unwrap().insert(tid, e);
+    }
+    let mark = |start: bool| {
+        if how == SendHow::Blocking {
+            if let Some(e) = ctl.in_send.lock().unwrap().get_mut(&tid) {
+                e.since = start.then(Instant::now);
+                e.sampled = false;
+            }
+        }
+    };
     while ctl.running() {
         beat.tick();
         beat.doing(if how == SendHow::Blocking { "blocking send" } else { "send MSG_DONTWAIT" });
         let len = msg_len(&mut rng);
-        match send_one(&fd, &dest, how, group, Kind::Data, &mut log, len) {
+        // A send that waits must sleep: compare the kernel CPU time it used
+        // with the time it took. Only long blocking sends count: a short one
+        // may legitimately spin on a contended mutex (optimistic spinning),
+        // and in an emulated VM the guest charges a task for time its vCPU
+        // was off the host CPU, so the bar is high (80% of at least 100 ms).
+        let (r, t) = send_timed(&fd, &dest, how, group, Kind::Data, &mut log, len, || mark(true));
+        let (wall, cpu) = (t.wall, t.sys);
+        mark(false);
+        // Bounded by SO_SNDTIMEO (the contract); 1 s of slack for wake-up
+        // latency in a loaded emulated VM.
+        if how == SendHow::Blocking && limit_ms > 0 && wall > Duration::from_millis(limit_ms + 1000) {
+            ctl.counters.add("blocking sends that overran SO_SNDTIMEO by > 1 s", 1);
+            ctl.busy_wait(format!(
+                "{name}: send #{} took {} ms with SO_SNDTIMEO {limit_ms} ms ({} ms on the CPU in the kernel, {r:?})",
+                log.next_seq() - 1,
+                wall.as_millis(),
+                cpu.as_millis()
+            ));
+        }
+        if how == SendHow::Blocking && wall >= Duration::from_millis(100) {
+            ctl.counters.add("blocking sends that waited >= 100 ms", 1);
+            if cpu * 5 >= wall * 4 {
+                ctl.counters.add("blocking sends that busy-waited", 1);
+                ctl.busy_wait(format!(
+                    "{name}: send #{} took {} ms, {} ms of it on the CPU in the kernel ({r:?})",
+                    log.next_seq() - 1,
+                    wall.as_millis(),
+                    cpu.as_millis()
+                ));
+            }
+        }
+        match r {
             Ok(()) => ctl.counters.add("sends ok", 1),
             Err(Errno(libc::EINTR)) => ctl.counters.add("sends EINTR", 1),
             Err(Errno(libc::EAGAIN)) if how == SendHow::Blocking => ctl.counters.add("sends EAGAIN (SO_SNDTIMEO)", 1),
@@ -418,6 +567,7 @@ pub fn sender(
     if signalled {
         ctl.signals.leave(key);
     }
+    ctl.in_send.lock().unwrap().remove(&tid);
     beat.doing("done");
     beat.finished.store(true, Ordering::SeqCst);
     log

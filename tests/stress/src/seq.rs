@@ -8,8 +8,8 @@
 //!
 //! - whole-run members, each with a reader thread and (but M3) a sender
 //!   thread on the same socket: M0 LOOPBACK (blocking sends, signals; the
-//!   reference), M1 LOOPBACK|SEND_TO_PEER (blocking, signals; the owner reads
-//!   its copies, sometimes slowly), M2 no flags (MSG_DONTWAIT sends), M3
+//!   reference), M1 LOOPBACK|SEND_TO_PEER (blocking; the owner reads
+//!   its copies, sometimes slowly; no signals), M2 no flags (MSG_DONTWAIT sends), M3
 //!   DROP_WHEN_FULL with SO_RXQ_OVFL (reads only);
 //! - churn threads: clients that join with no flags, DROP_WHEN_FULL or
 //!   DROP_WHEN_FULL|LOOPBACK, read, stall, send a few non-blocking messages
@@ -180,7 +180,7 @@ fn owner_loop(ctl: Arc<Ctl>, listener: Arc<Fd>, kicks: Kicks, mut rng: Rng) -> (
         if phase == Phase::Running && rng.one_in(300) {
             // A slow owner: SEND_TO_PEER senders must wait (not spin, not drop).
             beat.doing("stalling");
-            sleep_ms(rng.range(20, 150));
+            sleep_ms(rng.range(20, 300));
         }
     }
     done.extend(conns.into_iter().filter_map(|c| c.copies));
@@ -217,6 +217,10 @@ fn admit_one(ctl: &Ctl, fd: Fd, bad: &mut Vec<String>) -> Option<Conn> {
         ctl.unexpected(format!("seq owner: token to {}: {e:?}", req.sender));
         return None;
     }
+    if flags & TO_PEER != 0 {
+        // A small queue, so the owner's stalls make the member wait.
+        sys::setopt_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096).expect("SO_RCVBUF");
+    }
     let copies = (flags & TO_PEER != 0).then(|| PeerCopies {
         name: format!("seq owner's accepted socket of member {} (SEND_TO_PEER copies)", req.sender),
         sender: req.sender,
@@ -241,6 +245,9 @@ pub struct Running {
     readers: Vec<JoinHandle<(Segment, Vec<String>)>>,
     senders: Vec<JoinHandle<SendLog>>,
     churn: Vec<JoinHandle<ChurnOut>>,
+    /// Joined churn threads' results, until the owner (who records kicks)
+    /// is done.
+    churned: Vec<ChurnOut>,
     kicks: Kicks,
     bad: Vec<String>,
 }
@@ -299,7 +306,10 @@ pub fn start(ctl: &Arc<Ctl>, rng: &mut Rng) -> Running {
                 sys::set_timeout(&m.fd, libc::SO_SNDTIMEO, 1000).expect("SO_SNDTIMEO");
             }
             let (ctl, fd, name, r) = (ctl.clone(), m.fd.clone(), m.seg.name.clone(), rng.fork(10 + i as u64));
-            senders.push(std::thread::spawn(move || sender(ctl, name, fd, Dest::Connected, how, GROUP, id, how == SendHow::Blocking, &[], r)));
+            // M1 is not signalled, so its sends can wait for the slow owner
+            // long enough to tell sleeping from spinning.
+            let signalled = how == SendHow::Blocking && id != 22;
+            senders.push(std::thread::spawn(move || sender(ctl, name, fd, Dest::Connected, how, GROUP, id, signalled, &[], r)));
         }
         let (ctl, r) = (ctl.clone(), rng.fork(20 + i as u64));
         readers.push(std::thread::spawn(move || read_member(ctl, m.fd, m.seg, GROUP, m.pace, r)));
@@ -312,7 +322,7 @@ pub fn start(ctl: &Arc<Ctl>, rng: &mut Rng) -> Running {
             churn.push(std::thread::spawn(move || churn_members(ctl, addr, k, ids, r)));
         }
     }
-    Running { addr, _listener: listener, m0, owner, readers, senders, churn, kicks, bad }
+    Running { addr, _listener: listener, m0, owner, readers, senders, churn, churned: Vec::new(), kicks, bad }
 }
 
 /// What a churn thread hands back: segments (with the kicked ones' ids to
@@ -465,23 +475,9 @@ pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut crate::dgram::Outcome)
             Err(_) => ctl.unexpected("a seq sender panicked".into()),
         }
     }
-    let kicks = r.kicks.lock().unwrap().clone();
     for h in r.churn.drain(..) {
         match h.join() {
-            Ok(mut c) => {
-                for (i, id) in c.kicked {
-                    match kicks.get(&id) {
-                        Some(&t) => c.segs[i].end = End::Kicked(t),
-                        None => {
-                            ctl.unexpected(format!("{}: end of file but the owner has no record of kicking it", c.segs[i].name));
-                            c.segs[i].end = End::Close;
-                        }
-                    }
-                }
-                out.segments.extend(c.segs);
-                out.logs.extend(c.logs);
-                out.bad.extend(c.bad);
-            }
+            Ok(c) => r.churned.push(c),
             Err(_) => ctl.unexpected("a seq churn thread panicked".into()),
         }
     }
@@ -521,5 +517,23 @@ pub fn finish_owner(ctl: &Ctl, mut r: Running, out: &mut crate::dgram::Outcome) 
             }
             Err(_) => ctl.unexpected("the seq owner panicked".into()),
         }
+    }
+    // A kick's ticket is recorded right after the owner's close returns,
+    // which may be after the kicked member saw end of file: look them up
+    // only now that the owner is done.
+    let kicks = r.kicks.lock().unwrap().clone();
+    for mut c in r.churned.drain(..) {
+        for (i, id) in c.kicked {
+            match kicks.get(&id) {
+                Some(&t) => c.segs[i].end = End::Kicked(t),
+                None => {
+                    ctl.unexpected(format!("{}: end of file but the owner has no record of kicking it", c.segs[i].name));
+                    c.segs[i].end = End::Close;
+                }
+            }
+        }
+        out.segments.extend(c.segs);
+        out.logs.extend(c.logs);
+        out.bad.extend(c.bad);
     }
 }

@@ -350,3 +350,30 @@ pub fn now_ms() -> u64 {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
 }
+
+/// Kernel-mode CPU time the calling thread has used, in nanoseconds
+/// (getrusage RUSAGE_THREAD): what a task spinning inside a syscall adds
+/// to, and a sleeping one does not.
+pub fn thread_sys_ns() -> u64 {
+    // SAFETY: all-zero is a valid rusage, filled by the call.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: ru is valid for the call.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    ru.ru_stime.tv_sec as u64 * 1_000_000_000 + ru.ru_stime.tv_usec as u64 * 1000
+}
+
+/// SO_SNDTIMEO / SO_RCVTIMEO read back, in milliseconds (0: none).
+pub fn get_timeout(fd: &Fd, opt: i32) -> SysResult<u64> {
+    // SAFETY: all-zero is a valid timeval.
+    let mut tv: libc::timeval = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of_val(&tv) as libc::socklen_t;
+    // SAFETY: tv and len are valid for the call.
+    check(unsafe { libc::getsockopt(fd.0, libc::SOL_SOCKET, opt, (&mut tv as *mut libc::timeval).cast(), &mut len) } as _)?;
+    Ok(tv.tv_sec as u64 * 1000 + tv.tv_usec as u64 / 1000)
+}
+
+/// The calling thread's id (for /proc/self/task/TID).
+pub fn gettid() -> i32 {
+    // SAFETY: plain syscall.
+    unsafe { libc::gettid() }
+}
