@@ -55,11 +55,13 @@ const CHECKS: &[&str] = &[
     "seq: nothing sent after SHUT_RD or the owner's close (kick) returned arrived",
     "seq: nothing from a failed send delivered",
     "seq: SEND_TO_PEER copies at the owner's accepted socket are the member's successful sends",
-    "a blocking send sleeps while it waits and ends within its SO_SNDTIMEO",
+    BUSY_CHECK,
     "every scenario happened (EINTR, timeouts, drops, churn)",
     "no unexpected errors",
     "every thread finished in time",
 ];
+
+const BUSY_CHECK: &str = "a blocking send sleeps while it waits and ends within its SO_SNDTIMEO";
 
 /// Serialises TAP output between the controller and the watchdog, and
 /// says whether the results were printed.
@@ -341,6 +343,11 @@ fn report(ctl: &Ctl, args: &Args, d: &dgram::Outcome, q: &dgram::Outcome) -> (us
         }
         for p in &v.problems {
             println!("#   {p}");
+        }
+        if *name == BUSY_CHECK {
+            for s in ctl.samples() {
+                println!("#   (sample) {s}");
+            }
         }
     }
     // What happened, for the record.
