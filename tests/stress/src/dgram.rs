@@ -48,6 +48,9 @@ pub struct Outcome {
     /// SEND_TO_PEER with a full owner: problems, and cycles done.
     pub peer_full: Vec<String>,
     pub peer_full_cycles: u64,
+    /// (seq) A member's connect() while the owner closes: problems, cycles.
+    pub connect_close: Vec<String>,
+    pub connect_close_cycles: u64,
 }
 
 fn dgram(af: i32) -> Fd {

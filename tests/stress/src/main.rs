@@ -10,8 +10,8 @@
 //! blocking and DROP_WHEN_FULL members, churn, signals, and a forked
 //! unprivileged process; then it checks what every member received against
 //! what every sender logged (see `check`). SCENARIO is one of `churn`,
-//! `owner-close`, `send-to-peer` (for developing around a known bug; the
-//! checks that need a skipped scenario report "skip").
+//! `owner-close`, `send-to-peer`, `connect-close` (for developing around a
+//! known bug; the checks that need a skipped scenario report "skip").
 //!
 //! Nothing may hang: every socket has SO_RCVTIMEO/SO_SNDTIMEO, and a
 //! watchdog ends the process (failing every check, naming the threads that
@@ -55,6 +55,7 @@ const CHECKS: &[&str] = &[
     "seq: nothing sent after SHUT_RD or the owner's close (kick) returned arrived",
     "seq: nothing from a failed send delivered",
     "seq: SEND_TO_PEER copies at the owner's accepted socket are the member's successful sends",
+    "seq: a member's connect() elsewhere gives EISCONN, and the owner's closes do not wait for it",
     BUSY_CHECK,
     "every scenario happened (EINTR, timeouts, drops, churn)",
     "no unexpected errors",
@@ -90,7 +91,7 @@ fn parse_args() -> Result<Args, String> {
             "--no-child" => a.child = false,
             "--skip" => {
                 let s = value("--skip")?;
-                if !["churn", "owner-close", "send-to-peer"].contains(&s.as_str()) {
+                if !["churn", "owner-close", "send-to-peer", "connect-close"].contains(&s.as_str()) {
                     return Err(format!("--skip: unknown scenario {s}"));
                 }
                 a.skip.push(s);
@@ -111,7 +112,7 @@ fn main() {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("mcast-stress: {e}\nusage: mcast-stress [--duration SECS] [--seed N] [--no-child] [--skip churn|owner-close|send-to-peer]...\n       mcast-stress --lifecycle CYCLES [--seed N]");
+            eprintln!("mcast-stress: {e}\nusage: mcast-stress [--duration SECS] [--seed N] [--no-child] [--skip churn|owner-close|send-to-peer|connect-close]...\n       mcast-stress --lifecycle CYCLES [--seed N]");
             std::process::exit(2);
         }
     };
@@ -284,7 +285,13 @@ fn report(ctl: &Ctl, args: &Args, d: &dgram::Outcome, q: &dgram::Outcome) -> (us
         verdicts.push((g.nothing_from_failed_sends(&o.copies), ""));
         verdicts.push((g.peer_copies(&o.copies), skip("send-to-peer")));
         checked += o.copies.iter().map(|c| c.copies.len()).sum::<usize>();
-        if !is_seq {
+        if is_seq {
+            let mut cc = Verdict { problems: o.connect_close.clone(), checked: 0 };
+            if o.connect_close_cycles == 0 && !ctl.skipped("connect-close") {
+                cc.problems.push("no connect-close cycle completed".into());
+            }
+            verdicts.push((cc, skip("connect-close")));
+        } else {
             let mut child = Verdict { problems: o.child.clone(), checked: 0 };
             if args.child && !o.child_ran && child.problems.is_empty() {
                 child.problems.push("the child reported nothing".into());

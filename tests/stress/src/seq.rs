@@ -250,6 +250,7 @@ pub struct Running {
     churned: Vec<ChurnOut>,
     kicks: Kicks,
     bad: Vec<String>,
+    connect_close: Option<JoinHandle<(Vec<String>, u64)>>,
 }
 
 /// Creates the group, admits the whole-run members and starts every thread.
@@ -322,7 +323,13 @@ pub fn start(ctl: &Arc<Ctl>, rng: &mut Rng) -> Running {
             churn.push(std::thread::spawn(move || churn_members(ctl, addr, k, ids, r)));
         }
     }
-    Running { addr, _listener: listener, m0, owner, readers, senders, churn, churned: Vec::new(), kicks, bad }
+    let connect_close = if ctl.skipped("connect-close") {
+        None
+    } else {
+        let ctl = ctl.clone();
+        Some(std::thread::spawn(move || connect_close_cycles(ctl)))
+    };
+    Running { addr, _listener: listener, m0, owner, readers, senders, churn, churned: Vec::new(), kicks, bad, connect_close }
 }
 
 /// What a churn thread hands back: segments (with the kicked ones' ids to
@@ -467,8 +474,91 @@ fn read_available(ctl: &Ctl, fd: &Fd, who: &str, out: &mut Vec<crate::check::Rx>
     }
 }
 
+/// The contract: a second connect of a seqpacket socket gives EISCONN, and
+/// the owner's closes end a membership without waiting for the member.
+/// Each cycle: a group with an admitted member M, and a plain listener
+/// whose backlog is full; M (SO_SNDTIMEO 2 s) calls connect() on it from a
+/// thread. That must fail with EISCONN at once; and closing M's accepted
+/// socket and the owner meanwhile must not wait for that connect.
+fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
+    let beat = ctl.beat("connect-close cycles");
+    let af = ctl.af;
+    let mut problems = Vec::new();
+    let mut cycles = 0u64;
+    while ctl.running() && problems.len() <= 4 {
+        beat.tick();
+        cycles += 1;
+        beat.doing("setting up");
+        // SAFETY: plain call.
+        let pid = unsafe { libc::getpid() };
+        let ga = SockAddr::abstract_(af, &format!("mcast-stress-cc-bus-{pid}-{cycles}"));
+        let la = SockAddr::abstract_(af, &format!("mcast-stress-cc-full-{pid}-{cycles}"));
+        let owner = seqpacket(af);
+        sys::create_group(&owner, &ga).expect("create");
+        sys::listen(&owner, 4).expect("listen");
+        let m = Arc::new(seqpacket(af));
+        sys::set_timeouts(&m, 2000).expect("timeouts");
+        sys::connect(&m, &ga).expect("connect to the group");
+        let acc = sys::accept(&owner, 0).expect("accept");
+        sys::admit(&acc, 0).expect("admit");
+        let full = seqpacket(af);
+        sys::bind(&full, &la).expect("bind");
+        // Backlog 0 admits one pending connection; the listener is then full.
+        sys::listen(&full, 0).expect("listen");
+        let pending = seqpacket(af);
+        sys::connect(&pending, &la).expect("the pending connection");
+        beat.doing("member connects to a full listener, the owner closes");
+        let started = Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let connector = {
+            let (m, started) = (m.clone(), started.clone());
+            std::thread::spawn(move || {
+                started.store(sys::gettid(), Ordering::SeqCst);
+                let t0 = Instant::now();
+                let r = sys::connect(&m, &la);
+                (r, t0.elapsed())
+            })
+        };
+        // Give the connect time to block (if it wrongly does).
+        while started.load(Ordering::SeqCst) == 0 {
+            sleep_ms(1);
+        }
+        sleep_ms(50);
+        let t0 = Instant::now();
+        drop(acc);
+        drop(owner);
+        let closed_in = t0.elapsed();
+        let (r, took) = connector.join().expect("connector");
+        if r != Err(Errno(libc::EISCONN)) || took > Duration::from_millis(1000) {
+            problems.push(format!(
+                "cycle {cycles}: connect() of an admitted (connected) member to a full listener: {r:?} after {} ms, want EISCONN at once",
+                took.as_millis()
+            ));
+        }
+        if closed_in > Duration::from_millis(1000) {
+            problems.push(format!(
+                "cycle {cycles}: closing the member's accepted socket and the owner took {} ms while the member was in connect()",
+                closed_in.as_millis()
+            ));
+        }
+        drop(pending);
+        drop(full);
+        sleep_ms(500);
+    }
+    beat.finished.store(true, Ordering::SeqCst);
+    (problems, cycles)
+}
+
 /// Joins the senders and churn threads (the controller set `Stopping`).
 pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut crate::dgram::Outcome) {
+    if let Some(h) = r.connect_close.take() {
+        match h.join() {
+            Ok((p, n)) => {
+                out.connect_close = p;
+                out.connect_close_cycles = n;
+            }
+            Err(_) => ctl.unexpected("the connect-close thread panicked".into()),
+        }
+    }
     for h in r.senders.drain(..) {
         match h.join() {
             Ok(log) => out.logs.push(log),
