@@ -477,9 +477,10 @@ fn read_available(ctl: &Ctl, fd: &Fd, who: &str, out: &mut Vec<crate::check::Rx>
 /// The contract: a second connect of a seqpacket socket gives EISCONN, and
 /// the owner's closes end a membership without waiting for the member.
 /// Each cycle: a group with an admitted member M, and a plain listener
-/// whose backlog is full; M (SO_SNDTIMEO 2 s) calls connect() on it from a
+/// whose backlog is full; M (SO_SNDTIMEO 10 s) calls connect() on it from a
 /// thread. That must fail with EISCONN at once; and closing M's accepted
-/// socket and the owner meanwhile must not wait for that connect.
+/// socket and the owner meanwhile must not wait for that connect. "At
+/// once" is within 2 s (a loaded emulated VM is slow, not 10 s slow).
 fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
     let beat = ctl.beat("connect-close cycles");
     let af = ctl.af;
@@ -497,7 +498,7 @@ fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
         sys::create_group(&owner, &ga).expect("create");
         sys::listen(&owner, 4).expect("listen");
         let m = Arc::new(seqpacket(af));
-        sys::set_timeouts(&m, 2000).expect("timeouts");
+        sys::set_timeouts(&m, 10_000).expect("timeouts");
         sys::connect(&m, &ga).expect("connect to the group");
         let acc = sys::accept(&owner, 0).expect("accept");
         sys::admit(&acc, 0).expect("admit");
@@ -528,13 +529,13 @@ fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
         drop(owner);
         let closed_in = t0.elapsed();
         let (r, took) = connector.join().expect("connector");
-        if r != Err(Errno(libc::EISCONN)) || took > Duration::from_millis(1000) {
+        if r != Err(Errno(libc::EISCONN)) || took > Duration::from_millis(2000) {
             problems.push(format!(
                 "cycle {cycles}: connect() of an admitted (connected) member to a full listener: {r:?} after {} ms, want EISCONN at once",
                 took.as_millis()
             ));
         }
-        if closed_in > Duration::from_millis(1000) {
+        if closed_in > Duration::from_millis(2000) {
             problems.push(format!(
                 "cycle {cycles}: closing the member's accepted socket and the owner took {} ms while the member was in connect()",
                 closed_in.as_millis()
