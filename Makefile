@@ -7,6 +7,7 @@
 #   make bench      boot the test kernel and run the benchmarks (ratios to AF_UNIX)
 #   make fuzz       boot the test kernel and run the syscall fuzzer
 #                   (SEED=N OPS=N DURATION=SECS; defaults: random, 1000000, 1200)
+#   make stress     the concurrency stress on the KCSAN kernel (DURATION=60 seconds)
 #   make setup      install packages/tools and build the test kernel (idempotent)
 #
 # KDIR=/path/to/kernel/build builds against another 6.12+ tree with CONFIG_RUST.
@@ -16,7 +17,7 @@ DEFAULT_KDIR := $(shell bash -c '. scripts/env.sh; kernel_build_dir' 2>/dev/null
 KDIR ?= $(DEFAULT_KDIR)
 BINDINGS := rust/sys/bindings_generated.rs
 
-.PHONY: all module setup check demo bench fuzz clean userspace selftest
+.PHONY: all module setup check demo bench fuzz stress clean userspace selftest
 
 all: module
 
@@ -45,6 +46,9 @@ bench:
 
 fuzz:
 	@SEED="$(SEED)" OPS="$(OPS)" DURATION="$(DURATION)" scripts/fuzz
+
+stress:
+	@scripts/stress
 
 clean:
 	@[ ! -d "$(KDIR)" ] || $(MAKE) -s -C "$(KDIR)" M=$(TOP) LLVM=1 clean

@@ -24,8 +24,12 @@ SPLATS = [
     r"unreferenced object 0x",     # kmemleak report
     r"suspected memory leak",
     r"UBSAN:",
-    r"INFO: task .* blocked for more than",
-    r"rcu: INFO: .* stall",
+    # Detectors of hangs and lockups, in the formats of the 6.12 sources:
+    r"INFO: task \S+:\d+ blocked for more than",   # kernel/hung_task.c
+    r"soft lockup - CPU#\d+ stuck for",            # kernel/watchdog.c ("watchdog: BUG: ...")
+    r"Watchdog detected hard LOCKUP on cpu",        # kernel/watchdog.c (buddy and perf detectors)
+    r"INFO: \S+ (self-)?detected (expedited )?stalls?\b",  # kernel/rcu/tree_stall.h, tree_exp.h, tasks.h
+    r"BUG: KCSAN:",                                 # kernel/kcsan/report.c (also caught by "BUG:")
     r"inconsistent lock state",
     r"possible (recursive|circular) locking",
     r"@@RMMOD-FAILED",              # qemu/init: the module could not be unloaded (leak)
