@@ -478,9 +478,10 @@ fn read_available(ctl: &Ctl, fd: &Fd, who: &str, out: &mut Vec<crate::check::Rx>
 /// the owner's closes end a membership without waiting for the member.
 /// Each cycle: a group with an admitted member M, and a plain listener
 /// whose backlog is full; M (SO_SNDTIMEO 10 s) calls connect() on it from a
-/// thread. That must fail with EISCONN at once; and closing M's accepted
-/// socket and the owner meanwhile must not wait for that connect. "At
-/// once" is within 2 s (a loaded emulated VM is slow, not 10 s slow).
+/// thread. That must fail (EISCONN once the listener has room, or EAGAIN at
+/// the timeout, in AF_UNIX's order); and closing M's accepted socket and
+/// the owner meanwhile must not wait for that connect: within 2 s (a loaded
+/// emulated VM is slow, not 10 s slow).
 fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
     let beat = ctl.beat("connect-close cycles");
     let af = ctl.af;
@@ -498,7 +499,7 @@ fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
         sys::create_group(&owner, &ga).expect("create");
         sys::listen(&owner, 4).expect("listen");
         let m = Arc::new(seqpacket(af));
-        sys::set_timeouts(&m, 10_000).expect("timeouts");
+        sys::set_timeouts(&m, 3_000).expect("timeouts");
         sys::connect(&m, &ga).expect("connect to the group");
         let acc = sys::accept(&owner, 0).expect("accept");
         sys::admit(&acc, 0).expect("admit");
@@ -529,9 +530,12 @@ fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
         drop(owner);
         let closed_in = t0.elapsed();
         let (r, took) = connector.join().expect("connector");
-        if r != Err(Errno(libc::EISCONN)) || took > Duration::from_millis(2000) {
+        // As AF_UNIX, the connecting socket's own state is checked once the
+        // listener has room: EISCONN then, or EAGAIN when SO_SNDTIMEO ran
+        // out first. Never success, and never a hang (the watchdog).
+        if !matches!(r, Err(Errno(libc::EISCONN)) | Err(Errno(libc::EAGAIN))) {
             problems.push(format!(
-                "cycle {cycles}: connect() of an admitted (connected) member to a full listener: {r:?} after {} ms, want EISCONN at once",
+                "cycle {cycles}: connect() of an admitted (connected) member to a full listener: {r:?} after {} ms, want EISCONN or EAGAIN (AF_UNIX order)",
                 took.as_millis()
             ));
         }
