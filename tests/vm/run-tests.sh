@@ -5,7 +5,7 @@ rc=0
 /mcast-tests || rc=1
 # The syscall fuzzer, smoke size, with a fixed seed so make check repeats
 # itself (make fuzz runs it long with a new seed, printed first).
-/mcast-fuzz --ops 100000 --duration 240 --seed 20261201 || rc=1
+/mcast-fuzz --ops 100000 --duration 900 --seed 20261201 || rc=1
 # A short concurrency stress (make stress runs it longer, on the KCSAN
 # kernel); the seed is random and printed, --seed repeats a run's choices.
 /mcast-stress --duration 20 || rc=1
