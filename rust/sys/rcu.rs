@@ -195,8 +195,22 @@ pub(crate) mod tests {
         // Every replaced value is freed once the callbacks queued so far ran.
         barrier();
         kcheck_eq!(DROPPED.load(Ordering::Relaxed) - before, 4);
-        drop(b);
+        // A writer never waits for readers: publishing inside a read-side
+        // section (where waiting for a grace period would deadlock, and
+        // lockdep would say so) returns, and the reader's value stays intact
+        // until the section ends.
+        let next = Spare::new(Counted(6), GFP_KERNEL).map_err(|_| fail())?;
+        let guard = RcuGuard::new();
+        let seen = b.get(&guard);
+        b.write(|w| w.publish(next));
+        kcheck_eq!(seen.0, 5);
+        kcheck_eq!(DROPPED.load(Ordering::Relaxed) - before, 4);
+        drop(guard);
+        barrier();
         kcheck_eq!(DROPPED.load(Ordering::Relaxed) - before, 5);
+        kcheck_eq!(b.read(|v, _| v.0), 6);
+        drop(b);
+        kcheck_eq!(DROPPED.load(Ordering::Relaxed) - before, 6);
         Ok(())
     }
 }
