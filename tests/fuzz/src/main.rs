@@ -53,6 +53,9 @@ use worker::{WorkerCfg, NOBODY};
 const STUCK_MS: u64 = 30_000;
 /// While a call has run this long, the other threads pause (`Shared::pause`).
 const PAUSE_MS: u64 = 1_000;
+/// ... or sooner, once it has spent most of `SPIN_MS` on a CPU: a call
+/// spinning in the kernel, unlike one that sleeps (a grace period, a timeout).
+const SPIN_MS: u64 = 200;
 /// How long threads get to finish their last operation after the stop.
 const GRACE_MS: u64 = 60_000;
 const PROGRESS_MS: u64 = 60_000;
@@ -245,6 +248,41 @@ fn run(args: &Args, seed: u64) -> bool {
     false
 }
 
+/// CPU time of one operation of one thread, sampled by the supervisor.
+#[derive(Clone, Copy, Default)]
+struct Spin {
+    /// The operation sampled (its start time), when and the CPU time then.
+    since: u64,
+    at: u64,
+    cpu_ms: u64,
+}
+
+impl Spin {
+    /// True once the operation started at `since` has used more than 60% of
+    /// a CPU over at least `SPIN_MS`.
+    fn spinning(&mut self, since: u64, now: u64, tid: i32) -> bool {
+        if since == 0 || now.saturating_sub(since) < SPIN_MS / 2 {
+            return false;
+        }
+        let Some(cpu) = cpu_ms(tid) else { return false };
+        if self.since != since {
+            *self = Spin { since, at: now, cpu_ms: cpu };
+            return false;
+        }
+        let wall = now - self.at;
+        wall >= SPIN_MS && (cpu - self.cpu_ms) * 10 >= wall * 6
+    }
+}
+
+/// User plus system time of thread `tid` in ms (/proc/TID/stat fields 14
+/// and 15, in units of 10 ms).
+fn cpu_ms(tid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    let mut f = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let (utime, stime): (u64, u64) = (f.next()?.parse().ok()?, f.next()?.parse().ok()?);
+    Some((utime + stime) * 10)
+}
+
 /// Waits for the workers, stopping them at the deadline; returns problems.
 fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64) -> Vec<String> {
     let mut problems = Vec::new();
@@ -252,6 +290,7 @@ fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64) -
     let mut next_progress = start + PROGRESS_MS;
     let mut stop_at: Option<u64> = None;
     let mut stuck = vec![false; args.threads];
+    let mut spin = vec![Spin::default(); args.threads];
     loop {
         std::thread::sleep(Duration::from_millis(50));
         let now = sys::now_ms();
@@ -279,6 +318,14 @@ fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64) -
             let st = &shared.threads[i];
             let since = st.busy_since.load(Relaxed);
             slow |= since != 0 && now.saturating_sub(since) >= PAUSE_MS;
+            if spin[i].spinning(since, now, st.tid.load(Relaxed)) {
+                if !shared.pause.load(Relaxed) && !*s {
+                    let op = OPS.get(st.op.load(Relaxed) as usize).map_or("?", |o| o.name);
+                    println!("# thread {i} spins in '{op}' (operation #{}): the others pause", st.ops.load(Relaxed) + 1);
+                    flush();
+                }
+                slow = true;
+            }
             if !*s && since != 0 && now.saturating_sub(since) >= STUCK_MS {
                 *s = true;
                 let op = OPS.get(st.op.load(Relaxed) as usize).map_or("?", |o| o.name);
