@@ -332,7 +332,7 @@ fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64, p
             if since != 0 && now.saturating_sub(since) >= NOTICE_MS && spin[i].notice(since) {
                 let op = OPS.get(st.op.load(Relaxed) as usize).map_or("?", |o| o.name);
                 println!(
-                    "# thread {i} has been in '{op}' (its operation #{}) for {} s",
+                    "# thread {i} has been in '{op}' (its operation {}) for {} s",
                     st.ops.load(Relaxed) + 1,
                     NOTICE_MS / 1000
                 );
@@ -342,7 +342,7 @@ fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64, p
                 *s = true;
                 let op = OPS.get(st.op.load(Relaxed) as usize).map_or("?", |o| o.name);
                 problems.push(format!(
-                    "thread {i} stuck in '{op}' (its operation #{}) for {} s despite {} interruptions: kernel hang?",
+                    "thread {i} stuck in '{op}' (its operation {}) for {} s despite {} interruptions: kernel hang?",
                     st.ops.load(Relaxed) + 1,
                     STUCK_MS / 1000,
                     st.kicks.load(Relaxed)
