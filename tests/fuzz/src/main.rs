@@ -53,6 +53,11 @@ use worker::{WorkerCfg, NOBODY};
 const STUCK_MS: u64 = 30_000;
 /// While a call has run this long, the other threads pause (`Shared::pause`).
 const PAUSE_MS: u64 = 1_000;
+/// ... or sooner, once it has spent most of `SPIN_MS` on a CPU: a call
+/// spinning in the kernel, unlike one that sleeps (a grace period, a timeout).
+const SPIN_MS: u64 = 200;
+/// A call running this long is mentioned in the output.
+const NOTICE_MS: u64 = 5_000;
 /// How long threads get to finish their last operation after the stop.
 const GRACE_MS: u64 = 60_000;
 const PROGRESS_MS: u64 = 60_000;
@@ -217,7 +222,8 @@ fn run(args: &Args, seed: u64) -> bool {
         let uid = if privileged { sys::getuid() } else { NOBODY };
         workers.push(Worker { pid, uid, first, count, exited: false });
     }
-    let mut problems = supervise(shared, &mut workers, args, start);
+    let mut pauses = 0;
+    let mut problems = supervise(shared, &mut workers, args, start, &mut pauses);
     let elapsed = sys::now_ms().saturating_sub(start).max(1);
     // Stuck workers cannot be waited for; the kill takes effect if and when
     // their call returns.
@@ -230,7 +236,7 @@ fn run(args: &Args, seed: u64) -> bool {
         problems.push(format!("only {done} of {} operations within {} s", args.ops, args.duration));
     }
     if problems.is_empty() {
-        report(shared, args.threads, done, elapsed);
+        report(shared, args.threads, done, elapsed, pauses);
         println!("ok 1 - fuzz: {done} operations (seed {seed})");
         return true;
     }
@@ -241,17 +247,60 @@ fn run(args: &Args, seed: u64) -> bool {
     for p in &problems {
         println!("# {p}");
     }
-    report(shared, args.threads, done, elapsed);
+    report(shared, args.threads, done, elapsed, pauses);
     false
 }
 
+/// CPU time of one operation of one thread, sampled by the supervisor.
+#[derive(Clone, Copy, Default)]
+struct Spin {
+    /// The operation sampled (its start time), when and the CPU time then.
+    since: u64,
+    at: u64,
+    cpu_ms: u64,
+    /// The operation last mentioned (its start time).
+    noticed: u64,
+}
+
+impl Spin {
+    /// True once the operation started at `since` has used more than 60% of
+    /// a CPU over at least `SPIN_MS`.
+    fn spinning(&mut self, since: u64, now: u64, tid: i32) -> bool {
+        if since == 0 || now.saturating_sub(since) < SPIN_MS / 2 {
+            return false;
+        }
+        let Some(cpu) = cpu_ms(tid) else { return false };
+        if self.since != since {
+            *self = Spin { since, at: now, cpu_ms: cpu, noticed: self.noticed };
+            return false;
+        }
+        let wall = now - self.at;
+        wall >= SPIN_MS && cpu.saturating_sub(self.cpu_ms) * 10 >= wall * 6
+    }
+
+    /// True the first time it is asked about the operation started at `since`.
+    fn notice(&mut self, since: u64) -> bool {
+        std::mem::replace(&mut self.noticed, since) != since
+    }
+}
+
+/// User plus system time of thread `tid` in ms (/proc/TID/stat fields 14
+/// and 15, in units of 10 ms).
+fn cpu_ms(tid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    let mut f = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let (utime, stime): (u64, u64) = (f.next()?.parse().ok()?, f.next()?.parse().ok()?);
+    Some((utime + stime) * 10)
+}
+
 /// Waits for the workers, stopping them at the deadline; returns problems.
-fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64) -> Vec<String> {
+fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64, pauses: &mut u64) -> Vec<String> {
     let mut problems = Vec::new();
     let deadline = start + args.duration * 1000;
     let mut next_progress = start + PROGRESS_MS;
     let mut stop_at: Option<u64> = None;
     let mut stuck = vec![false; args.threads];
+    let mut spin = vec![Spin::default(); args.threads];
     loop {
         std::thread::sleep(Duration::from_millis(50));
         let now = sys::now_ms();
@@ -279,11 +328,21 @@ fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64) -
             let st = &shared.threads[i];
             let since = st.busy_since.load(Relaxed);
             slow |= since != 0 && now.saturating_sub(since) >= PAUSE_MS;
+            slow |= spin[i].spinning(since, now, st.tid.load(Relaxed));
+            if since != 0 && now.saturating_sub(since) >= NOTICE_MS && spin[i].notice(since) {
+                let op = OPS.get(st.op.load(Relaxed) as usize).map_or("?", |o| o.name);
+                println!(
+                    "# thread {i} has been in '{op}' (its operation {}) for {} s",
+                    st.ops.load(Relaxed) + 1,
+                    NOTICE_MS / 1000
+                );
+                flush();
+            }
             if !*s && since != 0 && now.saturating_sub(since) >= STUCK_MS {
                 *s = true;
                 let op = OPS.get(st.op.load(Relaxed) as usize).map_or("?", |o| o.name);
                 problems.push(format!(
-                    "thread {i} stuck in '{op}' (its operation #{}) for {} s despite {} interruptions: kernel hang?",
+                    "thread {i} stuck in '{op}' (its operation {}) for {} s despite {} interruptions: kernel hang?",
                     st.ops.load(Relaxed) + 1,
                     STUCK_MS / 1000,
                     st.kicks.load(Relaxed)
@@ -294,7 +353,11 @@ fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64) -
                 stop_at.get_or_insert(now);
             }
         }
-        shared.pause.store(slow, Relaxed);
+        if slow && !shared.pause.swap(true, Relaxed) {
+            *pauses += 1;
+        } else if !slow {
+            shared.pause.store(false, Relaxed);
+        }
         if stop_at.is_none() && now >= deadline {
             println!("# duration of {} s reached", args.duration);
             shared.stop.store(true, Relaxed);
@@ -332,7 +395,7 @@ fn supervise(shared: &Shared, workers: &mut [Worker], args: &Args, start: u64) -
 
 /// Per-call counts (successes and the commonest errnos), the deep-state
 /// summary, the rate and the errno totals.
-fn report(shared: &Shared, threads: usize, done: u64, elapsed_ms: u64) {
+fn report(shared: &Shared, threads: usize, done: u64, elapsed_ms: u64, pauses: u64) {
     let mut totals = [0u64; NERRNO];
     for &call in Call::ALL {
         let total = shared.total(call);
@@ -369,7 +432,7 @@ fn report(shared: &Shared, threads: usize, done: u64, elapsed_ms: u64) {
     let calls: u64 = totals.iter().sum();
     println!(
         "# {done} operations ({calls} calls, {} succeeded) in {:.1} s: {} per second; \
-         {kicks} calls interrupted by the watchdog{}",
+         {kicks} calls interrupted by the watchdog{}; {pauses} pauses for long calls",
         totals[0],
         elapsed_ms as f64 / 1000.0,
         done * 1000 / elapsed_ms,

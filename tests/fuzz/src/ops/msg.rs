@@ -178,7 +178,10 @@ fn entry(c: &mut Ctx, off: usize) -> usize {
 pub fn build_control(c: &mut Ctx) -> (UPtr, u64) {
     let known = !c.env.skip.cmsg;
     let ctl = c.b.ctl.at(0);
-    let (p, len) = match c.rng.weighted(&[40, 14, 10, 6, 6, 4, 4, 6, 2, 4, 2, 2]) {
+    // The two known hangs (zeroed, wrapping) are rare: each hit costs a
+    // CPU of the VM for the rest of the run, and a second thread hitting
+    // one before the others pause would take the other CPU too.
+    let (p, len) = match c.rng.weighted(&[400, 140, 100, 60, 5, 40, 40, 60, 3, 40, 20, 20]) {
         0 => (if c.rng.chance(80) { UPtr::NULL } else { ctl }, 0),
         1 => {
             let d = creds(c);
