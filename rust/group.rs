@@ -42,7 +42,7 @@
 //! unlinked, and wakes anyone waiting on it.
 
 use crate::address::Address;
-use crate::membership::{Member, MemberList, Slot as MemberSlot, FLAGS_ALL};
+use crate::membership::{Member, MemberList, Pos, Slot as MemberSlot, FLAGS_ALL};
 use crate::socket::{self, hang_up, peer_is_full, SockType};
 use crate::sys::errno::{Errno, KResult};
 use crate::sys::family::{max_groups, max_members};
@@ -78,6 +78,12 @@ impl MemberSlot for SockSlot {
 
 /// What one recipient of a message gets.
 struct Slot {
+    /// Where it is in the list walked (the queueing step finds it there
+    /// again: walking the list twice would shift every recipient after one
+    /// that was unlinked in between).
+    pos: Pos,
+    to_peer: bool,
+    drops: bool,
     /// Bytes its filters keep (0: none).
     keep: u32,
     fate: Fate,
@@ -298,7 +304,7 @@ impl Group {
             };
             // Within the capacity reserved by `send` (GFP_ATOMIC only if the
             // list grew in between).
-            slots.push(Slot { keep, fate, copy: None }, GFP_ATOMIC)?;
+            slots.push(Slot { pos: r.pos, to_peer: r.to_peer, drops: r.drops, keep, fate, copy: None }, GFP_ATOMIC)?;
         }
         // b) A clone for each accepting recipient but the last, which gets
         //    the message itself; each cut to what its filters keep.
@@ -315,20 +321,22 @@ impl Group {
                 s.copy = Some(m);
             }
         }
-        // c) Queue them (full DROP_WHEN_FULL members lose theirs).
+        // c) Queue them (full DROP_WHEN_FULL members lose theirs), each at
+        //    the place step a) found it (skipped if unlinked since).
         let mut dropped = 0;
-        for (r, s) in list.recipients(g, is_sender).zip(slots.iter_mut()) {
+        for s in slots.iter_mut() {
+            let Some(sk) = list.resolve(s.pos, g) else { continue };
             let queued = match (s.fate, s.copy.take()) {
                 (Fate::Drop, _) => false,
-                (_, Some(copy)) if r.to_peer => {
-                    socket::deliver_if_open(r.sk, copy);
+                (_, Some(copy)) if s.to_peer => {
+                    socket::deliver_if_open(sk, copy);
                     true
                 }
-                (_, Some(copy)) => socket::deliver_to_member(r.sk, self, copy, r.drops),
+                (_, Some(copy)) => socket::deliver_to_member(sk, self, copy, s.drops),
                 _ => true,
             };
             if !queued {
-                r.sk.count_drop();
+                sk.count_drop();
                 dropped += 1;
             }
         }

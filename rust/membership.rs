@@ -77,6 +77,20 @@ pub(crate) struct Recipient<'a, T: ?Sized, F> {
     pub(crate) filter: Option<&'a F>,
     /// The sender's peer (a SEND_TO_PEER copy), not a member.
     pub(crate) to_peer: bool,
+    /// Where the recipient sits in the list ([`MemberList::resolve`]).
+    pub(crate) pos: Pos,
+}
+
+/// The place of a recipient in a published list. Entries never move and
+/// an emptied slot is never filled again, so a place names the same socket
+/// (or, once it was unlinked, none) for as long as the list is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pos {
+    Member(usize),
+    /// The seqpacket peer of member `usize` (its accepted socket).
+    PeerOf(usize),
+    /// The datagram group's owner.
+    Owner,
 }
 
 /// What a join needs allocated before it takes the writer lock.
@@ -105,7 +119,22 @@ impl<S: Slot, F: Clone> MemberList<S, F> {
     }
 
     fn live_members<'g>(&'g self, g: &'g RcuGuard) -> impl Iterator<Item = (&'g S::Sk, &'g Member<S, F>)> + 'g {
-        self.members.iter().filter_map(move |m| m.sk.get(g).map(|sk| (sk, m)))
+        self.live_at(g).map(|(_, sk, m)| (sk, m))
+    }
+
+    fn live_at<'g>(&'g self, g: &'g RcuGuard) -> impl Iterator<Item = (usize, &'g S::Sk, &'g Member<S, F>)> + 'g {
+        self.members.iter().enumerate().filter_map(move |(i, m)| m.sk.get(g).map(|sk| (i, sk, m)))
+    }
+
+    /// The socket at `pos`, unless it was unlinked since (a walk that goes
+    /// over the recipients twice must not walk the list twice: a member
+    /// unlinked in between would shift every later one).
+    pub(crate) fn resolve<'g>(&'g self, pos: Pos, g: &'g RcuGuard) -> Option<&'g S::Sk> {
+        match pos {
+            Pos::Member(i) => self.members.get(i)?.sk.get(g),
+            Pos::PeerOf(i) => self.members.get(i)?.peer.get(g),
+            Pos::Owner => self.owner.get(g),
+        }
     }
 
     /// The live member `sk` (unlinked entries hold nothing).
@@ -122,17 +151,26 @@ impl<S: Slot, F: Clone> MemberList<S, F> {
     ) -> impl Iterator<Item = Recipient<'g, S::Sk, F>> + 'g {
         let closed = self.is_closed();
         let to_peer = self
-            .live_members(g)
-            .find(|(sk, _)| is_sender(sk))
-            .filter(|(_, m)| m.flags & SEND_TO_PEER != 0)
-            .and_then(|(_, m)| m.peer.get(g).or_else(|| self.owner.get(g)))
+            .live_at(g)
+            .find(|(_, sk, _)| is_sender(sk))
+            .filter(|(_, _, m)| m.flags & SEND_TO_PEER != 0)
+            .and_then(|(i, _, m)| match m.peer.get(g) {
+                Some(p) => Some((p, Pos::PeerOf(i))),
+                None => self.owner.get(g).map(|o| (o, Pos::Owner)),
+            })
             .filter(|_| !closed)
-            .map(|sk| Recipient { sk, drops: false, filter: None, to_peer: true });
+            .map(|(sk, pos)| Recipient { sk, drops: false, filter: None, to_peer: true, pos });
         let members = self
-            .live_members(g)
+            .live_at(g)
             .filter(move |_| !closed)
-            .filter(move |(sk, m)| !is_sender(sk) || m.flags & LOOPBACK != 0)
-            .map(|(sk, m)| Recipient { sk, drops: m.flags & DROP_WHEN_FULL != 0, filter: m.filter.as_ref(), to_peer: false });
+            .filter(move |(_, sk, m)| !is_sender(sk) || m.flags & LOOPBACK != 0)
+            .map(|(i, sk, m)| Recipient {
+                sk,
+                drops: m.flags & DROP_WHEN_FULL != 0,
+                filter: m.filter.as_ref(),
+                to_peer: false,
+                pos: Pos::Member(i),
+            });
         Iterator::chain(members, to_peer)
     }
 
@@ -374,6 +412,13 @@ pub(crate) mod tests {
         kcheck!(l.find(&1).is_none());
         kcheck!(l.find(&2).is_some());
         kcheck_eq!(who(&l, 9).as_slice(), &[(2, false)][..]);
+        // A place keeps naming the same member, or none once it is unlinked.
+        {
+            let g = RcuGuard::new();
+            kcheck_eq!(l.resolve(Pos::Member(0), &g).copied(), None);
+            kcheck_eq!(l.resolve(Pos::Member(1), &g).copied(), Some(2));
+            kcheck_eq!(l.resolve(Pos::Member(7), &g).copied(), None);
+        }
         // The next copy drops the empty entry.
         let l = add(l, m(3, 0))?;
         kcheck_eq!(l.members.len(), 2);
