@@ -23,8 +23,8 @@
 //!    socket filter) run on the shared message and say how much of it the
 //!    recipient keeps — a rejecting recipient costs only the filter run; a
 //!    recipient that keeps it but is full is skipped and counted if it asked
-//!    for DROP_WHEN_FULL (and so is the sender's own LOOPBACK copy: a sender
-//!    never waits for itself); any other full recipient makes the sender wait
+//!    for DROP_WHEN_FULL; any other full recipient (the sender itself too,
+//!    for its LOOPBACK copy, as a unicast send to itself) makes the sender wait
 //!    (SO_SNDTIMEO; `EAGAIN` when non-blocking; `EINTR` on a signal) outside
 //!    every lock until it has room or the member list changes, and start
 //!    again at 1; (b) each accepting recipient but the last gets a clone (the
@@ -293,7 +293,7 @@ impl Group {
             } else if !peer_is_full(r.sk) {
                 last = Some(i);
                 Fate::Queue
-            } else if r.drops || r.sk.is(sender) {
+            } else if r.drops {
                 Fate::Drop
             } else if let Some(member) = r.sk.try_get() {
                 return Ok(Step::WaitFor(member, gen));
@@ -355,7 +355,7 @@ impl Group {
         let (writable, old) = self.list.read(|list, g| {
             let mut old = None;
             for r in list.recipients(g, |s: &Sock| s.is(sk)) {
-                if !r.drops && !r.sk.is(sk) && peer_is_full(r.sk) {
+                if !r.drops && peer_is_full(r.sk) {
                     // A member whose last reference is gone is closing: it
                     // holds nobody back.
                     let Some(full) = r.sk.try_get() else { continue };

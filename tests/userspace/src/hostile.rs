@@ -299,26 +299,35 @@ pub fn cases(af: i32) -> Vec<Case> {
         ensure!(n > 0 && n < 1000, "{n} self-sends queued");
         expect_eq("all readable", drain(&s).len(), n)
     });
-    case!(v, "hostile", "a LOOPBACK sender with a full queue does not wait for itself: its copy is dropped and counted", |af| {
+    case!(v, "hostile", "a LOOPBACK sender with a full queue: waits (SO_SNDTIMEO) or EAGAIN, all or nothing; with DROP_WHEN_FULL its copy is dropped and counted", |af| {
         let (_owner, a) = dgram_group(af);
-        let me = members(af, &a, 1, LOOP).remove(0);
-        let other = members(af, &a, 1, 0).remove(0);
-        set_rcvbuf(&me, 2048);
-        sys::setsockopt_int(&me, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1).expect("SO_RXQ_OVFL");
-        // Fill my own queue through the group (the other member drains).
-        let mut sent = 0;
-        while sent < 200 && sys::sendto(&me, &[1u8; 200], DONTWAIT, &a).is_ok() {
-            sent += 1;
+        for own in [LOOP, LOOP | DROP] {
+            let me = members(af, &a, 1, own).remove(0);
+            let other = members(af, &a, 1, 0).remove(0);
+            set_rcvbuf(&me, 2048);
+            // Fill my own queue through the group (the other member drains).
+            let mut sent = 0;
+            while sent < 200 && sys::sendto(&me, &[1u8; 200], DONTWAIT, &a).is_ok() {
+                sent += 1;
+                let _ = drain(&other);
+            }
             let _ = drain(&other);
+            set_timeout(&me, libc::SO_SNDTIMEO, 300);
+            let t0 = Instant::now();
+            let r = sys::sendto(&me, b"again", 0, &a);
+            let waited = t0.elapsed();
+            if own & DROP == 0 {
+                ensure!(sent < 200, "my own full queue never stopped a non-blocking send ({sent} sent)");
+                expect_eq("blocking send, my own queue full", r, Err(Errno(libc::EAGAIN)))?;
+                ensure!(waited >= Duration::from_millis(250), "gave up after {waited:?}, before its SO_SNDTIMEO");
+                expect_eq("all or nothing: the other member got nothing", drain(&other).len(), 0)?;
+            } else {
+                expect_eq("blocking send, own copy dropped", r, Ok(5))?;
+                expect_eq("the other member got it", drain(&other).last().cloned(), Some(b"again".to_vec()))?;
+                let drops = proc_sock(&me).and_then(|f| f.get(8).and_then(|d| d.parse::<u32>().ok()));
+                ensure!(drops.is_some_and(|d| d >= 1), "drops counted in /proc: {drops:?}");
+            }
         }
-        set_timeout(&me, libc::SO_SNDTIMEO, 2000);
-        let t0 = Instant::now();
-        let r = sys::sendto(&me, b"again", 0, &a);
-        expect_eq("blocking send with my own queue full", r, Ok(5))?;
-        ensure!(t0.elapsed() < Duration::from_secs(1), "waited {:?}", t0.elapsed());
-        expect_eq("the other member got it", drain(&other).last().cloned(), Some(b"again".to_vec()))?;
-        let drops = proc_sock(&me).and_then(|f| f.get(8).and_then(|d| d.parse::<u32>().ok()));
-        ensure!(drops.is_some_and(|d| d >= 1), "drops counted in /proc: {drops:?}");
         Ok(())
     });
     case!(v, "hostile", "SO_PEERCRED while the listener re-listens: no use after free (KASAN)", |af| {
