@@ -9,8 +9,15 @@
 //!   the run. `during` was read before the membership ended, `after` after
 //!   the leave/SHUT_RD returned;
 //! - the **reference** is the sequence of a whole-run blocking member that
-//!   receives its own messages (or sends none): it must hold every
-//!   successful send, so every other member's sequence is compared with it.
+//!   sends nothing: it must hold every successful send, so every other
+//!   member's sequence is compared with it;
+//! - a member's **policy** for a sender says what it may do with that
+//!   sender's messages: get every one (`Must`), get none (`Never`: its own
+//!   messages without LOOPBACK), or miss some, each counted in its drop
+//!   counter (`MayDrop`: everything at a DROP_WHEN_FULL member, and its own
+//!   messages with LOOPBACK: the contract lets a sender's own copy be dropped
+//!   and counted when its queue is full, rather than make it wait for
+//!   itself).
 
 use std::collections::{HashMap, HashSet};
 
@@ -54,6 +61,14 @@ pub struct Rx {
     pub ovfl: Option<u32>,
 }
 
+/// See the module doc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    Must,
+    Never,
+    MayDrop,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Holds senders back when full: must receive everything while a member.
@@ -95,6 +110,9 @@ pub struct Segment {
     pub fresh: bool,
     /// Its own sender ids, whose messages it does not get (no LOOPBACK).
     pub excluded: Vec<u16>,
+    /// Its own sender ids with LOOPBACK: those copies may be dropped (and
+    /// counted).
+    pub counted: Vec<u16>,
     pub during: Vec<Rx>,
     pub after: Vec<Rx>,
     pub end: End,
@@ -102,7 +120,33 @@ pub struct Segment {
 
 impl Segment {
     pub fn new(name: impl Into<String>, mode: Mode, whole_run: bool, fresh: bool) -> Segment {
-        Segment { name: name.into(), mode, whole_run, fresh, excluded: Vec::new(), during: Vec::new(), after: Vec::new(), end: End::Stayed }
+        Segment {
+            name: name.into(),
+            mode,
+            whole_run,
+            fresh,
+            excluded: Vec::new(),
+            counted: Vec::new(),
+            during: Vec::new(),
+            after: Vec::new(),
+            end: End::Stayed,
+        }
+    }
+
+    /// What this member may do with `sender`'s messages (module doc).
+    pub fn policy(&self, sender: u16) -> Policy {
+        if self.excluded.contains(&sender) {
+            Policy::Never
+        } else if self.mode == Mode::DropWhenFull || self.counted.contains(&sender) {
+            Policy::MayDrop
+        } else {
+            Policy::Must
+        }
+    }
+
+    /// Some messages may be missing here, each one counted.
+    fn counts_drops(&self) -> bool {
+        self.mode == Mode::DropWhenFull || !self.counted.is_empty()
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Rx> {
@@ -169,11 +213,15 @@ impl<'a> GroupRun<'a> {
 
     /// The reference segment (see the module doc), if there is one.
     pub fn reference(&self) -> Option<&'a Segment> {
-        self.segments.iter().find(|s| s.whole_run && s.mode == Mode::Blocking && s.excluded.is_empty())
+        self.segments
+            .iter()
+            .find(|s| s.whole_run && s.mode == Mode::Blocking && s.excluded.is_empty() && s.counted.is_empty())
     }
 
     /// No gaps: every whole-run blocking member got every successful send of
-    /// every sender it does not exclude, each sender's in sequence order.
+    /// every `Must` sender, each sender's in sequence order; of a `MayDrop`
+    /// sender an ordered subset (the drops are counted by `drops_counted`);
+    /// of a `Never` sender nothing.
     pub fn no_gaps(&self) -> Verdict {
         let mut v = Verdict::default();
         let whole: Vec<&Segment> = self.segments.iter().filter(|s| s.whole_run && s.mode == Mode::Blocking).collect();
@@ -187,19 +235,27 @@ impl<'a> GroupRun<'a> {
                 got.entry(r.id.0).or_default().push(r.id.1);
             }
             for log in self.logs {
-                if s.excluded.contains(&log.sender) {
-                    continue;
-                }
                 let want = self.successes(log.sender);
                 let have = got.remove(&log.sender).unwrap_or_default();
-                if have != want {
-                    v.problem(format!("{}: sender {}: {}", s.name, log.sender, first_difference(&have, &want)));
+                match s.policy(log.sender) {
+                    Policy::Must if have != want => {
+                        v.problem(format!("{}: sender {}: {}", s.name, log.sender, first_difference(&have, &want)))
+                    }
+                    Policy::MayDrop if !is_subsequence(&have, &want) => v.problem(format!(
+                        "{}: sender {}: {} received are not an ordered subset of the {} sent",
+                        s.name,
+                        log.sender,
+                        have.len(),
+                        want.len()
+                    )),
+                    Policy::Never if !have.is_empty() => {
+                        v.problem(format!("{}: {} of its own messages without LOOPBACK", s.name, have.len()))
+                    }
+                    _ => {}
                 }
             }
             for (sender, seqs) in got {
-                if !s.excluded.contains(&sender) {
-                    v.problem(format!("{}: {} messages from unknown sender {sender}", s.name, seqs.len()));
-                }
+                v.problem(format!("{}: {} messages from unknown sender {sender}", s.name, seqs.len()));
             }
         }
         v
@@ -236,9 +292,9 @@ impl<'a> GroupRun<'a> {
         v
     }
 
-    /// One order: every whole-run blocking member's sequence is the
-    /// reference without the senders it excludes, and every other member's
-    /// is a subsequence of it.
+    /// One order: every whole-run blocking member that can drop nothing has
+    /// the reference's sequence without the senders it excludes, and every
+    /// other member's is a subsequence of it.
     pub fn one_order(&self) -> Verdict {
         let mut v = Verdict::default();
         let Some(reference) = self.reference() else {
@@ -251,7 +307,7 @@ impl<'a> GroupRun<'a> {
                 continue;
             }
             v.checked += s.len();
-            if s.whole_run && s.mode == Mode::Blocking {
+            if s.whole_run && !s.counts_drops() {
                 let want: Vec<Id> = reference.all().map(|r| r.id).filter(|id| !s.excluded.contains(&id.0)).collect();
                 let have: Vec<Id> = s.all().map(|r| r.id).collect();
                 if have != want {
@@ -280,9 +336,10 @@ impl<'a> GroupRun<'a> {
     }
 
     /// A blocking member that joined or left mid-run got one unbroken run of
-    /// the reference (skipping only its own messages): the membership list a
-    /// send sees only grows or only shrinks between sends, and a blocking
-    /// member is never skipped while on it.
+    /// the reference (skipping only its own messages, and missing only
+    /// counted ones): the membership list a send sees only grows or only
+    /// shrinks between sends, and a blocking member is never skipped while
+    /// on it.
     pub fn contiguous(&self) -> Verdict {
         let mut v = Verdict::default();
         let Some(reference) = self.reference() else {
@@ -298,7 +355,7 @@ impl<'a> GroupRun<'a> {
                 let Some(&p) = pos.get(&r.id) else { continue }; // reported by one_order
                 if let Some(lp) = last {
                     if p > lp {
-                        if let Some(missed) = ids[lp + 1..p].iter().find(|id| !s.excluded.contains(&id.0)) {
+                        if let Some(missed) = ids[lp + 1..p].iter().find(|id| s.policy(id.0) == Policy::Must) {
                             v.problem(format!(
                                 "{}: missed ({}, {}) between ({}, {}) and ({}, {})",
                                 s.name, missed.0, missed.1, ids[lp].0, ids[lp].1, r.id.0, r.id.1
@@ -312,10 +369,12 @@ impl<'a> GroupRun<'a> {
         v
     }
 
-    /// DROP_WHEN_FULL: between two messages a member received, the reference
-    /// messages it missed are exactly the growth of its drop counter (and,
-    /// for a whole-run fresh member, the misses before its first message are
-    /// the counter on that message).
+    /// Counted drops: between two messages a member received, the reference
+    /// messages it missed that it was allowed to miss (`MayDrop`) are
+    /// exactly the growth of its drop counter (and, for a whole-run fresh
+    /// member, the misses before its first message are the counter on that
+    /// message). Misses it was not allowed are gaps, reported by `no_gaps`
+    /// and `contiguous`.
     pub fn drops_counted(&self) -> Verdict {
         let mut v = Verdict::default();
         let Some(reference) = self.reference() else {
@@ -323,15 +382,16 @@ impl<'a> GroupRun<'a> {
             return v;
         };
         let pos = positions(reference);
-        for s in self.segments.iter().filter(|s| s.mode == Mode::DropWhenFull) {
+        let ref_ids: Vec<Id> = reference.all().map(|r| r.id).collect();
+        for s in self.segments.iter().filter(|s| s.counts_drops()) {
             v.checked += s.len();
             // Position in the reference counting only what this member may
-            // receive, so a gap is a count of its misses.
+            // miss, so a gap is a count of its drops.
             let mut eligible = Vec::with_capacity(reference.len());
             let mut n = 0usize;
             for r in reference.all() {
                 eligible.push(n);
-                if !s.excluded.contains(&r.id.0) {
+                if s.policy(r.id.0) == Policy::MayDrop {
                     n += 1;
                 }
             }
@@ -339,8 +399,10 @@ impl<'a> GroupRun<'a> {
             for r in s.all() {
                 let Some(&p) = pos.get(&r.id) else { continue }; // reported by one_order
                 let ovfl = r.ovfl.unwrap_or(0);
+                // The previous received message does not count as missed.
+                let prev = |lp: usize| (s.policy(ref_ids[lp].0) == Policy::MayDrop) as i64;
                 let (missed, grew) = match last {
-                    Some((lp, lo)) => (eligible[p] as i64 - eligible[lp] as i64 - 1, ovfl as i64 - lo as i64),
+                    Some((lp, lo)) => (eligible[p] as i64 - eligible[lp] as i64 - prev(lp), ovfl as i64 - lo as i64),
                     None if s.fresh && s.whole_run => (eligible[p] as i64, ovfl as i64),
                     None => {
                         last = Some((p, ovfl));
@@ -405,6 +467,12 @@ impl<'a> GroupRun<'a> {
         }
         v
     }
+}
+
+/// `have` is `want` with some elements left out (order kept).
+fn is_subsequence<T: PartialEq>(have: &[T], want: &[T]) -> bool {
+    let mut it = want.iter();
+    have.iter().all(|h| it.any(|w| w == h))
 }
 
 /// Where each message sits in a segment's sequence.
@@ -517,6 +585,31 @@ mod tests {
         for v in [g.no_gaps(), g.one_order(), g.contiguous(), g.drops_counted()] {
             assert!(v.ok(), "{:?}", v.problems);
         }
+    }
+
+    #[test]
+    fn a_loopback_sender_may_drop_its_own_copies_if_counted() {
+        let logs = [log(1, &[true, true, true]), log(2, &[true])];
+        let order = [rx(1, 0), rx(2, 0), rx(1, 1), rx(1, 2)];
+        // Member 1 sends with LOOPBACK and missed its own (1, 1).
+        let mut own = seg("m1", Mode::Blocking, true, &[order[0], order[1], order[3]]);
+        own.counted = vec![1];
+        own.during[2].ovfl = Some(1);
+        let segs = [seg("ref", Mode::Blocking, true, &order), own.clone()];
+        let g = GroupRun { logs: &logs, segments: &segs };
+        for v in [g.no_gaps(), g.one_order(), g.contiguous(), g.drops_counted()] {
+            assert!(v.ok(), "{:?}", v.problems);
+        }
+        // Not counted: a violation.
+        own.during[2].ovfl = None;
+        let segs = [seg("ref", Mode::Blocking, true, &order), own.clone()];
+        assert!(!GroupRun { logs: &logs, segments: &segs }.drops_counted().ok());
+        // Missing another sender's message is a gap even if counted.
+        let mut other = seg("m1", Mode::Blocking, true, &[order[0], order[2], order[3]]);
+        other.counted = vec![1];
+        other.during[1].ovfl = Some(1);
+        let segs = [seg("ref", Mode::Blocking, true, &order), other];
+        assert!(!GroupRun { logs: &logs, segments: &segs }.no_gaps().ok());
     }
 
     #[test]

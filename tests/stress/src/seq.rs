@@ -6,9 +6,9 @@
 //! it with those flags and answers with an "admitted" token on the accepted
 //! socket; the client counts from there.
 //!
-//! - whole-run members, each with a reader thread and (but M3) a sender
-//!   thread on the same socket: M0 LOOPBACK (blocking sends, signals; the
-//!   reference), M1 LOOPBACK|SEND_TO_PEER (blocking; the owner reads
+//! - whole-run members, each with a reader thread and (but M3, M4) a sender
+//!   thread on the same socket: M4 no flags, sends nothing (the reference),
+//!   M0 LOOPBACK (blocking sends, signals), M1 LOOPBACK|SEND_TO_PEER (blocking; the owner reads
 //!   its copies, sometimes slowly; no signals), M2 no flags (MSG_DONTWAIT sends), M3
 //!   DROP_WHEN_FULL with SO_RXQ_OVFL (reads only);
 //! - churn threads: clients that join with no flags, DROP_WHEN_FULL or
@@ -16,7 +16,10 @@
 //!   of their own (a fresh sender id each), and end by close, SHUT_RD, or
 //!   being kicked by the owner.
 //!
-//! The sentinel goes out from M0's socket once everyone stopped sending.
+//! The sentinel goes out from a member of its own once everyone stopped
+//! sending. A LOOPBACK sender's own copies may be dropped (and counted)
+//! when its queue is full: the contract lets a sender's own copy never hold
+//! it back.
 
 use crate::check::{End, Mode, PeerCopies, Segment, SendLog};
 use crate::msg::{self, Header, Kind, Rng, CLOCK};
@@ -240,7 +243,7 @@ struct Stable {
 pub struct Running {
     addr: SockAddr,
     _listener: Arc<Fd>,
-    m0: Arc<Fd>,
+    last_word: Arc<Fd>,
     owner: Option<JoinHandle<(Vec<PeerCopies>, Vec<String>)>>,
     readers: Vec<JoinHandle<(Segment, Vec<String>)>>,
     senders: Vec<JoinHandle<SendLog>>,
@@ -269,13 +272,16 @@ pub fn start(ctl: &Arc<Ctl>, rng: &mut Rng) -> Running {
     };
     let mut bad = Vec::new();
     let to_peer = if ctl.skipped("send-to-peer") { 0 } else { TO_PEER };
-    // (name, sender id, flags, SO_RCVBUF, pace)
-    let plan: [(&str, u16, u32, Option<i32>, Pace); 4] = [
+    // (name, sender id, flags, SO_RCVBUF, pace); M3 and M4 read only, M4
+    // is the reference (a blocking member that sends nothing).
+    let plan: [(&str, u16, u32, Option<i32>, Pace); 5] = [
+        ("seq M4 (no flags, sends nothing)", 25, 0, Some(16384), Pace { one_in: 300, max_ms: 30 }),
         ("seq M0 (LOOPBACK)", 21, LOOP, None, Pace { one_in: 500, max_ms: 20 }),
         ("seq M1 (LOOPBACK|SEND_TO_PEER)", 22, LOOP | to_peer, Some(16384), Pace { one_in: 200, max_ms: 50 }),
         ("seq M2 (no flags)", 23, 0, Some(8192), Pace { one_in: 100, max_ms: 100 }),
         ("seq M3 (DROP_WHEN_FULL)", 24, DWF, Some(4096), Pace { one_in: 10, max_ms: 10 }),
     ];
+    let reads_only = |id: u16| id == 24 || id == 25;
     let mut stable = Vec::new();
     for (name, id, flags, rcvbuf, pace) in plan {
         let fd = seqpacket(af);
@@ -284,21 +290,35 @@ pub fn start(ctl: &Arc<Ctl>, rng: &mut Rng) -> Running {
             sys::setopt_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, b).expect("SO_RCVBUF");
         }
         let mode = if flags & DWF != 0 { Mode::DropWhenFull } else { Mode::Blocking };
-        if mode == Mode::DropWhenFull {
+        // Drop counts: of a DROP_WHEN_FULL member, and of a LOOPBACK sender
+        // (its own copy is dropped and counted when its queue is full).
+        if mode == Mode::DropWhenFull || flags & LOOP != 0 {
             sys::setopt_int(&fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1).expect("SO_RXQ_OVFL");
         }
         let mut seg = Segment::new(name, mode, true, true);
-        if flags & LOOP == 0 && id != 24 {
-            seg.excluded = vec![id];
+        if !reads_only(id) {
+            if flags & LOOP == 0 {
+                seg.excluded = vec![id];
+            } else {
+                seg.counted = vec![id];
+            }
         }
         join_bus(ctl, &fd, &addr, Ask { id, flags, kick_ms: 0 }, &mut seg, &mut bad).expect("a whole-run seqpacket member joins");
         stable.push((Stable { fd: Arc::new(fd), seg, pace }, id));
     }
-    let m0 = stable[0].0.fd.clone();
+    // The sentinel's sender: a member that reads nothing (DROP_WHEN_FULL, so
+    // it holds nobody back) and sends only the sentinel, which every reader
+    // must get.
+    let last_word = seqpacket(af);
+    sys::set_timeouts(&last_word, 10_000).expect("timeouts");
+    let mut unused = Segment::new("seq sentinel sender", Mode::DropWhenFull, false, true);
+    join_bus(ctl, &last_word, &addr, Ask { id: SENTINEL, flags: DWF, kick_ms: 0 }, &mut unused, &mut bad)
+        .expect("the sentinel's sender joins");
+    let last_word = Arc::new(last_word);
     let mut readers = Vec::new();
     let mut senders = Vec::new();
     for (i, (m, id)) in stable.into_iter().enumerate() {
-        if id != 24 {
+        if !reads_only(id) {
             let how = if id == 23 { SendHow::DontWait } else { SendHow::Blocking };
             // M0 times out often, M1 rarely.
             if id == 21 {
@@ -329,7 +349,7 @@ pub fn start(ctl: &Arc<Ctl>, rng: &mut Rng) -> Running {
         let ctl = ctl.clone();
         Some(std::thread::spawn(move || connect_close_cycles(ctl)))
     };
-    Running { addr, _listener: listener, m0, owner, readers, senders, churn, churned: Vec::new(), kicks, bad, connect_close }
+    Running { addr, _listener: listener, last_word, owner, readers, senders, churn, churned: Vec::new(), kicks, bad, connect_close }
 }
 
 /// What a churn thread hands back: segments (with the kicked ones' ids to
@@ -579,11 +599,10 @@ pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut crate::dgram::Outcome)
     out.bad.append(&mut r.bad);
 }
 
-/// The sentinel, from M0's socket.
+/// The sentinel, from its own member socket.
 pub fn send_sentinel(ctl: &Ctl, r: &Running, out: &mut crate::dgram::Outcome) {
-    sys::set_timeout(&r.m0, libc::SO_SNDTIMEO, 10_000).expect("SO_SNDTIMEO");
     let mut log = SendLog::new(SENTINEL);
-    if let Err(e) = run::send_one(&r.m0, &Dest::Connected, SendHow::Blocking, GROUP, Kind::Sentinel, &mut log, 64) {
+    if let Err(e) = run::send_one(&r.last_word, &Dest::Connected, SendHow::Blocking, GROUP, Kind::Sentinel, &mut log, 64) {
         ctl.unexpected(format!("seq sentinel: {e:?}"));
     }
     out.logs.push(log);
