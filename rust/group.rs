@@ -442,7 +442,14 @@ impl<T: Deref + Clone> Memberships<T> {
 /// member give up (`ECONNREFUSED`); seqpacket members are hung up (end of
 /// file, POLLHUP).
 pub(crate) fn close_owned(group: &Group) {
-    let owner = group.list.write(|w| w.current().close());
+    // Marked closed between two deliveries (under `order`, held by senders
+    // only for the non-blocking fan-out): a send that is under way reaches
+    // every member before any is unlinked, and a send after it gets
+    // ECONNREFUSED, so no send succeeds while reaching only part of the group.
+    let owner = {
+        let _order = group.order.lock();
+        group.list.write(|w| w.current().close())
+    };
     group.changed();
     drop(owner);
     while let Some((member, peer)) = group.list.write(|w| w.current().unlink_first()) {
