@@ -156,6 +156,61 @@ fn proc_members(a: &SockAddr) -> Option<usize> {
     proc_group(a).and_then(|f| f.get(3).and_then(|n| n.parse().ok()))
 }
 
+/// One sender (by address, or connected) against the owner's close, twenty
+/// rounds: the name is unpublished before the group ends, and the group is
+/// marked closed under its send order, so no send succeeds while reaching
+/// only part of the group, and none succeeds once close() has returned.
+fn owner_close_race(af: i32) -> CaseResult {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    for round in 0..20 {
+        let (owner, a) = dgram_group(af);
+        let ms = members(af, &a, 3, 0);
+        for m in &ms {
+            // Room for every message the sender can send in the window.
+            let big = 16i32 << 20;
+            setopt(m, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &big.to_ne_bytes()).expect("SO_RCVBUFFORCE");
+        }
+        let tx = sock(af, D);
+        let connected = round % 2 == 1;
+        if connected {
+            sys::connect(&tx, &a).expect("connect");
+        }
+        let closed = Arc::new(AtomicBool::new(false));
+        let seen = closed.clone();
+        let a2 = a.clone();
+        let sender = on_thread(tx.0, move |fd| {
+            let mut ok = 0u32;
+            loop {
+                let after_close = seen.load(Ordering::Acquire);
+                let msg = ok.to_ne_bytes();
+                let r = if connected { sys::send(fd, &msg, DONTWAIT) } else { sys::sendto(fd, &msg, DONTWAIT, &a2) };
+                match r {
+                    Ok(_) if after_close => return Err(format!("send {ok} succeeded after close() returned")),
+                    Ok(_) => ok += 1,
+                    Err(Errno(libc::ECONNREFUSED)) => return Ok(ok),
+                    Err(e) => return Err(format!("send {ok}: {e:?}")),
+                }
+                if ok >= 10_000 {
+                    return Err("the owner's close never took effect".into());
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(5 + round as u64));
+        drop(owner);
+        closed.store(true, Ordering::Release);
+        let sent = sender.join().expect("sender")?;
+        for (i, m) in ms.iter().enumerate() {
+            let got = drain(m);
+            expect_eq(&format!("round {round}: messages at member {i}"), got.len(), sent as usize)?;
+            for (n, g) in got.iter().enumerate() {
+                ensure!(g.as_slice() == (n as u32).to_ne_bytes(), "round {round}: member {i} message {n} out of order");
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn cases(af: i32) -> Vec<Case> {
     let mut v = Vec::new();
 
@@ -237,6 +292,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         ensure!(p.is_ok_and(|ev| ev != 0) && pwall < Duration::from_secs(4), "poll: {p:?} after {pwall:?}");
         drop(slow);
         Ok(())
+    });
+    case!(v, "hostile", "sends racing the owner's close: each success reached every member in order; after close() returns, ECONNREFUSED", |af| {
+        owner_close_race(af)
     });
     case!(v, "hostile", "an owner's close() does not wait for its member's blocking connect elsewhere", |af| {
         let bus = Bus::new(af);
