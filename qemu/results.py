@@ -53,7 +53,9 @@ def parse_ktap(lines):
 
     Cases are the result lines one level below a suite ("# Subtest:"); a suite
     whose plan promises more cases than reported (a crash mid-suite) counts the
-    missing ones as failed. The suite runs at every load of the module (the
+    missing ones as failed. The runs of a parameterised case (the module's
+    Rust cases are the parameters of one C case) are the result lines one
+    level deeper still, and count as cases too (named case.parameter). The suite runs at every load of the module (the
     tests reload it), so a case counts once: failed if any run failed."""
     passed, failed, skipped, missing = _parse_ktap_runs(lines)
     failed_set = set(failed)
@@ -65,6 +67,7 @@ def parse_ktap(lines):
 def _parse_ktap_runs(lines):
     passed, failed, skipped, missing = [], [], [], 0
     suite, suite_indent, plan, seen = None, None, None, 0
+    params = []                             # runs of the parameterised case under way
     for line in lines:
         m = re.match(r"^(\s*)# Subtest: (\S+)", line)
         if m and (suite is None or len(m.group(1)) <= suite_indent):
@@ -83,7 +86,15 @@ def _parse_ktap_runs(lines):
             continue
         indent = len(r.group(1))
         name = f"{suite}.{r.group(4)}"
+        if indent > suite_indent:           # a run of a parameterised case
+            directive = (r.group(6) or "").upper()
+            params.append((r.group(4), "skip" if directive.startswith("SKIP") else r.group(2)))
+            continue
         if indent == suite_indent:          # a case of the suite
+            for param, verdict in params:
+                pname = f"{name}.{param}"
+                {"ok": passed, "not ok": failed, "skip": skipped}[verdict].append(pname)
+            params = []
             seen += 1
             directive = (r.group(6) or "").upper()
             if directive.startswith("SKIP"):

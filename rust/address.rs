@@ -9,14 +9,14 @@
 //!   path is accepted unterminated); its stored length is `strlen + 3`;
 //! - `sun_path[0] == 0`: an abstract name, all `addrlen - 2` bytes of it.
 
-use crate::sys::errno::{Errno, KResult};
+use crate::sys::bindings as b;
+use crate::sys::errno::{Errno, ErrnoResult};
+use core::mem::{offset_of, size_of};
 
 /// Offset of `sun_path` in `struct sockaddr_un`.
-pub(crate) const PATH_OFFSET: usize = 2;
-/// Size of `sun_path`.
-pub(crate) const PATH_MAX: usize = 108;
-/// Size of `struct sockaddr_un`.
-pub(crate) const SOCKADDR_MAX: usize = PATH_OFFSET + PATH_MAX;
+pub(crate) const PATH_OFFSET: usize = offset_of!(b::sockaddr_un, sun_path);
+/// Size of `struct sockaddr_un` (`sun_path` is the rest).
+pub(crate) const SOCKADDR_MAX: usize = size_of::<b::sockaddr_un>();
 
 /// A bound address, as getsockname() and recvmsg() report it.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,7 +47,7 @@ impl Address {
     /// Parses the address argument of bind() (`autobind` allowed) or of
     /// connect()/sendto() (`autobind` false). `raw` is what the caller passed,
     /// `raw.len()` its addrlen (the socket layer caps it at 128).
-    pub(crate) fn parse(family: u16, raw: &[u8], autobind: bool) -> KResult<(Request, Option<Address>)> {
+    pub(crate) fn parse(family: u16, raw: &[u8], autobind: bool) -> ErrnoResult<(Request, Option<Address>)> {
         let len = raw.len();
         let fam = raw.get(..PATH_OFFSET).map(|b| u16::from_ne_bytes([b[0], b[1]]));
         if autobind && len == PATH_OFFSET && fam == Some(family) {
@@ -95,7 +95,7 @@ impl Address {
 
     /// The pathname, NUL-terminated (for the VFS); only for `Kind::Path`.
     pub(crate) fn path_cstr(&self) -> &[u8] {
-        let end = self.raw[PATH_OFFSET..].iter().position(|&c| c == 0).unwrap_or(PATH_MAX);
+        let end = self.raw[PATH_OFFSET..].iter().position(|&c| c == 0).unwrap_or(SOCKADDR_MAX - PATH_OFFSET);
         &self.raw[PATH_OFFSET..=PATH_OFFSET + end]
     }
 
@@ -136,9 +136,9 @@ pub(crate) mod tests {
 
     pub(crate) fn address_pathname_is_cut_at_nul() -> CaseResult {
         let (raw, _) = sockaddr(FAM, b"/tmp/s\0garbage");
-        let (req, a) = Address::parse(FAM, &raw[..20], false).map_err(|_| fail())?;
+        let (req, a) = Address::parse(FAM, &raw[..20], false).map_err(|_| crate::kfail!("parse failed"))?;
         kcheck_eq!(req, Request::Named(Kind::Path));
-        let a = a.ok_or_else(fail)?;
+        let a = a.ok_or(crate::kfail!("parse failed"))?;
         kcheck_eq!(a.as_bytes().len(), 2 + 6 + 1);
         kcheck_eq!(a.path_cstr(), b"/tmp/s\0");
         kcheck_eq!(a.kind(), Kind::Path);
@@ -147,8 +147,8 @@ pub(crate) mod tests {
 
     pub(crate) fn address_full_length_path_unterminated() -> CaseResult {
         let (raw, _) = sockaddr(FAM, &[b'a'; 108]);
-        let (_, a) = Address::parse(FAM, &raw[..110], false).map_err(|_| fail())?;
-        let a = a.ok_or_else(fail)?;
+        let (_, a) = Address::parse(FAM, &raw[..110], false).map_err(|_| crate::kfail!("parse failed"))?;
+        let a = a.ok_or(crate::kfail!("parse failed"))?;
         kcheck_eq!(a.as_bytes().len(), 111);
         kcheck_eq!(a.path_cstr().len(), 109);
         Ok(())
@@ -156,14 +156,14 @@ pub(crate) mod tests {
 
     pub(crate) fn address_abstract_keeps_every_byte() -> CaseResult {
         let (raw, n) = sockaddr(FAM, b"\0a\0b");
-        let (req, a) = Address::parse(FAM, &raw[..n], false).map_err(|_| fail())?;
+        let (req, a) = Address::parse(FAM, &raw[..n], false).map_err(|_| crate::kfail!("parse failed"))?;
         kcheck_eq!(req, Request::Named(Kind::Abstract));
-        let a = a.ok_or_else(fail)?;
+        let a = a.ok_or(crate::kfail!("parse failed"))?;
         kcheck_eq!(a.as_bytes().len(), 6);
         kcheck_eq!(a.name(), b"\0a\0b");
         // Names differing only after a NUL are different addresses.
         let (raw2, n2) = sockaddr(FAM, b"\0a\0c");
-        let (_, b) = Address::parse(FAM, &raw2[..n2], false).map_err(|_| fail())?;
+        let (_, b) = Address::parse(FAM, &raw2[..n2], false).map_err(|_| crate::kfail!("parse failed"))?;
         kcheck!(Some(a) != b);
         Ok(())
     }
@@ -177,7 +177,11 @@ pub(crate) mod tests {
         Ok(())
     }
 
-    fn fail() -> crate::kunit::Failure {
-        crate::kunit::Failure { file: file!(), line: line!(), what: "parse failed" }
-    }
+    crate::kunit_cases![
+        address_lengths_and_family,
+        address_pathname_is_cut_at_nul,
+        address_full_length_path_unterminated,
+        address_abstract_keeps_every_byte,
+        address_autobind_name,
+    ];
 }

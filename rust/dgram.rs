@@ -4,47 +4,65 @@
 //! (Receiving, binding, names, poll and shutdown are shared: see
 //! [`crate::message`] and [`crate::socket`].)
 
+use crate::defs::{self, AF_UNSPEC};
 use crate::message::{self, Dest};
-use crate::socket::{self, find_other, parse_dest};
-use crate::sys::errno::{Errno, KResult};
+use crate::socket::bind::{autobind_for_passcred, find_other, parse_dest};
+use crate::socket::ops::SocketType;
+use crate::socket::poll::set_peer;
+use crate::socket::Socket;
+use crate::sys::errno::{Errno, ErrnoResult};
 use crate::sys::msg::Msg;
-use crate::sys::sock::{self, Socket};
 
-/// `AF_UNSPEC`: connect() with it dissolves the connection.
-const AF_UNSPEC: u16 = 0;
+/// The datagram socket type.
+pub(crate) struct Dgram;
+
+impl SocketType for Dgram {
+    fn connect(sock: &Socket, addr: &[u8], _nonblock: bool) -> ErrnoResult<()> {
+        connect(sock, addr)
+    }
+
+    fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize) -> ErrnoResult<usize> {
+        let flags = msg.flags();
+        sendmsg(sock, msg, len, flags)
+    }
+
+    fn recvmsg(sock: &Socket, msg: &mut Msg<'_>, size: usize, flags: u32) -> ErrnoResult<usize> {
+        message::recv(sock, msg, size, flags)
+    }
+}
 
 /// connect(2): sets the default destination. A socket connected to X takes
 /// datagrams only from X (others get `EPERM`), so connecting to a socket that
 /// is connected elsewhere fails with `EPERM` too. `AF_UNSPEC` disconnects.
-pub(crate) fn connect(sock: &Socket, raw: &[u8]) -> KResult<()> {
+fn connect(sock: &Socket, raw: &[u8]) -> ErrnoResult<()> {
     let sk = sock.sk();
     if raw.len() < 2 {
         return Err(Errno::EINVAL);
     }
     if u16::from_ne_bytes([raw[0], raw[1]]) == AF_UNSPEC {
         let old = {
-            let mut inner = sk.state().inner.lock();
-            sk.set_sk_state(sock::TCP_CLOSE);
-            socket::set_peer(sk, &mut inner, None)
+            let mut inner = sk.inner();
+            sk.set_sk_state(defs::TCP_CLOSE);
+            set_peer(sk, &mut inner, None)
         };
         if let Some(old) = old {
             message::disconnected(sk, &old);
         }
         return Ok(());
     }
-    let addr = parse_dest(raw)?;
-    socket::autobind_for_passcred(sock)?;
+    let addr = parse_dest(sk, raw)?;
+    autobind_for_passcred(sock)?;
     let other = find_other(sk, &addr)?;
     {
-        let inner = other.state().inner.lock();
-        if inner.peer.as_ref().is_some_and(|p| !p.is(sk)) {
+        let inner = other.inner();
+        if inner.connected_elsewhere(sk) {
             return Err(Errno::EPERM);
         }
     }
     let old = {
-        let mut inner = sk.state().inner.lock();
-        sk.set_sk_state(sock::TCP_ESTABLISHED);
-        socket::set_peer(sk, &mut inner, Some(other.clone()))
+        let mut inner = sk.inner();
+        sk.set_sk_state(defs::TCP_ESTABLISHED);
+        set_peer(sk, &mut inner, Some(other.clone()))
     };
     if let Some(old) = old {
         if !old.is(&other) {
@@ -56,11 +74,11 @@ pub(crate) fn connect(sock: &Socket, raw: &[u8]) -> KResult<()> {
 
 /// sendmsg(2): to `msg_name` if given, else to the connected peer
 /// (`ENOTCONN` without one).
-pub(crate) fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> KResult<usize> {
+fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> ErrnoResult<usize> {
     let creds = message::check_send(sock, msg, flags)?;
     let dest = match msg.dest() {
-        Some(raw) if !raw.is_empty() => Dest::Addr(parse_dest(raw)?),
-        _ => Dest::Peer(socket::peer_of(sock.sk()).ok_or(Errno::ENOTCONN)?),
+        Some(raw) if !raw.is_empty() => Dest::Addr(parse_dest(sock.sk(), raw)?),
+        _ => Dest::Peer(sock.sk().peer().ok_or(Errno::ENOTCONN)?),
     };
     message::send(sock, msg, len, flags, creds, dest)
 }

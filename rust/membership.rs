@@ -21,17 +21,13 @@
 //!   that copy never drops;
 //! - DROP_WHEN_FULL members never hold a sender back.
 
-use crate::sys::errno::{Errno, KResult};
+use crate::sys::errno::{Errno, ErrnoResult};
 use crate::sys::rcu::RcuGuard;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::prelude::*;
 
-/// Membership flags (uapi `MCAST_UNIX_*`).
-pub(crate) const LOOPBACK: u32 = 1 << 0;
-pub(crate) const SEND_TO_PEER: u32 = 1 << 1;
-pub(crate) const DROP_WHEN_FULL: u32 = 1 << 2;
-pub(crate) const FLAGS_ALL: u32 = LOOPBACK | SEND_TO_PEER | DROP_WHEN_FULL;
+use crate::defs::flags::{DROP_WHEN_FULL, LOOPBACK, SEND_TO_PEER};
 
 /// A slot holding a member's handle (a counted reference), or nothing once
 /// unlinked.
@@ -177,13 +173,13 @@ impl<S: Slot, F: Clone> MemberList<S, F> {
     /// Memory for a compacted copy of `n` entries ([`MemberList::capacity_needed`]),
     /// allocated with neither the writer lock nor an RCU read lock held
     /// ([`MemberList::fits`] says if it is still enough once locked).
-    pub(crate) fn reserve(n: usize, flags: kernel::alloc::Flags) -> KResult<Reserved<S, F>> {
+    pub(crate) fn reserve(n: usize, flags: kernel::alloc::Flags) -> ErrnoResult<Reserved<S, F>> {
         Ok(Reserved { members: KVec::with_capacity(n, flags)? })
     }
 
     /// Checks that `member` may join: `ECONNREFUSED` if closed, `EADDRINUSE`
     /// if it is a member already, `ENOBUFS` at `max` members.
-    pub(crate) fn may_add(&self, sk: &S::Sk, max: usize) -> KResult<()> {
+    pub(crate) fn may_add(&self, sk: &S::Sk, max: usize) -> ErrnoResult<()> {
         if self.is_closed() {
             return Err(Errno::ECONNREFUSED);
         }
@@ -332,13 +328,10 @@ pub(crate) mod tests {
         Member { sk: n(sk), flags, peer: N::empty(), filter: None }
     }
 
-    fn fail() -> Failure {
-        Failure { file: file!(), line: line!(), what: "unexpected error" }
-    }
 
     fn add(l: List, x: Member<N, u32>) -> Result<List, Failure> {
-        l.may_add(&x.sk.0.load(Ordering::Relaxed), 100).map_err(|_| fail())?;
-        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| fail())?;
+        l.may_add(&x.sk.0.load(Ordering::Relaxed), 100).map_err(|_| crate::kfail!("unexpected error"))?;
+        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| crate::kfail!("unexpected error"))?;
         kcheck!(l.fits(&space));
         let g = RcuGuard::new();
         Ok(l.compacted(space, Some(x), None, &g))
@@ -357,7 +350,7 @@ pub(crate) mod tests {
         for &(sk, flags, peer) in items {
             let mut x = m(sk, flags);
             x.peer = n(peer);
-            v.push(x, GFP_KERNEL).map_err(|_| fail())?;
+            v.push(x, GFP_KERNEL).map_err(|_| crate::kfail!("unexpected error"))?;
         }
         Ok(v)
     }
@@ -424,7 +417,7 @@ pub(crate) mod tests {
         kcheck_eq!(l.members.len(), 2);
         kcheck_eq!(who(&l, 9).as_slice(), &[(2, false), (3, false)][..]);
         // A reservation made before the list grew does not fit.
-        let small = List::reserve(1, GFP_KERNEL).map_err(|_| fail())?;
+        let small = List::reserve(1, GFP_KERNEL).map_err(|_| crate::kfail!("unexpected error"))?;
         kcheck!(!l.fits(&small));
         // Closing: readers see nothing, joins are refused, members come out
         // one by one without allocating.
@@ -439,20 +432,28 @@ pub(crate) mod tests {
 
     pub(crate) fn membership_peer_filter_follows_the_peer() -> CaseResult {
         let l = build(0, list(&[(1, 0, 11), (2, 0, 12)])?)?;
-        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| fail())?;
+        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| crate::kfail!("unexpected error"))?;
         let g = RcuGuard::new();
         let l = l.compacted(space, None, Some((&12, Some(99))), &g);
         let mut filters = KVec::new();
         for r in l.recipients(&g, |s: &u32| *s == 9) {
-            filters.push(r.filter.copied(), GFP_ATOMIC).map_err(|_| fail())?;
+            filters.push(r.filter.copied(), GFP_ATOMIC).map_err(|_| crate::kfail!("unexpected error"))?;
         }
         kcheck_eq!(filters.as_slice(), &[None, Some(99)][..]);
         kcheck_eq!(l.member_of_peer(&12, &g).copied(), Some(2));
         drop(g);
-        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| fail())?;
+        let space = List::reserve(l.capacity_needed(), GFP_KERNEL).map_err(|_| crate::kfail!("unexpected error"))?;
         let g = RcuGuard::new();
         let l = l.compacted(space, None, Some((&12, None)), &g);
         kcheck!(l.recipients(&g, |s: &u32| *s == 9).all(|r| r.filter.is_none()));
         Ok(())
     }
+
+    crate::kunit_cases![
+        membership_sender_skipped_unless_loopback,
+        membership_drop_flag_marks_recipient,
+        membership_send_to_peer_copies,
+        membership_add_remove_errors,
+        membership_peer_filter_follows_the_peer,
+    ];
 }

@@ -11,13 +11,20 @@
 //! the sender.
 
 use crate::address::Address;
+use crate::defs;
 use crate::group::Group;
+use crate::socket::bind::{autobind_for_passcred, find_other};
+use crate::socket::poll::set_peer;
+use crate::socket::{Sock, SockRef, SockState, SockType, Socket};
+use crate::sys::errno::{Errno, ErrnoResult};
+use crate::sys::msg::{Creds, Msg};
+use crate::sys::skb::POLL_WRITE;
 use kernel::sync::Arc;
-use crate::socket::{self, address_of, find_other, peer_is_full, SockType};
-use crate::sys::errno::{Errno, KResult};
-use crate::sys::msg::{self, Creds, Msg};
-use crate::sys::skb::{Received, Skb, POLL_WRITE};
-use crate::sys::sock::{self, Sock, SockRef, Socket};
+
+/// A message of the family: its cb carries the sender's address.
+pub(crate) type Skb = crate::sys::skb::Skb<Address>;
+/// A message taken from a socket of the family.
+type Received<'a> = crate::sys::skb::Received<'a, SockState>;
 
 /// Where a message goes.
 pub(crate) enum Dest {
@@ -34,9 +41,9 @@ pub(crate) enum Dest {
 /// malformed header, `EPERM` for forged credentials; SCM_RIGHTS is refused
 /// with `EOPNOTSUPP`, never dropped silently), then MSG_OOB. Returns the
 /// explicit credentials the sender passed, if any.
-pub(crate) fn check_send(sock: &Socket, msg: &mut Msg<'_>, flags: u32) -> KResult<Creds> {
+pub(crate) fn check_send(sock: &Socket, msg: &mut Msg<'_>, flags: u32) -> ErrnoResult<Creds> {
     let creds = msg.parse_cmsgs(sock)?;
-    if flags & msg::MSG_OOB != 0 {
+    if flags & defs::MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
     Ok(creds)
@@ -52,17 +59,17 @@ enum Verdict {
 }
 
 /// Builds the message and queues it at `dest`; returns `len`.
-pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, creds: Creds, dest: Dest) -> KResult<usize> {
+pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, creds: Creds, dest: Dest) -> ErrnoResult<usize> {
     let sk = sock.sk();
-    socket::autobind_for_passcred(sock)?;
+    autobind_for_passcred(sock)?;
     if len as i64 > sk.sndbuf() as i64 - 32 {
         return Err(Errno::EMSGSIZE);
     }
-    let nonblock = flags & msg::MSG_DONTWAIT != 0;
+    let nonblock = flags & defs::MSG_DONTWAIT != 0;
     let mut skb = Skb::alloc(sk, len, nonblock)?;
     skb.fill(msg)?;
     skb.set_creds(creds);
-    skb.set_sender(address_of(sk));
+    skb.set_tag(sk.address());
     let mut timeo = sk.sndtimeo(nonblock);
 
     let mut skb = Some(skb);
@@ -73,19 +80,19 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, cre
             Dest::Group(g) => return send_to_group(g, sk, skb, &mut timeo, len),
         };
         let verdict = {
-            let inner = other.state().inner.lock();
-            if let Some(g) = &inner.owned_group {
+            let inner = other.inner();
+            if let Some(g) = inner.owned_group() {
                 Verdict::Group(g.clone())
             } else if !skb.as_mut().is_some_and(|s| s.passes_filter(&other)) {
                 // The receiver's own filter, in the sender's context: a
                 // rejected message is dropped without an error, as AF_UNIX does.
                 Verdict::Delivered
-            } else if inner.dead || other.is_dead() {
+            } else if inner.is_dead() || other.is_dead() {
                 Verdict::Dead
-            } else if inner.peer.as_ref().is_some_and(|p| !p.is(sk)) {
+            } else if inner.connected_elsewhere(sk) {
                 // The receiver is connected to someone else.
                 return Err(Errno::EPERM);
-            } else if other.shutdown_bits() & sock::RCV_SHUTDOWN != 0 {
+            } else if other.shutdown_bits() & defs::RCV_SHUTDOWN != 0 {
                 return Err(Errno::EPIPE);
             } else if other.rx_full() {
                 // Sending to itself too: the queue is bounded either way.
@@ -109,7 +116,7 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, cre
                 if timeo == 0 {
                     return Err(Errno::EAGAIN);
                 }
-                other.peer_wait().wait_until(&mut timeo, || Ok(!peer_is_full(&other)))?;
+                other.peer_wait().wait_until(&mut timeo, || Ok(!other.is_full()))?;
             }
             Verdict::Dead => {
                 if sk.ty() == SockType::Seqpacket {
@@ -128,7 +135,7 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, cre
     }
 }
 
-fn send_to_group(g: &Group, sk: &Sock, skb: Option<Skb>, timeo: &mut i64, len: usize) -> KResult<usize> {
+fn send_to_group(g: &Group, sk: &Sock, skb: Option<Skb>, timeo: &mut i64, len: usize) -> ErrnoResult<usize> {
     let mut skb = skb.ok_or(Errno::EINVAL)?;
     // Any member may ask for credentials (SO_PASSCRED).
     skb.add_own_creds();
@@ -140,12 +147,12 @@ fn send_to_group(g: &Group, sk: &Sock, skb: Option<Skb>, timeo: &mut i64, len: u
 /// next send reports ECONNREFUSED once, as AF_UNIX). True if it was the peer.
 fn disconnect_if_peer(sk: &Sock, other: &Sock) -> bool {
     let old = {
-        let mut inner = sk.state().inner.lock();
-        if !inner.peer.as_ref().is_some_and(|p| p.is(other)) {
+        let mut inner = sk.inner();
+        if !inner.connected_to(other) {
             return false;
         }
-        sk.set_sk_state(sock::TCP_CLOSE);
-        socket::set_peer(sk, &mut inner, None)
+        sk.set_sk_state(defs::TCP_CLOSE);
+        set_peer(sk, &mut inner, None)
     };
     if let Some(old) = old {
         disconnected(sk, &old);
@@ -164,8 +171,8 @@ pub(crate) fn disconnected(sk: &Sock, other: &Sock) {
     sk.purge_receive_queue();
     sk.peer_wait().wake(POLL_WRITE);
     let connected_back = {
-        let inner = other.state().inner.lock();
-        !inner.dead && inner.peer.as_ref().is_some_and(|p| p.is(sk))
+        let inner = other.inner();
+        !inner.is_dead() && inner.connected_to(sk)
     };
     if connected_back {
         other.set_err(Errno::ECONNRESET);
@@ -175,9 +182,9 @@ pub(crate) fn disconnected(sk: &Sock, other: &Sock) {
 
 /// Receives one message into `msg` (at most `size` bytes); returns the bytes
 /// copied, or the whole message length with MSG_TRUNC in `flags`.
-pub(crate) fn recv(sock: &Socket, msg: &mut Msg<'_>, size: usize, flags: u32) -> KResult<usize> {
+pub(crate) fn recv(sock: &Socket, msg: &mut Msg<'_>, size: usize, flags: u32) -> ErrnoResult<usize> {
     let sk = sock.sk();
-    if flags & msg::MSG_OOB != 0 {
+    if flags & defs::MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
     let rx = match Received::next(sk, flags) {
@@ -185,19 +192,19 @@ pub(crate) fn recv(sock: &Socket, msg: &mut Msg<'_>, size: usize, flags: u32) ->
         Ok(None) => return Ok(0),
         // End of file on a disconnected non-blocking seqpacket socket.
         Err(Errno::EAGAIN)
-            if sk.ty() == SockType::Seqpacket && sk.shutdown_bits() & sock::RCV_SHUTDOWN != 0 =>
+            if sk.ty() == SockType::Seqpacket && sk.shutdown_bits() & defs::RCV_SHUTDOWN != 0 =>
         {
             return Ok(0)
         }
         Err(e) => return Err(e),
     };
-    msg.set_source(rx.sender());
+    msg.set_source(rx.tag().map(Address::as_bytes));
     let full = rx.len() as usize;
     let n = size.min(full);
     if n < full {
-        msg.add_flags(msg::MSG_TRUNC);
+        msg.add_flags(defs::MSG_TRUNC);
     }
     rx.copy_to(msg, n as u32)?;
     rx.put_cmsgs(sock, msg, flags);
-    Ok(if flags & msg::MSG_TRUNC != 0 { full } else { n })
+    Ok(if flags & defs::MSG_TRUNC != 0 { full } else { n })
 }

@@ -12,9 +12,9 @@
 //! removes it. Lookups take the table's spinlock only for the search.
 
 use crate::address::Address;
-use crate::socket::SockType;
-use crate::sys::errno::{Errno, KResult};
-use crate::sys::sock::{Sock, SockRef};
+use crate::socket::{Sock, SockRef, SockType};
+use crate::sys::errno::{Errno, ErrnoResult};
+use crate::sys::global::Global;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
@@ -44,19 +44,27 @@ pub(crate) struct Names {
     table: SpinLock<RBTree<NameKey, SockRef>>,
 }
 
+/// The module's name table, installed by the entry layer at init.
+pub(crate) static NAMES: Global<Names> = Global::new();
+
 impl Names {
+    /// The table.
+    pub(crate) fn get() -> &'static Names {
+        NAMES.get()
+    }
+
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Names { table <- kernel::new_spinlock!(RBTree::new(), "mcast_unix_names") })
     }
 
     /// Memory for one name, allocated before anything that must not be
     /// undone (a bind's mknod) so that publishing cannot fail for want of it.
-    pub(crate) fn reserve() -> KResult<NameSlot> {
+    pub(crate) fn reserve() -> ErrnoResult<NameSlot> {
         Ok(NameSlot(RBTreeNodeReservation::new(GFP_KERNEL)?))
     }
 
     /// Binds `key` to `sk` in the reserved slot; `EADDRINUSE` if taken.
-    pub(crate) fn insert(&self, key: NameKey, sk: &Sock, slot: NameSlot) -> KResult<()> {
+    pub(crate) fn insert(&self, key: NameKey, sk: &Sock, slot: NameSlot) -> ErrnoResult<()> {
         let mut table = self.table.lock();
         if table.get(&key).is_some() {
             drop(table);
@@ -100,8 +108,8 @@ pub(crate) mod tests {
         raw[..2].copy_from_slice(&13u16.to_ne_bytes());
         raw[3..3 + name.len()].copy_from_slice(name);
         let (_, addr) = Address::parse(13, &raw[..3 + name.len()], false)
-            .map_err(|_| Failure { file: file!(), line: line!(), what: "parse" })?;
-        let addr = addr.ok_or(Failure { file: file!(), line: line!(), what: "no address" })?;
+            .map_err(|_| crate::kfail!("parse"))?;
+        let addr = addr.ok_or(crate::kfail!("no address"))?;
         Ok(NameKey::Abstract { net, ty, addr })
     }
 
@@ -122,4 +130,8 @@ pub(crate) mod tests {
         kcheck_eq!(k.cmp(&b), b.cmp(&k).reverse());
         Ok(())
     }
+
+    crate::kunit_cases![
+        name_keys_per_namespace_and_type,
+    ];
 }

@@ -10,9 +10,10 @@
 //! abstract address is shown with a leading `@`, an unbound socket as `-`.
 
 use crate::address::{Address, Kind};
-use crate::socket::SockType;
-use crate::sys::errno::KResult;
-use crate::sys::sock::{self, Sock, SockRef};
+use crate::defs;
+use crate::socket::{Sock, SockRef, SockType};
+use crate::sys::errno::ErrnoResult;
+use crate::sys::global::Global;
 use core::fmt::{self, Write};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
@@ -30,14 +31,22 @@ pub(crate) struct Registry {
     socks: SpinLock<RBTree<usize, SockRef>>,
 }
 
+/// The module's registry, installed by the entry layer at init.
+pub(crate) static REGISTRY: Global<Registry> = Global::new();
+
 impl Registry {
+    /// The registry.
+    pub(crate) fn get() -> &'static Registry {
+        REGISTRY.get()
+    }
+
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Registry { socks <- kernel::new_spinlock!(RBTree::new(), "mcast_unix_registry") })
     }
 
     /// Memory for one entry, allocated before the socket exists so that
     /// listing it cannot fail afterwards (`create` has nothing to undo).
-    pub(crate) fn reserve() -> KResult<RegistrySlot> {
+    pub(crate) fn reserve() -> ErrnoResult<RegistrySlot> {
         Ok(RegistrySlot(RBTreeNodeReservation::new(GFP_KERNEL)?))
     }
 
@@ -47,7 +56,7 @@ impl Registry {
         drop(old);
     }
 
-    pub(crate) fn add(&self, sk: &Sock) -> KResult<()> {
+    pub(crate) fn add(&self, sk: &Sock) -> ErrnoResult<()> {
         self.add_reserved(sk, Self::reserve()?);
         Ok(())
     }
@@ -59,7 +68,7 @@ impl Registry {
     }
 
     /// References to the sockets of namespace `net`.
-    fn snapshot(&self, net: usize) -> KResult<KVec<SockRef>> {
+    fn snapshot(&self, net: usize) -> ErrnoResult<KVec<SockRef>> {
         loop {
             let n = self.socks.lock().values().count();
             let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
@@ -107,24 +116,24 @@ fn type_name(ty: SockType) -> &'static str {
 }
 
 /// Writes the listing for namespace `net`.
-pub(crate) fn show(registry: &Registry, net: usize, out: &mut impl Write) -> KResult<()> {
+pub(crate) fn show(registry: &Registry, net: usize, out: &mut impl Write) -> ErrnoResult<()> {
     let socks = registry.snapshot(net)?;
     let _ = writeln!(out, "S inode type state role address groups rmem drops");
     for s in socks.iter() {
         let (addr, role, groups) = {
-            let inner = s.state().inner.lock();
-            let role = if inner.owned_group.is_some() {
+            let inner = s.inner();
+            let role = if inner.owned_group().is_some() {
                 "owner"
-            } else if inner.groups.count() > 0 {
+            } else if inner.memberships().count() > 0 {
                 "member"
             } else {
                 "plain"
             };
-            (inner.addr.clone(), role, inner.groups.count())
+            (inner.address().cloned(), role, inner.memberships().count())
         };
         let state = match s.sk_state() {
-            sock::TCP_LISTEN => "listening",
-            sock::TCP_ESTABLISHED => "connected",
+            defs::TCP_LISTEN => "listening",
+            defs::TCP_ESTABLISHED => "connected",
             _ => "unconnected",
         };
         let _ = writeln!(
@@ -142,7 +151,7 @@ pub(crate) fn show(registry: &Registry, net: usize, out: &mut impl Write) -> KRe
     }
     let _ = writeln!(out, "G address type members sent dropped");
     for s in socks.iter() {
-        let Some(g) = crate::socket::owned_group(s) else { continue };
+        let Some(g) = s.owned_group() else { continue };
         let (sent, dropped) = g.counters();
         let _ = writeln!(
             out,

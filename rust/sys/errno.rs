@@ -14,8 +14,18 @@ use kernel::ffi::c_int;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Errno(i32);
 
-/// Result of the family's domain operations.
-pub(crate) type KResult<T> = core::result::Result<T, Errno>;
+/// Result of the family's operations: a value or a positive errno (not the
+/// kernel crate's `Result`, whose error is `kernel::error::Error`).
+pub(crate) type ErrnoResult<T> = core::result::Result<T, Errno>;
+
+/// A kernel return value (0 or `-errno`) as a result.
+pub(crate) fn to_result(ret: c_int) -> ErrnoResult<()> {
+    if ret < 0 {
+        Err(Errno(-ret))
+    } else {
+        Ok(())
+    }
+}
 
 macro_rules! errnos {
     ($($name:ident),* $(,)?) => {
@@ -44,11 +54,6 @@ impl Errno {
         self.0
     }
 
-    /// From a negative kernel return value (`-errno`); `None` if not an error.
-    #[allow(dead_code)]
-    pub(crate) fn from_ret(ret: c_int) -> Option<Errno> {
-        (ret < 0).then_some(Errno(-ret))
-    }
 }
 
 impl From<kernel::error::Error> for Errno {

@@ -5,9 +5,9 @@
 //! the kernel's own BPF machinery, like SO_ATTACH_FILTER programs.
 
 use super::bindings as b;
-use super::errno::{Errno, KResult};
+use super::errno::{to_result, Errno, ErrnoResult};
 use super::msg::OptVal;
-use super::skb::Skb;
+use super::skb::{Skb, Tag};
 use core::ptr::{self, NonNull};
 
 /// A checked, ready-to-run classic BPF program.
@@ -21,21 +21,19 @@ unsafe impl Sync for PeerFilter {}
 impl PeerFilter {
     /// Builds the program the option value (a `struct sock_fprog`)
     /// describes: `EINVAL` if malformed, `EFAULT` for a bad pointer.
-    pub(crate) fn from_user(val: &OptVal) -> KResult<PeerFilter> {
+    pub(crate) fn from_user(val: &OptVal) -> ErrnoResult<PeerFilter> {
         let mut prog = val.fprog()?;
         let mut out = ptr::null_mut();
         // SAFETY: the instructions are copied from the user pointer and
         // checked by the kernel; on success we own the program.
         let err = unsafe { b::bpf_prog_create_from_user(&mut out, &mut prog, None, false) };
-        if let Some(e) = Errno::from_ret(err) {
-            return Err(e);
-        }
+        to_result(err)?;
         NonNull::new(out).map(PeerFilter).ok_or(Errno::EINVAL)
     }
 
     /// How many bytes of the message the program keeps (0: it rejects it).
     /// The message itself is not changed.
-    pub(crate) fn keeps(&self, skb: &mut Skb) -> u32 {
+    pub(crate) fn keeps<A: Tag>(&self, skb: &mut Skb<A>) -> u32 {
         // SAFETY: the program is live while we hold `self`; the skb is ours
         // and the run restores the cb it may use.
         unsafe { b::mcast_prog_keep(self.0.as_ptr(), skb.raw()) }

@@ -3,15 +3,10 @@
 //! The `struct msghdr` of a sendmsg/recvmsg call.
 
 use super::bindings as b;
-use super::errno::{Errno, KResult};
+use super::errno::{to_result, Errno, ErrnoResult};
 use super::sock::Socket;
-use crate::address::{Address, SOCKADDR_MAX};
+use core::mem::size_of;
 use core::ptr;
-
-/// Message flags the family looks at.
-pub(crate) const MSG_OOB: u32 = b::MSG_OOB;
-pub(crate) const MSG_TRUNC: u32 = b::MSG_TRUNC;
-pub(crate) const MSG_DONTWAIT: u32 = b::MSG_DONTWAIT;
 
 /// The message header of the current call; lives as long as the call.
 pub(crate) struct Msg<'a>(&'a mut b::msghdr);
@@ -44,28 +39,24 @@ impl<'a> Msg<'a> {
         if self.0.msg_name.is_null() {
             return None;
         }
-        let len = (self.0.msg_namelen.max(0) as usize).min(128);
+        let len = (self.0.msg_namelen.max(0) as usize).min(size_of::<b::__kernel_sockaddr_storage>());
         // SAFETY: in sendmsg the socket layer copied the address into a
         // kernel sockaddr_storage (128 bytes) and msg_namelen <= 128.
         Some(unsafe { core::slice::from_raw_parts(self.0.msg_name.cast::<u8>(), len) })
     }
 
-    /// Reports the sender's address to recvmsg (nothing for an unnamed one).
-    pub(crate) fn set_source(&mut self, addr: Option<&Address>) {
+    /// Reports the sender's address to recvmsg as raw sockaddr bytes
+    /// (nothing for an unnamed sender; at most a `sockaddr_storage`).
+    pub(crate) fn set_source(&mut self, addr: Option<&[u8]>) {
         if self.0.msg_name.is_null() {
             return;
         }
-        match addr {
-            Some(a) => {
-                let bytes = a.as_bytes();
-                debug_assert!(bytes.len() <= SOCKADDR_MAX + 1);
-                // SAFETY: in recvmsg msg_name points to a kernel
-                // sockaddr_storage of 128 bytes; the address is at most 111.
-                unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), self.0.msg_name.cast::<u8>(), bytes.len()) };
-                self.0.msg_namelen = bytes.len() as i32;
-            }
-            None => self.0.msg_namelen = 0,
-        }
+        let bytes = addr.unwrap_or(&[]);
+        let n = bytes.len().min(size_of::<b::__kernel_sockaddr_storage>());
+        // SAFETY: in recvmsg msg_name points to a kernel sockaddr_storage
+        // and at most its size is copied.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), self.0.msg_name.cast::<u8>(), n) };
+        self.0.msg_namelen = n as i32;
     }
 
     pub(crate) fn add_flags(&mut self, flags: u32) {
@@ -76,13 +67,13 @@ impl<'a> Msg<'a> {
     /// parser (`EINVAL` on a malformed header, `EPERM` for credentials the
     /// caller may not claim) and refuses SCM_RIGHTS (`EOPNOTSUPP`): the
     /// explicit SCM_CREDENTIALS, if any.
-    pub(crate) fn parse_cmsgs(&mut self, sock: &Socket) -> KResult<Creds> {
+    pub(crate) fn parse_cmsgs<S>(&mut self, sock: &Socket<S>) -> ErrnoResult<Creds> {
         // SAFETY: all-zero is a valid `mcast_creds` (NULL pid).
         let mut creds = Creds(unsafe { core::mem::zeroed() });
         // SAFETY: socket and message of the current sendmsg call; the helper
         // leaves a pid reference (or NULL) in `creds`, which `Creds` owns.
         let err = unsafe { b::mcast_scm_parse(sock.raw(), self.0, &mut creds.0) };
-        Errno::from_ret(err).map_or(Ok(creds), Err)
+        to_result(err).map(|()| creds)
     }
 }
 
@@ -121,7 +112,7 @@ impl OptVal {
 
     /// Copies up to `buf.len()` bytes of the value (fewer if it is shorter)
     /// into `buf`: the bytes copied, `EFAULT` for a bad pointer.
-    pub(crate) fn read<'b>(&self, buf: &'b mut [u8]) -> KResult<&'b [u8]> {
+    pub(crate) fn read<'b>(&self, buf: &'b mut [u8]) -> ErrnoResult<&'b [u8]> {
         let n = self.len().min(buf.len());
         // SAFETY: copy_from_sockptr checks a user pointer itself and copies
         // at most `n` bytes into our buffer.
@@ -134,11 +125,11 @@ impl OptVal {
     /// The `struct sock_fprog` the value holds, in the caller's ABI (the
     /// kernel's `copy_bpf_fprog_from_user` reads the 32-bit layout for
     /// compat callers): `EINVAL` if too short, `EFAULT` for a bad pointer.
-    pub(crate) fn fprog(&self) -> KResult<b::sock_fprog> {
+    pub(crate) fn fprog(&self) -> ErrnoResult<b::sock_fprog> {
         // SAFETY: all-zero is a valid sock_fprog.
         let mut prog: b::sock_fprog = unsafe { core::mem::zeroed() };
         // SAFETY: the helper checks the length and the user pointer itself.
         let err = unsafe { b::copy_bpf_fprog_from_user(&mut prog, self.ptr, self.len as i32) };
-        Errno::from_ret(err).map_or(Ok(prog), Err)
+        to_result(err).map(|()| prog)
     }
 }

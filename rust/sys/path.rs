@@ -3,7 +3,7 @@
 //! Pathname sockets: the socket inode in the filesystem.
 
 use super::bindings as b;
-use super::errno::{Errno, KResult};
+use super::errno::{to_result, ErrnoResult};
 use super::sock::Socket;
 use core::mem::MaybeUninit;
 
@@ -19,33 +19,29 @@ impl HeldPath {
     /// Creates the socket inode `name` (NUL-terminated) for `sock`, as bind()
     /// does: `EADDRINUSE` if it exists, VFS errors (ENOENT, EACCES, …) as is,
     /// and `EINVAL` (creating nothing) if the socket is `bound` already.
-    pub(crate) fn mknod(name: &[u8], sock: &Socket, bound: bool) -> KResult<HeldPath> {
+    pub(crate) fn mknod<S>(name: &[u8], sock: &Socket<S>, bound: bool) -> ErrnoResult<HeldPath> {
         debug_assert_eq!(name.last(), Some(&0));
         let mut path = MaybeUninit::<b::path>::zeroed();
         // SAFETY: `name` is NUL-terminated; on success the helper fills `path`
         // with counted references that this value now owns.
         let err = unsafe { b::mcast_path_mknod(name.as_ptr().cast(), sock.raw(), bound, path.as_mut_ptr()) };
-        match Errno::from_ret(err) {
-            Some(e) => Err(e),
-            // SAFETY: filled in by the helper on success.
-            None => Ok(HeldPath(unsafe { path.assume_init() })),
-        }
+        to_result(err)?;
+        // SAFETY: filled in by the helper on success.
+        Ok(HeldPath(unsafe { path.assume_init() }))
     }
 
     /// Looks up the socket inode `name` for connect/sendto: needs write
     /// permission (`EACCES`), `ENOENT` if missing, `ECONNREFUSED` if it is not
     /// a socket. Returns the held path and the inode's key.
-    pub(crate) fn lookup(name: &[u8]) -> KResult<(HeldPath, usize)> {
+    pub(crate) fn lookup(name: &[u8]) -> ErrnoResult<(HeldPath, usize)> {
         debug_assert_eq!(name.last(), Some(&0));
         let mut path = MaybeUninit::<b::path>::zeroed();
         let mut key = 0;
         // SAFETY: as in `mknod`.
         let err = unsafe { b::mcast_path_lookup(name.as_ptr().cast(), path.as_mut_ptr(), &mut key) };
-        match Errno::from_ret(err) {
-            Some(e) => Err(e),
-            // SAFETY: filled in by the helper on success.
-            None => Ok((HeldPath(unsafe { path.assume_init() }), key)),
-        }
+        to_result(err)?;
+        // SAFETY: filled in by the helper on success.
+        Ok((HeldPath(unsafe { path.assume_init() }), key))
     }
 
     /// Identifies the inode (the key of the pathname table).

@@ -15,7 +15,7 @@
 //! ([`barrier`]) before the code they run goes away.
 
 use super::bindings as b;
-use super::errno::KResult;
+use super::errno::ErrnoResult;
 use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -61,7 +61,7 @@ struct Node<T> {
 pub(crate) struct Spare<T>(KBox<Node<T>>);
 
 impl<T> Spare<T> {
-    pub(crate) fn new(value: T, flags: Flags) -> KResult<Spare<T>> {
+    pub(crate) fn new(value: T, flags: Flags) -> ErrnoResult<Spare<T>> {
         // SAFETY: an all-zero callback_head is its unqueued state.
         let head = unsafe { core::mem::zeroed() };
         Ok(Spare(KBox::new(Node { head, value }, flags)?))
@@ -163,7 +163,7 @@ impl<T: Send + Sync> PinnedDrop for RcuBox<T> {
 #[cfg(CONFIG_KUNIT)]
 pub(crate) mod tests {
     use super::*;
-    use crate::kunit::{CaseResult, Failure};
+    use crate::kunit::CaseResult;
     use crate::kcheck_eq;
     use core::sync::atomic::AtomicUsize;
     use kernel::alloc::flags::GFP_KERNEL;
@@ -178,16 +178,13 @@ pub(crate) mod tests {
         }
     }
 
-    fn fail() -> Failure {
-        Failure { file: file!(), line: line!(), what: "allocation failed" }
-    }
 
     pub(crate) fn rcu_box_frees_replaced_values_after_a_grace_period() -> CaseResult {
         let before = DROPPED.load(Ordering::Relaxed);
-        let first = Spare::new(Counted(1), GFP_KERNEL).map_err(|_| fail())?;
-        let b = KBox::pin_init(RcuBox::new(first), GFP_KERNEL).map_err(|_| fail())?;
+        let first = Spare::new(Counted(1), GFP_KERNEL).map_err(|_| crate::kfail!("allocation failed"))?;
+        let b = KBox::pin_init(RcuBox::new(first), GFP_KERNEL).map_err(|_| crate::kfail!("allocation failed"))?;
         for i in 2..=5 {
-            let next = Spare::new(Counted(i), GFP_KERNEL).map_err(|_| fail())?;
+            let next = Spare::new(Counted(i), GFP_KERNEL).map_err(|_| crate::kfail!("allocation failed"))?;
             // Publishing does not wait for readers.
             b.write(|w| w.publish(next));
         }
@@ -199,7 +196,7 @@ pub(crate) mod tests {
         // section (where waiting for a grace period would deadlock, and
         // lockdep would say so) returns, and the reader's value stays intact
         // until the section ends.
-        let next = Spare::new(Counted(6), GFP_KERNEL).map_err(|_| fail())?;
+        let next = Spare::new(Counted(6), GFP_KERNEL).map_err(|_| crate::kfail!("allocation failed"))?;
         let guard = RcuGuard::new();
         let seen = b.get(&guard);
         b.write(|w| w.publish(next));
@@ -213,4 +210,8 @@ pub(crate) mod tests {
         kcheck_eq!(DROPPED.load(Ordering::Relaxed) - before, 6);
         Ok(())
     }
+
+    crate::kunit_cases![
+        rcu_box_frees_replaced_values_after_a_grace_period,
+    ];
 }

@@ -1,49 +1,94 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Safe views of the family's sockets.
+//! Safe views of the family's sockets, generic over the state a family keeps
+//! in each (this module knows nothing of what that state is).
 //!
-//! - [`Sock`]: one of our `struct sock`s with the family's state after it
-//!   (`proto.obj_size` covers both). Borrowed as `&Sock` while the caller
-//!   holds a reference.
-//! - [`SockRef`]: a counted reference (`sock_hold`/`sock_put`).
-//! - [`Socket`]: the `struct socket` an entry point was called with.
+//! - [`Sock<S>`]: one of our `struct sock`s, the wait queue senders sleep on
+//!   while it is full, its POLLOUT relay, then the family's state `S`
+//!   (`proto.obj_size` covers all of it: [`Sock::<S>::OBJ_SIZE`]). Borrowed
+//!   as `&Sock<S>` while the caller holds a reference.
+//! - [`SockRef<S>`]: a counted reference (`sock_hold`/`sock_put`), the
+//!   kernel crate's `ARef`.
+//! - [`SockSlot<S>`]: a counted reference RCU readers may follow.
+//! - [`Socket<S>`]: the `struct socket` an entry point was called with;
+//!   [`NewSocket<S>`]: accept's socket before a sock is grafted on it.
 //!
 //! Field accesses use `READ_ONCE`-style volatile reads where the socket layer
 //! changes the field without our locks (buffer sizes, memory counters).
 
 use super::bindings as b;
-use super::errno::{Errno, KResult};
-use super::wait::{self, WaitQueue};
-use crate::socket::{SockState, SockType};
+use super::errno::{to_result, Errno, ErrnoResult};
 use super::rcu::RcuGuard;
+use super::wait::{self, Relay, WaitQueue};
+use core::marker::PhantomData;
+use core::mem::size_of;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
-use kernel::types::Opaque;
+use kernel::ffi::c_int;
+use kernel::init::PinInit;
+use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
-/// `sk->sk_state` values, as af_unix.c uses them.
-pub(crate) const TCP_ESTABLISHED: u8 = b::TCP_ESTABLISHED as u8;
-pub(crate) const TCP_CLOSE: u8 = b::TCP_CLOSE as u8;
-pub(crate) const TCP_LISTEN: u8 = b::TCP_LISTEN as u8;
-/// `sk->sk_shutdown` bits.
-pub(crate) const RCV_SHUTDOWN: u8 = b::RCV_SHUTDOWN as u8;
-pub(crate) const SEND_SHUTDOWN: u8 = b::SEND_SHUTDOWN as u8;
-pub(crate) const SHUTDOWN_MASK: u8 = b::SHUTDOWN_MASK as u8;
+
+/// The part of every sock of the family that does not depend on the state
+/// type (what the skb destructors reach from a bare `struct sock`).
+#[repr(C)]
+struct Head {
+    sk: RawSock,
+    /// Senders waiting for room in this socket's receive queue (and
+    /// connectors waiting for room in a listener's accept queue).
+    peer_wait: WaitQueue,
+    /// Hooked on a full peer's `peer_wait` while this socket's pollers wait
+    /// for POLLOUT.
+    relay: Relay,
+}
 
 /// A socket of the family: the generic `struct sock` (all the socket layer
-/// sees), then the family's state.
+/// sees), the family's wait queues, then the family's state.
 #[repr(C)]
-pub(crate) struct Sock {
-    sk: Opaque<b::sock>,
-    state: SockState,
+pub(crate) struct Sock<S> {
+    head: Head,
+    state: S,
 }
+
+/// The `struct sock` itself. `Sock<S>` is `Send`/`Sync` exactly when its
+/// state is (the other parts are).
+#[repr(transparent)]
+struct RawSock(Opaque<b::sock>);
 
 // SAFETY: `struct sock` is shared between CPUs by design; the fields we touch
 // are either read/written with volatile accesses the kernel also uses
-// lock-free (READ_ONCE/WRITE_ONCE), or protected by the socket's locks, and
-// `SockState` is itself `Sync` (its mutable parts sit behind locks).
-unsafe impl Send for Sock {}
+// lock-free (READ_ONCE/WRITE_ONCE), or protected by the socket's locks.
+unsafe impl Send for RawSock {}
 // SAFETY: as for `Send`.
-unsafe impl Sync for Sock {}
+unsafe impl Sync for RawSock {}
+
+// SAFETY: `sock_hold`/`sock_put` are the sock's reference count; a sock is
+// freed only when it drops to zero (and then after an RCU grace period).
+unsafe impl<S> AlwaysRefCounted for Sock<S> {
+    fn inc_ref(&self) {
+        // SAFETY: we are live, so taking another reference is allowed.
+        unsafe { b::mcast_sock_hold(self.raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller owns a reference and gives it back.
+        unsafe { b::mcast_sock_put(obj.cast::<b::sock>().as_ptr()) }
+    }
+}
+
+/// A counted reference to one of our socks.
+pub(crate) type SockRef<S> = ARef<Sock<S>>;
+
+/// Wakes the senders waiting for room in `sk`, whatever its state type.
+///
+/// # Safety
+///
+/// `sk` is a live sock of the family (allocated by [`Sock::alloc`]).
+pub(crate) unsafe fn wake_peer_waiters(sk: *mut b::sock, mask: u32) {
+    // SAFETY: every sock of the family starts with a `Head` (`repr(C)`,
+    // first field), and `sk` is live (caller's contract).
+    unsafe { (*sk.cast::<Head>()).peer_wait.wake(mask) }
+}
 
 macro_rules! read_once {
     ($self:ident . $($field:ident).+) => {
@@ -61,54 +106,121 @@ macro_rules! write_once {
     };
 }
 
-impl Sock {
+impl<S> Sock<S> {
+    /// What `proto.obj_size` must be for socks of this state type.
+    pub(crate) const OBJ_SIZE: usize = size_of::<Self>();
+
+    /// Allocates a sock with its state initialised by `init` and attaches it
+    /// to `sock` (NULL: a connection's server side, attached at accept).
+    ///
+    /// # Safety
+    ///
+    /// `net` is live; `proto` is registered with `obj_size` [`Self::OBJ_SIZE`]
+    /// and stays registered while socks made from it exist; `family` is the
+    /// family it was registered for; `sock` is NULL or the caller's new
+    /// `struct socket` without a sock.
+    pub(crate) unsafe fn alloc<E>(
+        net: *mut b::net,
+        sock: *mut b::socket,
+        proto: *mut b::proto,
+        family: c_int,
+        sk_type: u16,
+        kern: c_int,
+        init: impl PinInit<S, E>,
+    ) -> ErrnoResult<SockRef<S>> {
+        // SAFETY: the caller's contract; sk_alloc returns a zeroed object of
+        // `obj_size` bytes or NULL.
+        let raw = unsafe { b::sk_alloc(net, family, kernel::bindings::GFP_KERNEL, proto, kern) };
+        if raw.is_null() {
+            return Err(Errno::ENOMEM);
+        }
+        let this = raw.cast::<Self>();
+        // SAFETY: a new `Sock<S>`-sized object (obj_size) that nobody else
+        // sees yet; `sock` is NULL or the caller's new socket. The wait
+        // queues and the state are initialised in place (they are pinned
+        // inside the sock) before any entry point can read them, and dropped
+        // in `destruct`; the relay is bound to its own sock.
+        unsafe {
+            b::sock_init_data(sock, raw);
+            // Freed only after an RCU grace period, so RCU readers may use a
+            // sock they found without a reference (see `SockSlot`).
+            b::mcast_sock_set_flag(raw, b::sock_flags_SOCK_RCU_FREE as i32);
+            (*raw).sk_type = sk_type;
+            let head = ptr::addr_of_mut!((*this).head);
+            let inits = (
+                WaitQueue::new().__pinned_init(ptr::addr_of_mut!((*head).peer_wait)),
+                Relay::new().__pinned_init(ptr::addr_of_mut!((*head).relay)),
+            );
+            if inits.0.is_err() || inits.1.is_err() || init.__pinned_init(ptr::addr_of_mut!((*this).state)).is_err() {
+                (*raw).sk_destruct = None;
+                if !sock.is_null() {
+                    (*sock).sk = ptr::null_mut();
+                }
+                b::sk_free(raw);
+                return Err(Errno::ENOMEM);
+            }
+            (*head).relay.bind(raw);
+            (*raw).sk_destruct = Some(destruct::<S>);
+            // The reference sk_alloc gave us becomes the `SockRef`'s.
+            Ok(ARef::from_raw(NonNull::new_unchecked(this)))
+        }
+    }
+
+    /// A new sock like this one (same namespace, family, protocol and type)
+    /// with no `struct socket`: the server side of a connection.
+    pub(crate) fn new_sibling<E>(&self, init: impl PinInit<S, E>) -> ErrnoResult<SockRef<S>> {
+        let raw = self.raw();
+        // SAFETY: we are live and were made by `alloc`, so our proto (with
+        // the right obj_size, registered while we exist), family and
+        // namespace satisfy its contract; NULL asks for no socket.
+        unsafe {
+            let (net, proto, family, ty) = (b::mcast_sock_net(raw), (*raw).__sk_common.skc_prot, (*raw).__sk_common.skc_family, (*raw).sk_type);
+            Self::alloc(net, ptr::null_mut(), proto, family as c_int, ty, 0, init)
+        }
+    }
+
     pub(crate) fn raw(&self) -> *mut b::sock {
-        self.sk.get()
+        self.head.sk.0.get()
     }
 
     /// # Safety
     ///
-    /// `sk` must be a live sock of this family (created by our `create`,
-    /// state initialised) and stay live for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(sk: *mut b::sock) -> &'a Sock {
+    /// `sk` must be a live sock made by [`Sock::alloc`] for this state type
+    /// and stay live for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(sk: *mut b::sock) -> &'a Sock<S> {
         // SAFETY: the caller guarantees `sk` is one of our socks, which
-        // `proto.obj_size` lays out as a `Sock`.
-        unsafe { &*sk.cast::<Sock>() }
+        // `proto.obj_size` lays out as a `Sock<S>`.
+        unsafe { &*sk.cast::<Sock<S>>() }
     }
 
-    /// Address of the family state inside a freshly allocated sock.
-    pub(crate) fn state_slot(sk: *mut b::sock) -> *mut SockState {
-        // SAFETY: only computes a field address inside the allocation.
-        unsafe { ptr::addr_of_mut!((*sk.cast::<Sock>()).state) }
-    }
-
-    pub(crate) fn state(&self) -> &SockState {
+    /// The family's state.
+    pub(crate) fn state(&self) -> &S {
         &self.state
     }
 
-    pub(crate) fn ty(&self) -> SockType {
-        self.state.ty
-    }
-
     /// A new counted reference.
-    pub(crate) fn get(&self) -> SockRef {
-        // SAFETY: we are live, so taking another reference is allowed.
-        unsafe { b::mcast_sock_hold(self.raw()) };
-        SockRef(NonNull::from(self))
+    pub(crate) fn get(&self) -> SockRef<S> {
+        ARef::from(self)
     }
 
     /// A new counted reference unless the last one is already gone (a sock
     /// found under RCU may be between its last `sock_put` and its deferred
     /// free: taking a reference then would resurrect it).
-    pub(crate) fn try_get(&self) -> Option<SockRef> {
+    pub(crate) fn try_get(&self) -> Option<SockRef<S>> {
         // SAFETY: we are live (or within the grace period of our free),
-        // and refcount_inc_not_zero never revives a zero count.
-        unsafe { b::mcast_sock_hold_not_zero(self.raw()) }.then(|| SockRef(NonNull::from(self)))
+        // and refcount_inc_not_zero never revives a zero count; on success
+        // the new reference is the `ARef`'s.
+        unsafe { b::mcast_sock_hold_not_zero(self.raw()).then(|| ARef::from_raw(NonNull::from(self))) }
     }
 
     /// Whether two references name the same socket.
-    pub(crate) fn is(&self, other: &Sock) -> bool {
+    pub(crate) fn is(&self, other: &Sock<S>) -> bool {
         ptr::eq(self, other)
+    }
+
+    /// The address family (for the addresses it reports).
+    pub(crate) fn family(&self) -> u16 {
+        read_once!(self.__sk_common.skc_family)
     }
 
     /// Identifies the network namespace (for comparisons only).
@@ -216,7 +328,7 @@ impl Sock {
     /// Takes the pending socket error (SO_ERROR semantics).
     pub(crate) fn take_err(&self) -> Option<Errno> {
         // SAFETY: we are live; sock_error() exchanges sk_err atomically.
-        Errno::from_ret(unsafe { b::mcast_sock_error(self.raw()) })
+        to_result(unsafe { b::mcast_sock_error(self.raw()) }).err()
     }
 
     pub(crate) fn state_change(&self) {
@@ -255,7 +367,7 @@ impl Sock {
     }
 
     /// SO_PEERCRED of this socket: a copy of `from`'s.
-    pub(crate) fn copy_peercred(&self, from: &Sock) {
+    pub(crate) fn copy_peercred(&self, from: &Sock<S>) {
         // SAFETY: both are live; takes our sk_peer_lock itself.
         unsafe { b::mcast_copy_peercred(self.raw(), from.raw()) }
     }
@@ -298,57 +410,37 @@ impl Sock {
 
     /// Sleeps on the socket's own wait queue (the one poll and the generic
     /// receive path use) until `ready()`; see [`WaitQueue::wait_until`].
-    pub(crate) fn wait_on_socket(&self, timeo: &mut i64, ready: impl FnMut() -> KResult<bool>) -> KResult<()> {
-        // SAFETY: we are live and attached to a `struct socket` (only entry
-        // points of an open socket call this), so sk_sleep is valid.
-        let wq = unsafe { b::mcast_sk_sleep(self.raw()) };
-        wait::wait_raw(wq, timeo, ready)
+    pub(crate) fn wait_on_socket(&self, timeo: &mut i64, ready: impl FnMut() -> ErrnoResult<bool>) -> ErrnoResult<()> {
+        // We are live and attached to a `struct socket` (only entry points of
+        // an open socket call this), so sk_sleep is valid.
+        // SAFETY: sk_sleep of a live socket is a live wait queue head.
+        unsafe { wait::wait_raw(b::mcast_sk_sleep(self.raw()), timeo, ready) }
     }
 
     /// The queue senders sleep on while this socket's receive queue is full.
     pub(crate) fn peer_wait(&self) -> &WaitQueue {
-        &self.state.peer_wait
+        &self.head.peer_wait
+    }
+
+    /// The entry that relays wake-ups of a full peer to this socket's pollers.
+    pub(crate) fn relay(&self) -> &Relay {
+        &self.head.relay
     }
 }
 
-/// A counted reference to one of our socks.
-pub(crate) struct SockRef(NonNull<Sock>);
-
-// SAFETY: the reference count is atomic and `Sock` is `Sync`.
-unsafe impl Send for SockRef {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for SockRef {}
-
-impl SockRef {
-    /// Takes over the reference a fresh allocation holds.
-    ///
-    /// # Safety
-    ///
-    /// `sk` is a fully initialised sock of ours and the caller owns one
-    /// reference to it, which this value now owns.
-    pub(crate) unsafe fn from_new(sk: NonNull<b::sock>) -> SockRef {
-        SockRef(sk.cast())
-    }
-}
-
-impl core::ops::Deref for SockRef {
-    type Target = Sock;
-    fn deref(&self) -> &Sock {
-        // SAFETY: we hold a reference, so the sock is live.
-        unsafe { self.0.as_ref() }
-    }
-}
-
-impl Clone for SockRef {
-    fn clone(&self) -> SockRef {
-        self.get()
-    }
-}
-
-impl Drop for SockRef {
-    fn drop(&mut self) {
-        // SAFETY: we own one reference and give it back.
-        unsafe { b::mcast_sock_put(self.0.as_ref().raw()) }
+/// `sk_destruct` of the family's socks: the last reference is gone.
+///
+/// # Safety
+///
+/// Called once by `__sk_destruct()` on a sock made by [`Sock::alloc`].
+unsafe extern "C" fn destruct<S>(sk: *mut b::sock) {
+    let this = sk.cast::<Sock<S>>();
+    // SAFETY: nothing can reach the sock any more. Queued messages go first
+    // (their destructors use the wait queues), then the state and the
+    // wait queues are dropped, exactly once.
+    unsafe {
+        b::mcast_skb_queue_purge(ptr::addr_of_mut!((*sk).sk_receive_queue));
+        ptr::drop_in_place(ptr::addr_of_mut!((*this).state));
     }
 }
 
@@ -360,21 +452,19 @@ impl Drop for SockRef {
 /// pointer while the slot still owned its reference may use the sock until
 /// its read-side section ends, even if the slot is emptied (and the
 /// reference dropped) meanwhile.
-pub(crate) struct SockSlot(AtomicPtr<Sock>);
+pub(crate) struct SockSlot<S>(AtomicPtr<Sock<S>>);
 
-impl SockSlot {
-    pub(crate) fn new(sk: SockRef) -> SockSlot {
-        let raw = sk.0.as_ptr();
-        core::mem::forget(sk);
-        SockSlot(AtomicPtr::new(raw))
+impl<S> SockSlot<S> {
+    pub(crate) fn new(sk: SockRef<S>) -> SockSlot<S> {
+        SockSlot(AtomicPtr::new(ARef::into_raw(sk).as_ptr()))
     }
 
-    pub(crate) fn empty() -> SockSlot {
+    pub(crate) fn empty() -> SockSlot<S> {
         SockSlot(AtomicPtr::new(ptr::null_mut()))
     }
 
     /// The sock, for the read-side section `_guard` (None: emptied).
-    pub(crate) fn get<'g>(&'g self, _guard: &'g RcuGuard) -> Option<&'g Sock> {
+    pub(crate) fn get<'g>(&'g self, _guard: &'g RcuGuard) -> Option<&'g Sock<S>> {
         let p = self.0.load(Ordering::Acquire);
         // SAFETY: a non-null pointer was a counted reference when loaded;
         // the sock is freed only after a grace period (SOCK_RCU_FREE), which
@@ -383,55 +473,55 @@ impl SockSlot {
     }
 
     /// Whether the slot holds `sk` (compares addresses only).
-    pub(crate) fn holds(&self, sk: &Sock) -> bool {
+    pub(crate) fn holds(&self, sk: &Sock<S>) -> bool {
         ptr::eq(self.0.load(Ordering::Acquire), sk)
     }
 
     /// Another counted reference to the sock, if the slot holds one.
-    pub(crate) fn get_ref(&self, guard: &RcuGuard) -> Option<SockRef> {
+    pub(crate) fn get_ref(&self, guard: &RcuGuard) -> Option<SockRef<S>> {
         self.get(guard).and_then(Sock::try_get)
     }
 
     /// Empties the slot; its reference goes to the caller (None if empty
     /// already: at most one caller gets it).
-    pub(crate) fn take(&self) -> Option<SockRef> {
+    pub(crate) fn take(&self) -> Option<SockRef<S>> {
         let p = self.0.swap(ptr::null_mut(), Ordering::AcqRel);
-        NonNull::new(p).map(SockRef)
+        // SAFETY: a non-null pointer is the counted reference the slot owned
+        // (from `ARef::into_raw`); the swap hands it to exactly one caller.
+        NonNull::new(p).map(|p| unsafe { ARef::from_raw(p) })
     }
 }
 
-impl Drop for SockSlot {
+impl<S> Drop for SockSlot<S> {
     fn drop(&mut self) {
         drop(self.take());
     }
 }
 
 /// The `struct socket` an entry point was called with.
-pub(crate) struct Socket(*mut b::socket);
+pub(crate) struct Socket<S>(*mut b::socket, PhantomData<S>);
 
-impl Socket {
+impl<S> Socket<S> {
     /// # Safety
     ///
     /// `sock` must be valid for the duration of the entry point, with `sk`
-    /// one of our socks.
-    pub(crate) unsafe fn from_raw(sock: *mut b::socket) -> Socket {
-        Socket(sock)
+    /// one of our socks of state type `S`.
+    pub(crate) unsafe fn from_raw(sock: *mut b::socket) -> Socket<S> {
+        Socket(sock, PhantomData)
     }
 
     pub(crate) fn raw(&self) -> *mut b::socket {
         self.0
     }
 
-    pub(crate) fn sk(&self) -> &Sock {
+    pub(crate) fn sk(&self) -> &Sock<S> {
         // SAFETY: an open socket's `sk` is one of our live socks (type invariant).
         unsafe { Sock::from_raw((*self.0).sk) }
     }
 
     /// `sock->state` (SS_CONNECTED etc., reported by the socket layer).
     pub(crate) fn set_connected(&self, connected: bool) {
-        let state = if connected { b::socket_state_SS_CONNECTED } else { b::socket_state_SS_UNCONNECTED };
-        // SAFETY: the socket is valid; the state is only read by the socket layer.
-        unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.0).state), state) };
+        set_connected(self.0, connected);
     }
 
     /// SO_PASSCRED is set.
@@ -439,18 +529,39 @@ impl Socket {
         // SAFETY: the socket is valid; a bit test.
         unsafe { b::mcast_passcred(self.0) }
     }
+}
 
-    /// Attaches an accepted sock to this (new) socket, which takes over the
-    /// reference; flags like SO_PASSCRED are inherited from `listener`.
-    pub(crate) fn graft(&self, sk: SockRef, listener: &Socket) {
-        let raw = sk.raw();
-        core::mem::forget(sk);
+fn set_connected(sock: *mut b::socket, connected: bool) {
+    let state = if connected { b::socket_state_SS_CONNECTED } else { b::socket_state_SS_UNCONNECTED };
+    // SAFETY: callers pass a socket valid for their entry point; the state is
+    // only read by the socket layer.
+    unsafe { ptr::write_volatile(ptr::addr_of_mut!((*sock).state), state) };
+}
+
+/// The new `struct socket` of an accept call, before a sock is grafted on
+/// it: all it offers is [`NewSocket::graft`].
+pub(crate) struct NewSocket<S>(*mut b::socket, PhantomData<S>);
+
+impl<S> NewSocket<S> {
+    /// # Safety
+    ///
+    /// `sock` is the new socket of the current accept call (valid for the
+    /// call, no sock attached yet).
+    pub(crate) unsafe fn from_raw(sock: *mut b::socket) -> NewSocket<S> {
+        NewSocket(sock, PhantomData)
+    }
+
+    /// Attaches an accepted sock, which the socket takes over (it is put in
+    /// `release`), marks it connected, and inherits flags like SO_PASSCRED
+    /// from `listener`.
+    pub(crate) fn graft(self, sk: SockRef<S>, listener: &Socket<S>) {
+        let raw = ARef::into_raw(sk).cast::<b::sock>().as_ptr();
         // SAFETY: `self` is the new socket accept() is filling in and `sk` an
-        // unattached (embryo) sock whose reference the socket now owns (it
-        // is put in `release`).
+        // unattached (embryo) sock whose reference the socket now owns.
         unsafe {
             b::mcast_sock_graft(raw, self.0);
             b::mcast_inherit_flags(listener.0, self.0);
         }
+        set_connected(self.0, true);
     }
 }

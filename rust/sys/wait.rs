@@ -4,7 +4,7 @@
 //! timeout, interruptible by signals) and waking sleepers and pollers.
 
 use super::bindings as b;
-use super::errno::{Errno, KResult};
+use super::errno::{to_result, Errno, ErrnoResult};
 use kernel::init::PinInit;
 use kernel::types::Opaque;
 
@@ -34,21 +34,27 @@ impl WaitQueue {
 
     /// Wakes sleepers and pollers with `mask` (`EPOLLOUT` etc.), if any wait.
     pub(crate) fn wake(&self, mask: u32) {
-        wake_raw(self.raw(), mask);
+        // SAFETY: our own head, initialised and live while `self` is.
+        unsafe { wake_raw(self.raw(), mask) };
     }
 
     /// Sleeps until `ready()` returns true, or fails: `EAGAIN` when `*timeo`
     /// (jiffies, as `sock_sndtimeo()` gives) runs out or was 0, `EINTR` or a
     /// restart code on a signal, or `ready()`'s own error. `*timeo` is left
     /// with the time remaining.
-    pub(crate) fn wait_until(&self, timeo: &mut i64, ready: impl FnMut() -> KResult<bool>) -> KResult<()> {
-        wait_raw(self.raw(), timeo, ready)
+    pub(crate) fn wait_until(&self, timeo: &mut i64, ready: impl FnMut() -> ErrnoResult<bool>) -> ErrnoResult<()> {
+        // SAFETY: our own head, initialised and live while `self` is.
+        unsafe { wait_raw(self.raw(), timeo, ready) }
     }
 }
 
-pub(crate) fn wake_raw(wq: *mut b::wait_queue_head, mask: u32) {
-    // SAFETY: `wq` is a live, initialised wait queue head (callers pass one of
-    // a socket they hold a reference to); the functions lock it themselves.
+/// Wakes the sleepers and pollers of `wq` with `mask`, if any wait.
+///
+/// # Safety
+///
+/// `wq` is a live, initialised wait queue head.
+unsafe fn wake_raw(wq: *mut b::wait_queue_head, mask: u32) {
+    // SAFETY: the caller's contract; the functions lock the queue themselves.
     unsafe {
         if b::mcast_wq_has_sleeper(wq) {
             b::mcast_wake_up_poll(wq, mask);
@@ -57,17 +63,21 @@ pub(crate) fn wake_raw(wq: *mut b::wait_queue_head, mask: u32) {
 }
 
 /// The wait loop of [`WaitQueue::wait_until`] on any wait queue head.
-pub(crate) fn wait_raw(
+///
+/// # Safety
+///
+/// `wq` is a live, initialised wait queue head for the whole call.
+pub(crate) unsafe fn wait_raw(
     wq: *mut b::wait_queue_head,
     timeo: &mut i64,
-    mut ready: impl FnMut() -> KResult<bool>,
-) -> KResult<()> {
+    mut ready: impl FnMut() -> ErrnoResult<bool>,
+) -> ErrnoResult<()> {
     let entry = Opaque::<b::wait_queue_entry>::uninit();
     let e = entry.get();
     // SAFETY: `e` points to stack memory that stays in place until this
     // function returns; it is initialised here and removed from the queue by
-    // `finish_wait` before it goes out of scope. `wq` is live (caller holds a
-    // reference to its owner) for the whole call.
+    // `finish_wait` before it goes out of scope. `wq` is live for the whole
+    // call (the caller's contract).
     unsafe { b::mcast_init_wait(e) };
     let result = loop {
         // SAFETY: see above; TASK_INTERRUPTIBLE is a valid task state.
@@ -84,7 +94,7 @@ pub(crate) fn wait_raw(
         if unsafe { b::mcast_signal_pending() } {
             // SAFETY: pure function of its argument.
             let ret = unsafe { b::mcast_sock_intr_errno(*timeo as _) };
-            break Err(Errno::from_ret(ret).unwrap_or(Errno::EINTR));
+            break Err(to_result(ret).err().unwrap_or(Errno::EINTR));
         }
         // SAFETY: the task state was set by prepare_to_wait; sleeping is
         // allowed here (callers hold no spinlock while waiting).

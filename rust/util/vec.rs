@@ -24,14 +24,14 @@ pub(crate) fn remove_at<T>(v: &mut KVec<T>, i: usize, flags: Flags) -> Option<T>
 #[cfg(CONFIG_KUNIT)]
 pub(crate) mod tests {
     use super::*;
-    use crate::kunit::{CaseResult, Failure};
+    use crate::kunit::CaseResult;
     use crate::{kcheck, kcheck_eq};
     use kernel::alloc::flags::GFP_KERNEL;
 
     pub(crate) fn remove_at_keeps_order() -> CaseResult {
         let mut v = KVec::new();
         for i in 0..6u32 {
-            v.push(i, GFP_KERNEL).map_err(|_| Failure { file: file!(), line: line!(), what: "push" })?;
+            v.push(i, GFP_KERNEL).map_err(|_| crate::kfail!("push"))?;
         }
         kcheck_eq!(remove_at(&mut v, 3, GFP_KERNEL), Some(3));
         kcheck_eq!(v.as_slice(), &[0, 1, 2, 4, 5][..]);
@@ -42,4 +42,8 @@ pub(crate) mod tests {
         kcheck_eq!(v.len(), 3);
         Ok(())
     }
+
+    crate::kunit_cases![
+        remove_at_keeps_order,
+    ];
 }
