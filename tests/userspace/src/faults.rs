@@ -23,9 +23,11 @@
 //! process, so the armed fault lands in the call under test.
 
 use crate::harness::{Case, CaseResult};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::mcast::{self, drain, fresh, proc_group, proc_lines, proc_sock};
 use crate::seqgroups::{Bus, Conn};
-use crate::sys::{self, Errno, Fd, SockAddr, SysResult};
+use crate::sys::{self, Errno, SockAddr, SysResult};
 use crate::{case, ensure};
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
@@ -179,11 +181,11 @@ fn sweep<St, T>(
     Err(format!("{op}:\n{}", bad.join("\n")))
 }
 
-fn inode(fd: &Fd) -> String {
+fn inode(fd: &Socket) -> String {
     // SAFETY: all-zero is a valid struct stat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: st is valid for fstat.
-    unsafe { libc::fstat(fd.0, &mut st) };
+    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
     st.st_ino.to_string()
 }
 
@@ -206,7 +208,7 @@ fn sent_of(a: &SockAddr) -> Option<u64> {
 }
 
 /// `groups` and `role` of `fd`'s socket line.
-fn groups_role(fd: &Fd) -> Option<(String, String)> {
+fn groups_role(fd: &Socket) -> Option<(String, String)> {
     proc_sock(fd).map(|f| (f.get(6).cloned().unwrap_or_default(), f.get(4).cloned().unwrap_or_default()))
 }
 
@@ -222,10 +224,10 @@ fn ok<T>(r: SysResult<T>, what: &str) -> R<T> {
     r.map_err(|e| format!("{what}: {e:?}"))
 }
 
-/// close() of a raw descriptor taken out of its `Fd`.
-fn close_raw(fd: &mut Option<Fd>) -> SysResult<()> {
+/// close() of a raw descriptor taken out of its `Socket`.
+fn close_raw(fd: &mut Option<Socket>) -> SysResult<()> {
     let raw = fd.take().map(|f| {
-        let raw = f.0;
+        let raw = f.as_raw_fd();
         std::mem::forget(f);
         raw
     });
@@ -277,7 +279,7 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "bind: an abstract name", |af| {
         struct St {
-            s: Fd,
+            s: Socket,
             a: SockAddr,
         }
         sweep(
@@ -306,7 +308,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let d = dir()?;
         let mut n = 0;
         struct St {
-            s: Fd,
+            s: Socket,
             a: SockAddr,
             path: String,
         }
@@ -339,9 +341,9 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "connect: a seqpacket client to a listener", |af| {
         struct St {
-            l: Fd,
+            l: Socket,
             a: SockAddr,
-            c: Fd,
+            c: Socket,
             before: usize,
         }
         sweep(
@@ -373,11 +375,11 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "JOIN_GROUP: a datagram group with two members", |af| {
         struct St {
-            _owner: Fd,
+            _owner: Socket,
             a: SockAddr,
-            old: Vec<Fd>,
-            new: Fd,
-            tx: Fd,
+            old: Vec<Socket>,
+            new: Socket,
+            tx: Socket,
         }
         sweep(
             "JOIN_GROUP",
@@ -511,12 +513,12 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "close: a member of a datagram group", |af| {
         struct St {
-            _owner: Fd,
+            _owner: Socket,
             a: SockAddr,
-            victim: Option<Fd>,
+            victim: Option<Socket>,
             ino: String,
-            rest: Vec<Fd>,
-            tx: Fd,
+            rest: Vec<Socket>,
+            tx: Socket,
         }
         sweep(
             "close: dgram member",
@@ -544,10 +546,10 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "close: the owner of a datagram group with three members", |af| {
         struct St {
-            owner: Option<Fd>,
+            owner: Option<Socket>,
             a: SockAddr,
             ino: String,
-            ms: Vec<Fd>,
+            ms: Vec<Socket>,
         }
         sweep(
             "close: dgram owner",
@@ -575,7 +577,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "close: the owner of a seqpacket group with three members", |af| {
         struct St {
             bus: Bus,
-            owner: Option<Fd>,
+            owner: Option<Socket>,
             ino: String,
             ms: Vec<Conn>,
         }
@@ -585,7 +587,10 @@ pub fn cases(af: i32) -> Vec<Case> {
             || {
                 let mut bus = Bus::new(af);
                 let ms: Vec<Conn> = (0..3).map(|_| bus.member(0)).collect();
-                let owner = std::mem::replace(&mut bus.owner, Fd(-1));
+                // The bus's owner field gets a stand-in descriptor (no socket, so
+                // nothing is listed) while the case closes the real owner.
+                let stand_in = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+                let owner = std::mem::replace(&mut bus.owner, Socket::from_fd(stand_in.into(), af).unwrap());
                 Ok(St { bus, ino: inode(&owner), owner: Some(owner), ms })
             },
             |st| close_raw(&mut st.owner),
@@ -604,9 +609,9 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "close: an admitted member of a seqpacket group", |af| {
         struct St {
             bus: Bus,
-            victim: Option<Fd>,
+            victim: Option<Socket>,
             ino: String,
-            _accepted: Fd,
+            _accepted: Socket,
             rest: Vec<Conn>,
         }
         sweep(

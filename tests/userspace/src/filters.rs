@@ -2,16 +2,18 @@
 //! peer filter (contract: "Filters").
 
 use crate::{case, ensure};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
-use crate::sys::{self, Errno, Fd, SockAddr};
+use crate::sys::{self, Errno, SockAddr};
 use mcast_unix::filter::{ByteOrder, FilterBuilder};
 use mcast_unix::MCAST_UNIX_DROP_WHEN_FULL as DROP;
 
 const D: i32 = libc::SOCK_DGRAM;
 
-fn member(af: i32, a: &SockAddr, flags: u32) -> Fd {
+fn member(af: i32, a: &SockAddr, flags: u32) -> Socket {
     let m = sock(af, D);
     join(&m, a, flags).expect("join");
     m
@@ -25,7 +27,7 @@ fn topic_msg(topic: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// Loads a socket-filter eBPF program returning `ret` (SO_ATTACH_BPF).
-fn bpf_prog_returning(ret: i32) -> Result<Fd, String> {
+fn bpf_prog_returning(ret: i32) -> Result<std::os::fd::OwnedFd, String> {
     // r0 = ret; exit
     let insns: [u64; 2] = [
         0xb7u64 | ((ret as u32 as u64) << 32), // BPF_ALU64 | BPF_MOV | BPF_K, dst r0
@@ -62,7 +64,7 @@ fn bpf_prog_returning(ret: i32) -> Result<Fd, String> {
     if fd < 0 {
         return Err(format!("BPF_PROG_LOAD: {}", std::io::Error::last_os_error()));
     }
-    Ok(Fd(fd as i32))
+    Ok(sys::owned(fd))
 }
 
 pub fn cases(af: i32) -> Vec<Case> {
@@ -135,12 +137,12 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = member(af, &a, 0);
         let other = member(af, &a, 0);
         let prog = bpf_prog_returning(0)?;
-        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, prog.0).map_err(|e| format!("attach: {e:?}"))?;
+        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, prog.as_raw_fd()).map_err(|e| format!("attach: {e:?}"))?;
         sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
         expect_eq("rejected", inq(&m), 0)?;
         expect_eq("other", drain(&other).len(), 1)?;
         let keep2 = bpf_prog_returning(2)?;
-        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, keep2.0).map_err(|e| format!("attach: {e:?}"))?;
+        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, keep2.as_raw_fd()).map_err(|e| format!("attach: {e:?}"))?;
         sys::sendto(&sock(af, D), b"xyz", 0, &a).unwrap();
         expect_eq("trimmed", drain(&m), vec![b"xy".to_vec()])
     });
@@ -156,7 +158,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let news = member(af, &a, 0);
         let both = member(af, &a, 0);
-        let attach = |fd: &Fd, topics: &[&str]| -> CaseResult {
+        let attach = |fd: &Socket, topics: &[&str]| -> CaseResult {
             let prog = FilterBuilder::new().topic_in(0, ByteOrder::Native, topics.iter().copied()).build().map_err(|e| e.to_string())?;
             attach_filter(fd, &to_sock_filter(&prog)).map_err(|e| format!("{e:?}"))
         };
@@ -259,11 +261,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         let mut buf = [0u8; 64];
         let mut len = buf.len() as libc::socklen_t;
         // SAFETY: buf and len are valid for getsockopt.
-        let r = unsafe { libc::getsockopt(m.client.0, libc::SOL_SOCKET, libc::SO_GET_FILTER, buf.as_mut_ptr().cast(), &mut len) };
+        let r = unsafe { libc::getsockopt(m.client.as_raw_fd(), libc::SOL_SOCKET, libc::SO_GET_FILTER, buf.as_mut_ptr().cast(), &mut len) };
         expect_eq("SO_GET_FILTER length", (r, len), (0, 0))?;
         // SAFETY: as above.
         let r2 = unsafe {
-            libc::getsockopt(m.client.0, mcast_unix::SOL_MCAST_UNIX, mcast_unix::MCAST_UNIX_PEER_FILTER, buf.as_mut_ptr().cast(), &mut len)
+            libc::getsockopt(m.client.as_raw_fd(), mcast_unix::SOL_MCAST_UNIX, mcast_unix::MCAST_UNIX_PEER_FILTER, buf.as_mut_ptr().cast(), &mut len)
         };
         ensure!(r2 < 0, "SOL_MCAST_UNIX getsockopt succeeded");
         expect_eq("errno", std::io::Error::last_os_error().raw_os_error(), Some(libc::ENOPROTOOPT))
@@ -331,8 +333,8 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "filter", "filters and concurrent senders: one order among the accepting members", |af| {
         let (_o, a) = dgram_group(af);
-        let keep: Vec<Fd> = (0..3).map(|_| member(af, &a, 0)).collect();
-        let _rejecting: Vec<Fd> = (0..3)
+        let keep: Vec<Socket> = (0..3).map(|_| member(af, &a, 0)).collect();
+        let _rejecting: Vec<Socket> = (0..3)
             .map(|_| {
                 let r = member(af, &a, 0);
                 attach_filter(&r, &ret_prog(0)).expect("filter");

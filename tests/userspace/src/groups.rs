@@ -2,9 +2,11 @@
 //! epoll", "Leaving and closing", "Observability", "Namespaces").
 
 use crate::{case, ensure};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
-use crate::sys::{self, Errno, Fd, SockAddr};
+use crate::sys::{self, Errno, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ const D: i32 = libc::SOCK_DGRAM;
 
 /// A group with a `slow` member whose queue a sender `tx` filled and a
 /// `fast` member that was drained: the next blocking send must wait.
-fn stuck_group(af: i32) -> (Fd, SockAddr, Fd, Fd, Fd, usize) {
+fn stuck_group(af: i32) -> (Socket, SockAddr, Socket, Socket, Socket, usize) {
     let (owner, a) = dgram_group(af);
     let slow = members(af, &a, 1, 0).remove(0);
     let fast = members(af, &a, 1, 0).remove(0);
@@ -383,20 +385,20 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::connect(&tx, &a).unwrap();
         fill(&tx, None, 1024).unwrap();
         // SAFETY: epoll on our descriptors.
-        let ep = Fd(unsafe { libc::epoll_create1(0) });
+        let ep = sys::owned(unsafe { libc::epoll_create1(0) } as _);
         let mut ev = libc::epoll_event { events: (libc::EPOLLOUT | libc::EPOLLET) as u32, u64: 1 };
         // SAFETY: valid epoll fd, socket and event.
-        unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, tx.0, &mut ev) };
+        unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, tx.as_raw_fd(), &mut ev) };
         let mut out = [libc::epoll_event { events: 0, u64: 0 }; 4];
         // SAFETY: as above.
-        let n0 = unsafe { libc::epoll_wait(ep.0, out.as_mut_ptr(), 4, 0) };
+        let n0 = unsafe { libc::epoll_wait(ep.as_raw_fd(), out.as_mut_ptr(), 4, 0) };
         expect_eq("full: no event", n0, 0)?;
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(100));
             sys::recv(&slow, 2048, 0).map(|d| d.len())
         });
         // SAFETY: as above.
-        let n1 = unsafe { libc::epoll_wait(ep.0, out.as_mut_ptr(), 4, 5000) };
+        let n1 = unsafe { libc::epoll_wait(ep.as_raw_fd(), out.as_mut_ptr(), 4, 5000) };
         let _ = t.join();
         expect_eq("woken", n1, 1)?;
         ensure!(out[0].events & libc::EPOLLOUT as u32 != 0);
@@ -548,7 +550,7 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     // Limits.
     case!(v, "group", "max_groups (20): the 21st join -> ENOBUFS", |af| {
-        let groups: Vec<(Fd, SockAddr)> = (0..21).map(|_| dgram_group(af)).collect();
+        let groups: Vec<(Socket, SockAddr)> = (0..21).map(|_| dgram_group(af)).collect();
         let m = sock(af, D);
         for (i, (_, a)) in groups.iter().enumerate().take(20) {
             join(&m, a, 0).map_err(|e| format!("join {i}: {e:?}"))?;

@@ -6,11 +6,13 @@
 //! run: timeout, hung-task or RCU-stall report).
 
 use crate::case;
+use mcast_unix::Socket;
+use std::os::fd::{AsRawFd, FromRawFd};
 use crate::ensure;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
-use crate::sys::{self, Errno, Fd, SockAddr};
+use crate::sys::{self, Errno, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 use std::time::{Duration, Instant};
 
@@ -19,7 +21,7 @@ const S: i32 = libc::SOCK_SEQPACKET;
 const DONTWAIT: i32 = libc::MSG_DONTWAIT;
 
 /// sendmsg() of one byte with `control` as the raw ancillary data.
-fn send_raw_control(fd: &Fd, to: Option<&SockAddr>, control: &mut [u64], controllen: usize) -> Result<usize, Errno> {
+fn send_raw_control(fd: &Socket, to: Option<&SockAddr>, control: &mut [u64], controllen: usize) -> Result<usize, Errno> {
     let data = [0x41u8];
     let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: 1 };
     // SAFETY: all-zero is a valid msghdr; every pointer is valid for the
@@ -34,12 +36,12 @@ fn send_raw_control(fd: &Fd, to: Option<&SockAddr>, control: &mut [u64], control
         }
         m.msg_control = control.as_mut_ptr().cast();
         m.msg_controllen = controllen as _;
-        sys::check(libc::sendmsg(fd.0, &m, DONTWAIT) as _).map(|n| n as usize)
+        sys::check(libc::sendmsg(fd.as_raw_fd(), &m, DONTWAIT) as _).map(|n| n as usize)
     }
 }
 
 /// A bound datagram receiver of family `af` and a sender.
-fn pair(af: i32) -> (Fd, Fd, SockAddr) {
+fn pair(af: i32) -> (Socket, Socket, SockAddr) {
     let rx = sock(af, D);
     let a = fresh(af, "hx");
     sys::bind(&rx, &a).expect("bind");
@@ -102,23 +104,25 @@ fn thread_cpu() -> Duration {
 
 /// A blocking send that must give up with `want` after about `timeout`:
 /// returns (result, wall time, CPU time of the sending thread).
-fn timed_send(fd: &Fd, data: &[u8]) -> (Result<usize, Errno>, Duration, Duration) {
+fn timed_send(fd: &Socket, data: &[u8]) -> (Result<usize, Errno>, Duration, Duration) {
     let (t0, c0) = (Instant::now(), thread_cpu());
     let r = sys::send(fd, data, 0);
     (r, t0.elapsed(), thread_cpu() - c0)
 }
 
-/// Runs `f` on a thread with the raw descriptor `fd` (kept open by the caller).
-fn on_thread<T: Send + 'static>(fd: i32, f: impl FnOnce(&Fd) -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+/// Runs `f` on a thread with a second handle on `s`'s descriptor (kept
+/// open by the caller; not a dup, so the caller's close() closes it).
+fn on_thread<T: Send + 'static>(s: &Socket, f: impl FnOnce(&Socket) -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+    let (fd, af) = (s.as_raw_fd(), s.family());
     std::thread::spawn(move || {
-        let fd = Fd(fd);
-        let r = f(&fd);
-        std::mem::forget(fd);
-        r
+        // SAFETY: the caller keeps the descriptor open while the thread uses
+        // it; ManuallyDrop never closes it here.
+        let s = std::mem::ManuallyDrop::new(Socket::from_fd(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }, af).unwrap());
+        f(&s)
     })
 }
 
-fn set_rcvbuf(fd: &Fd, n: i32) {
+fn set_rcvbuf(fd: &Socket, n: i32) {
     sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, n).expect("SO_RCVBUF");
 }
 
@@ -179,7 +183,7 @@ fn owner_close_race(af: i32) -> CaseResult {
         let closed = Arc::new(AtomicBool::new(false));
         let seen = closed.clone();
         let a2 = a.clone();
-        let sender = on_thread(tx.0, move |fd| {
+        let sender = on_thread(&tx, move |fd| {
             let mut ok = 0u32;
             loop {
                 let after_close = seen.load(Ordering::Acquire);
@@ -273,13 +277,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         set_timeout(&tx, libc::SO_SNDTIMEO, 8000);
         let poller = sock(af, D);
         sys::connect(&poller, &a).expect("connect poller");
-        let txn = tx.0;
-        let sender = on_thread(txn, |fd| {
+        let sender = on_thread(&tx, |fd| {
             let t0 = Instant::now();
             (sys::send(fd, b"blocked", 0), t0.elapsed())
         });
-        let pn = poller.0;
-        let polling = on_thread(pn, |fd| {
+        let polling = on_thread(&poller, |fd| {
             let t0 = Instant::now();
             (sys::poll(fd, libc::POLLOUT, 8000), t0.elapsed())
         });
@@ -308,7 +310,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::connect(&pending, &oa).expect("first connect");
         set_timeout(&m.client, libc::SO_SNDTIMEO, 4000);
         let oa2 = oa.clone();
-        let blocked = on_thread(m.client.0, move |fd| sys::connect(fd, &oa2));
+        let blocked = on_thread(&m.client, move |fd| sys::connect(fd, &oa2));
         std::thread::sleep(Duration::from_millis(300));
         let t0 = Instant::now();
         drop(m.accepted);
@@ -330,7 +332,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let c = sock(af, S);
         set_timeout(&c, libc::SO_SNDTIMEO, 1500);
         let oa2 = oa.clone();
-        let blocked = on_thread(c.0, move |fd| sys::connect(fd, &oa2));
+        let blocked = on_thread(&c, move |fd| sys::connect(fd, &oa2));
         std::thread::sleep(Duration::from_millis(300));
         let second = sys::connect(&c, &oa);
         let first = blocked.join().expect("thread");
@@ -396,7 +398,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::set_nonblocking(&l, true).expect("O_NONBLOCK");
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let st = stop.clone();
-        let relisten = on_thread(l.0, move |fd| {
+        let relisten = on_thread(&l, move |fd| {
             let mut n = 0u32;
             while !st.load(std::sync::atomic::Ordering::Relaxed) {
                 let _ = sys::listen(fd, 128);
@@ -426,9 +428,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("admit after close", admit(&c.accepted, 0).err(), Some(Errno(libc::ECONNRESET)))?;
         for _ in 0..100 {
             let c = bus.connect();
-            let cn = c.client.0;
+            let cn = c.client.as_raw_fd();
             std::mem::forget(c.client);
-            let closer = std::thread::spawn(move || sys::close(Fd(cn)));
+            let closer = std::thread::spawn(move || sys::close(sys::owned(cn as _)));
             let r = admit(&c.accepted, 0);
             closer.join().expect("closer").expect("close");
             ensure!(matches!(r, Ok(()) | Err(Errno(libc::ECONNRESET))), "admit: {r:?}");

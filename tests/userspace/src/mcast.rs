@@ -1,7 +1,9 @@
 //! Helpers for the group and filter tests: the SOL_MCAST_UNIX options,
 //! recvmsg with ancillary data, /proc/net/mcast_unix, socket timeouts.
 
-use crate::sys::{self, check, Errno, Fd, SockAddr, SysResult};
+use crate::sys::{self, check, Errno, SockAddr, SysResult};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use mcast_unix::{
     McastUnixMreq, MCAST_UNIX_ADMIT_MEMBER, MCAST_UNIX_CREATE_GROUP, MCAST_UNIX_JOIN_GROUP,
     MCAST_UNIX_LEAVE_GROUP, MCAST_UNIX_PEER_FILTER, SOL_MCAST_UNIX,
@@ -15,9 +17,9 @@ pub fn fresh(af: i32, what: &str) -> SockAddr {
     SockAddr::abstract_(af, format!("g{}-{what}-{n}", std::process::id()).as_bytes())
 }
 
-pub fn setopt(fd: &Fd, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
+pub fn setopt(fd: &Socket, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
     // SAFETY: val is valid for its length.
-    check(unsafe { libc::setsockopt(fd.0, level, name, val.as_ptr().cast(), val.len() as _) } as _).map(|_| ())
+    check(unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, val.as_ptr().cast(), val.len() as _) } as _).map(|_| ())
 }
 
 pub fn mreq(a: &SockAddr, flags: u32) -> McastUnixMreq {
@@ -29,23 +31,23 @@ fn bytes_of<T>(v: &T) -> &[u8] {
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
 }
 
-pub fn mreq_opt(fd: &Fd, name: i32, a: &SockAddr, flags: u32) -> SysResult<()> {
+pub fn mreq_opt(fd: &Socket, name: i32, a: &SockAddr, flags: u32) -> SysResult<()> {
     setopt(fd, SOL_MCAST_UNIX, name, bytes_of(&mreq(a, flags)))
 }
 
-pub fn create_group(fd: &Fd, a: &SockAddr) -> SysResult<()> {
+pub fn create_group(fd: &Socket, a: &SockAddr) -> SysResult<()> {
     mreq_opt(fd, MCAST_UNIX_CREATE_GROUP, a, 0)
 }
 
-pub fn join(fd: &Fd, a: &SockAddr, flags: u32) -> SysResult<()> {
+pub fn join(fd: &Socket, a: &SockAddr, flags: u32) -> SysResult<()> {
     mreq_opt(fd, MCAST_UNIX_JOIN_GROUP, a, flags)
 }
 
-pub fn leave(fd: &Fd, a: &SockAddr) -> SysResult<()> {
+pub fn leave(fd: &Socket, a: &SockAddr) -> SysResult<()> {
     mreq_opt(fd, MCAST_UNIX_LEAVE_GROUP, a, 0)
 }
 
-pub fn admit(fd: &Fd, flags: u32) -> SysResult<()> {
+pub fn admit(fd: &Socket, flags: u32) -> SysResult<()> {
     setopt(fd, SOL_MCAST_UNIX, MCAST_UNIX_ADMIT_MEMBER, &flags.to_ne_bytes())
 }
 
@@ -58,19 +60,19 @@ pub fn fprog(insns: &[libc::sock_filter]) -> libc::sock_fprog {
     libc::sock_fprog { len: insns.len() as u16, filter: insns.as_ptr() as *mut _ }
 }
 
-pub fn set_peer_filter(fd: &Fd, insns: Option<&[libc::sock_filter]>) -> SysResult<()> {
+pub fn set_peer_filter(fd: &Socket, insns: Option<&[libc::sock_filter]>) -> SysResult<()> {
     match insns {
         Some(i) => setopt(fd, SOL_MCAST_UNIX, MCAST_UNIX_PEER_FILTER, bytes_of(&fprog(i))),
         None => setopt(fd, SOL_MCAST_UNIX, MCAST_UNIX_PEER_FILTER, &[]),
     }
 }
 
-pub fn attach_filter(fd: &Fd, insns: &[libc::sock_filter]) -> SysResult<()> {
+pub fn attach_filter(fd: &Socket, insns: &[libc::sock_filter]) -> SysResult<()> {
     setopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, bytes_of(&fprog(insns)))
 }
 
 /// A datagram or seqpacket socket of the family.
-pub fn sock(af: i32, ty: i32) -> Fd {
+pub fn sock(af: i32, ty: i32) -> Socket {
     sys::socket(af, ty, 0).expect("socket")
 }
 
@@ -103,7 +105,7 @@ impl Msg {
     }
 }
 
-pub fn recvmsg(fd: &Fd, cap: usize, flags: i32) -> SysResult<Msg> {
+pub fn recvmsg(fd: &Socket, cap: usize, flags: i32) -> SysResult<Msg> {
     let mut buf = vec![0u8; cap];
     let mut ctl = [0u64; 64];
     let mut from = SockAddr::raw(0, &[]);
@@ -117,7 +119,7 @@ pub fn recvmsg(fd: &Fd, cap: usize, flags: i32) -> SysResult<Msg> {
     mh.msg_control = ctl.as_mut_ptr().cast();
     mh.msg_controllen = std::mem::size_of_val(&ctl) as _;
     // SAFETY: mh describes valid buffers.
-    let n = check(unsafe { libc::recvmsg(fd.0, &mut mh, flags) } as _)? as usize;
+    let n = check(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut mh, flags) } as _)? as usize;
     from.len = mh.msg_namelen;
     buf.truncate(n.min(cap));
     let mut cmsgs = Vec::new();
@@ -137,7 +139,7 @@ pub fn recvmsg(fd: &Fd, cap: usize, flags: i32) -> SysResult<Msg> {
 /// Everything queued at `fd` now: non-blocking reads until EAGAIN, or until
 /// an empty read (end of file of a seqpacket socket; the tests send no
 /// empty messages to drained sockets).
-pub fn drain(fd: &Fd) -> Vec<Vec<u8>> {
+pub fn drain(fd: &Socket) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     while let Ok(d) = sys::recv(fd, 65536, libc::MSG_DONTWAIT) {
         if d.is_empty() {
@@ -148,18 +150,18 @@ pub fn drain(fd: &Fd) -> Vec<Vec<u8>> {
     out
 }
 
-pub fn inq(fd: &Fd) -> i32 {
+pub fn inq(fd: &Socket) -> i32 {
     sys::ioctl_int(fd, libc::FIONREAD).expect("SIOCINQ")
 }
 
-pub fn set_timeout(fd: &Fd, opt: i32, ms: i64) {
+pub fn set_timeout(fd: &Socket, opt: i32, ms: i64) {
     let tv = libc::timeval { tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000 };
     setopt(fd, libc::SOL_SOCKET, opt, bytes_of(&tv)).expect("timeout");
 }
 
 /// Fills a receiver through `tx` (non-blocking sends to `dest`, or the
 /// connected destination) until EAGAIN; returns how many fitted.
-pub fn fill(tx: &Fd, dest: Option<&SockAddr>, size: usize) -> SysResult<usize> {
+pub fn fill(tx: &Socket, dest: Option<&SockAddr>, size: usize) -> SysResult<usize> {
     let payload = vec![0x5au8; size];
     for n in 0..100_000 {
         let r = match dest {
@@ -190,10 +192,10 @@ pub fn proc_group(a: &SockAddr) -> Option<Vec<String>> {
 }
 
 /// The socket line of `fd` (by inode), split.
-pub fn proc_sock(fd: &Fd) -> Option<Vec<String>> {
+pub fn proc_sock(fd: &Socket) -> Option<Vec<String>> {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: st is valid for fstat.
-    unsafe { libc::fstat(fd.0, &mut st) };
+    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
     let ino = st.st_ino.to_string();
     proc_lines()
         .into_iter()
@@ -221,7 +223,7 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
 }
 
 /// A datagram group at a fresh abstract address, with its owner.
-pub fn dgram_group(af: i32) -> (Fd, SockAddr) {
+pub fn dgram_group(af: i32) -> (Socket, SockAddr) {
     let owner = sock(af, libc::SOCK_DGRAM);
     let a = fresh(af, "dg");
     create_group(&owner, &a).expect("create");
@@ -229,7 +231,7 @@ pub fn dgram_group(af: i32) -> (Fd, SockAddr) {
 }
 
 /// `n` datagram members of the group at `a`, joined with `flags`.
-pub fn members(af: i32, a: &SockAddr, n: usize, flags: u32) -> Vec<Fd> {
+pub fn members(af: i32, a: &SockAddr, n: usize, flags: u32) -> Vec<Socket> {
     (0..n)
         .map(|_| {
             let m = sock(af, libc::SOCK_DGRAM);

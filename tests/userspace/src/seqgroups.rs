@@ -2,24 +2,26 @@
 //! (contract: "Seqpacket groups", "Leaving and closing").
 
 use crate::{case, ensure};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case};
 use crate::mcast::*;
-use crate::sys::{self, Errno, Fd, SockAddr};
+use crate::sys::{self, Errno, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 
 const S: i32 = libc::SOCK_SEQPACKET;
 
 /// A seqpacket group: the listening owner and its address.
 pub struct Bus {
-    pub owner: Fd,
+    pub owner: Socket,
     pub addr: SockAddr,
     af: i32,
 }
 
 /// One connection: the client and the owner's accepted socket.
 pub struct Conn {
-    pub client: Fd,
-    pub accepted: Fd,
+    pub client: Socket,
+    pub accepted: Socket,
 }
 
 impl Bus {
@@ -106,7 +108,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
         // SAFETY: cred and len are valid for getsockopt.
-        let r = unsafe { libc::getsockopt(c.accepted.0, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len) };
+        let r = unsafe { libc::getsockopt(c.accepted.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len) };
         expect_eq("getsockopt", r, 0)?;
         // SAFETY: plain getters.
         expect_eq("cred", (cred.pid, cred.uid), unsafe { (libc::getpid(), libc::getuid()) })

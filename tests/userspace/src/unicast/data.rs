@@ -2,11 +2,12 @@
 
 use super::*;
 use crate::sys::{AddrOp, RecvOpts};
+use mcast_unix::Socket;
 
 const DONTWAIT: i32 = libc::MSG_DONTWAIT;
 
 /// recvmsg() with one buffer of `cap` bytes, as observed.
-fn recv_msg(f: &Fam, fd: &Fd, cap: usize, flags: i32) -> SysResult<String> {
+fn recv_msg(f: &Fam, fd: &Socket, cap: usize, flags: i32) -> SysResult<String> {
     received(f, &sys::recvmsg(fd, &RecvOpts { iov: &[cap], name: true, control: 0 }, flags))
 }
 

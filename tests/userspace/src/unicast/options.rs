@@ -2,18 +2,20 @@
 
 use super::*;
 use crate::ensure;
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::sys::{Child, Creds, Ctl, Errno, RecvOpts, SignalHandler};
 
 const DONTWAIT: i32 = libc::MSG_DONTWAIT;
 
-fn passcred(fd: &Fd, on: bool) -> R<()> {
+fn passcred(fd: &Socket, on: bool) -> R<()> {
     sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_PASSCRED, on as i32).ctx("SO_PASSCRED")
 }
 
 /// The receiving side of the credential cases, with SO_PASSCRED set: a dgram
 /// socket bound to an abstract name, or a non-blocking seqpacket listener at
 /// `DIR/rx` that anyone may connect to. Returns it and the address to reach.
-fn cred_receiver(f: &Fam, ty: i32) -> R<(Fd, SockAddr)> {
+fn cred_receiver(f: &Fam, ty: i32) -> R<(Socket, SockAddr)> {
     let (rx, a) = if ty == DGRAM {
         (bound(f, DGRAM, &f.abstract_("rx"))?, f.abstract_("rx"))
     } else {
@@ -36,7 +38,7 @@ fn cred_send(f: &Fam, ty: i32, a: &SockAddr, ctl: &[Ctl]) -> SysResult<()> {
 
 /// The next message `cred_send` left for `rx` (for seqpacket: on the next
 /// accepted connection), as observed: data, flags and credentials.
-fn cred_recv(f: &Fam, ty: i32, rx: &Fd, child: Option<i32>) -> SysResult<String> {
+fn cred_recv(f: &Fam, ty: i32, rx: &Socket, child: Option<i32>) -> SysResult<String> {
     let accepted;
     let from = if ty == SEQPACKET {
         accepted = sys::accept(rx, 0)?.0;
@@ -60,9 +62,9 @@ fn as_nobody(send: impl FnOnce() -> SysResult<()>) -> R<(i32, SysResult<()>)> {
 /// A blocking call in this thread, interrupted by SIGUSR1 (handler without
 /// SA_RESTART) until it returns. After about a second without returning,
 /// `fd` is shut down so a wrong implementation cannot hang the run.
-fn interrupted<T>(fd: &Fd, call: impl FnOnce() -> T) -> R<T> {
+fn interrupted<T>(fd: &Socket, call: impl FnOnce() -> T) -> R<T> {
     let _handler = SignalHandler::install(libc::SIGUSR1, false).ctx("sigaction")?;
-    let raw = fd.0;
+    let raw = fd.as_raw_fd();
     let intr = Interrupter::start(100, move |_| {
         let _ = sys::shutdown_raw(raw, libc::SHUT_RDWR);
     });
@@ -103,7 +105,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (tx, rx) = channel(f, ty, "rx")?;
         let tx = Arc::new(tx);
         let _handler = SignalHandler::install(libc::SIGUSR1, true).ctx("sigaction")?;
-        let raw = rx.0;
+        let raw = rx.as_raw_fd();
         // Three signals, then the data.
         let sender = tx.clone();
         let intr = Interrupter::start(3, move |done| {
@@ -245,7 +247,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "SCM_RIGHTS: passed by AF_UNIX, refused by the family with EOPNOTSUPP", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         let (pr, pw) = sys::pipe().ctx("pipe")?;
-        let r = sys::sendmsg(&tx, &[b"fd"], None, &[Ctl::Rights(&[pr.0])], DONTWAIT);
+        let r = sys::sendmsg(&tx, &[b"fd"], None, &[Ctl::Rights(&[pr.as_raw_fd()])], DONTWAIT);
         if f.is_oracle() {
             ensure!(r == Ok(2), "sendmsg: {r:?}");
             let m = sys::recvmsg(&rx, &RecvOpts::DEFAULT, DONTWAIT).ctx("recvmsg")?;
@@ -276,7 +278,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         Ok(())
     }));
     v.extend(per_type(mode, "SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR", |f, o, ty| {
-        let get = |fd: &Fd| -> SysResult<String> {
+        let get = |fd: &Socket| -> SysResult<String> {
             let opt = |name| sys::getsockopt_int(fd, libc::SOL_SOCKET, name);
             Ok(format!(
                 "type {} domain is the family's {} protocol {} acceptconn {} error {}",

@@ -7,19 +7,19 @@ const NOSIGNAL: i32 = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
 
 /// A blocking recv() that AF_UNIX answers at once; a 1 s SO_RCVTIMEO keeps a
 /// wrong implementation from hanging the run.
-fn recv_blocking(fd: &Fd) -> SysResult<String> {
+fn recv_blocking(fd: &Socket) -> SysResult<String> {
     sys::set_timeout(fd, libc::SO_RCVTIMEO, 1000)?;
     recv_text(fd, 0)
 }
 
 /// Flags of a descriptor as observed: (O_NONBLOCK, FD_CLOEXEC).
-fn fd_flags(fd: &Fd) -> SysResult<(bool, bool)> {
+fn fd_flags(fd: &Socket) -> SysResult<(bool, bool)> {
     Ok((sys::fcntl_getfl(fd)? & libc::O_NONBLOCK != 0, sys::fcntl_getfd(fd)? & libc::FD_CLOEXEC != 0))
 }
 
 /// Connected seqpacket sockets where the server end has closed after `setup`
 /// ran on (client, server).
-fn peer_closed(f: &Fam, setup: impl FnOnce(&Fd, &Fd) -> R<()>) -> R<Fd> {
+fn peer_closed(f: &Fam, setup: impl FnOnce(&Socket, &Socket) -> R<()>) -> R<Socket> {
     let (c, s) = seq_pair(f, "srv")?;
     setup(&c, &s)?;
     drop(s);
@@ -81,7 +81,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "seqpacket: accept4 flags take effect on the accepted socket", |f, o| {
         let (l, a) = listener(f, "srv")?;
         sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
-        let clients: Vec<Fd> = (0..3).map(|_| sock(f, SEQPACKET)).collect::<R<_>>()?;
+        let clients: Vec<Socket> = (0..3).map(|_| sock(f, SEQPACKET)).collect::<R<_>>()?;
         for c in &clients {
             sys::connect(c, &a).ctx("connect")?;
         }
