@@ -22,6 +22,7 @@ use mcast_unix::Socket;
 use std::os::fd::AsRawFd;
 use crate::mcast;
 use crate::seqgroups::Bus;
+use crate::client;
 use crate::sys::{self, IntoSys, Child, Ctl, Creds, Errno, SockAddr, SysResult};
 use mcast_unix::{
     MCAST_UNIX_ADMIT_MEMBER as ADMIT, MCAST_UNIX_CREATE_GROUP as CREATE, MCAST_UNIX_JOIN_GROUP as JOIN,
@@ -143,7 +144,7 @@ impl Env {
     fn listener(&self) -> R<(Socket, SockAddr)> {
         let a = self.abs("l");
         let l = self.bound(S, &a)?;
-        ctx(sys::listen(&l, 8), "listen")?;
+        ctx(l.listen(8).sys(), "listen")?;
         Ok((l, a))
     }
 
@@ -612,7 +613,7 @@ fn connect_rows(v: &mut Vec<Row>) {
     });
     row!(v, "connect", "listener shut down for reading", "unbound seqpacket socket", ECONNREFUSED, SAME, |e| {
         let (l, a) = e.listener()?;
-        ctx(sys::shutdown(&l, libc::SHUT_RD), "shutdown")?;
+        ctx(l.shutdown(std::net::Shutdown::Read).sys(), "shutdown")?;
         Ok(sys::connect(&e.sock(S)?, &a))
     });
     row!(v, "connect", "the listener again", "connected seqpacket client", EISCONN, SAME, |e| {
@@ -625,7 +626,7 @@ fn connect_rows(v: &mut Vec<Row>) {
     row!(v, "connect", "another listener", "listening seqpacket socket", EINVAL, SAME, |e| {
         let (_l, a) = e.listener()?;
         let me = e.bound(S, &e.abs("me"))?;
-        ctx(sys::listen(&me, 1), "listen")?;
+        ctx(me.listen(1).sys(), "listen")?;
         Ok(sys::connect(&me, &a))
     });
     row!(v, "connect", "dgram socket connected elsewhere", "unbound dgram socket", EPERM, SAME, |e| {
@@ -636,7 +637,7 @@ fn connect_rows(v: &mut Vec<Row>) {
     });
     row!(v, "connect", "socket inode without write permission", "seqpacket listener at a path (mode 0755); client runs as nobody", EACCES, SAME, |e| {
         let l = e.bound(S, &e.path("l"))?;
-        ctx(sys::listen(&l, 1), "listen")?;
+        ctx(l.listen(1).sys(), "listen")?;
         set_mode(&e.fs("l"), 0o755)?;
         let (af, a) = (e.af, e.path("l"));
         as_nobody(move || sys::connect(&sys::socket(af, S, 0)?, &a))
@@ -678,7 +679,7 @@ fn send_rows(v: &mut Vec<Row>) {
     });
     row!(v, "sendto", "a receiver that shut down reading", "unbound dgram socket", EPIPE, SAME, |e| {
         let rx = e.bound(D, &e.abs("rx"))?;
-        ctx(sys::shutdown(&rx, libc::SHUT_RD), "shutdown")?;
+        ctx(rx.shutdown(std::net::Shutdown::Read).sys(), "shutdown")?;
         Ok(sys::sendto(&e.sock(D)?, b"x", libc::MSG_DONTWAIT, &e.abs("rx")).map(|_| ()))
     });
     row!(v, "sendto", "an address", "unconnected seqpacket socket; a listener", ENOTCONN, SAME, |e| {
@@ -696,12 +697,12 @@ fn send_rows(v: &mut Vec<Row>) {
     });
     row!(v, "send", "after `SHUT_WR`", "connected dgram socket", EPIPE, SAME, |e| {
         let (tx, _rx) = e.dgram_pair()?;
-        ctx(sys::shutdown(&tx, libc::SHUT_WR), "shutdown")?;
+        ctx(tx.shutdown(std::net::Shutdown::Write).sys(), "shutdown")?;
         Ok(sys::send(&tx, b"x", libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL).map(|_| ()))
     });
     row!(v, "send", "after `SHUT_WR`", "connected seqpacket socket", EPIPE, SAME, |e| {
         let (c, _acc) = e.seq_pair()?;
-        ctx(sys::shutdown(&c, libc::SHUT_WR), "shutdown")?;
+        ctx(c.shutdown(std::net::Shutdown::Write).sys(), "shutdown")?;
         Ok(sys::send(&c, b"x", libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL).map(|_| ()))
     });
     row!(v, "send", "the other end closed", "connected seqpacket socket", EPIPE, SAME, |e| {
@@ -723,7 +724,7 @@ fn send_rows(v: &mut Vec<Row>) {
     });
     row!(v, "send", "larger than `SO_SNDBUF` − 32", "connected dgram socket", EMSGSIZE, SAME, |e| {
         let (tx, _rx) = e.dgram_pair()?;
-        let sndbuf = ctx(sys::getsockopt_int(&tx, libc::SOL_SOCKET, libc::SO_SNDBUF), "SO_SNDBUF")? as usize;
+        let sndbuf = ctx(tx.send_buffer_size().sys(), "SO_SNDBUF")? as usize;
         Ok(sys::send(&tx, &vec![0u8; sndbuf - 31], libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "send", "buffer NULL, length 10", "connected dgram socket", EFAULT, SAME, |e| {
@@ -867,25 +868,25 @@ fn cmsg_rows(v: &mut Vec<Row>) {
 
 fn recv_rows(v: &mut Vec<Row>) {
     row!(v, "recv", "flag `MSG_OOB`", "dgram socket", EOPNOTSUPP, SAME, |e| {
-        Ok(sys::recv(&e.sock(D)?, 8, libc::MSG_OOB | libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.sock(D)?, 8, libc::MSG_OOB | libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "flag `MSG_OOB`", "connected seqpacket socket", EOPNOTSUPP, SAME, |e| {
-        Ok(sys::recv(&e.seq_pair()?.0, 8, libc::MSG_OOB | libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.seq_pair()?.0, 8, libc::MSG_OOB | libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "no connection", "unconnected seqpacket socket", ENOTCONN, SAME, |e| {
-        Ok(sys::recv(&e.sock(S)?, 8, libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.sock(S)?, 8, libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "no connection", "listening seqpacket socket", ENOTCONN, SAME, |e| {
-        Ok(sys::recv(&e.listener()?.0, 8, libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.listener()?.0, 8, libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "`MSG_DONTWAIT`, nothing queued", "bound dgram socket", EAGAIN, SAME, |e| {
-        Ok(sys::recv(&e.bound(D, &e.abs("rx"))?, 8, libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.bound(D, &e.abs("rx"))?, 8, libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "the other end closed with unread messages", "connected seqpacket socket", ECONNRESET, SAME, |e| {
         let (c, acc) = e.seq_pair()?;
         ctx(sys::send(&c, b"unread", 0), "send")?;
         drop(acc);
-        Ok(sys::recv(&c, 8, libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&c, 8, libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "buffer NULL, length 10", "dgram socket with a message queued", EFAULT, SAME, |e| {
         let (tx, rx) = e.dgram_pair()?;
@@ -955,13 +956,13 @@ fn listen_accept_rows(v: &mut Vec<Row>) {
     });
     row!(v, "accept", "no pending connection", "non-blocking listening seqpacket socket", EAGAIN, SAME, |e| {
         let (l, _) = e.listener()?;
-        ctx(sys::set_nonblocking(&l, true), "O_NONBLOCK")?;
+        ctx(l.set_nonblocking(true).sys(), "O_NONBLOCK")?;
         out_fd(sc(libc::SYS_accept4, &[i(l.as_raw_fd()), 0, 0, 0]))
     });
     row!(v, "accept", "listener shut down for reading", "listening seqpacket socket (`SO_RCVTIMEO` 1 s)", EINVAL, SAME, |e| {
         let (l, _) = e.listener()?;
-        ctx(sys::set_timeout(&l, libc::SO_RCVTIMEO, 1000), "SO_RCVTIMEO")?;
-        ctx(sys::shutdown(&l, libc::SHUT_RD), "shutdown")?;
+        ctx(l.set_read_timeout(Some(std::time::Duration::from_millis(1000))).sys(), "SO_RCVTIMEO")?;
+        ctx(l.shutdown(std::net::Shutdown::Read).sys(), "shutdown")?;
         out_fd(sc(libc::SYS_accept4, &[i(l.as_raw_fd()), 0, 0, 0]))
     });
     row!(v, "accept4", "unknown flag 1", "listening seqpacket socket with a pending connection", EINVAL, SAME, |e| {
@@ -1145,7 +1146,7 @@ fn group_rows(v: &mut Vec<Row>) {
     row!(v, "JOIN_GROUP", "path of a seqpacket group", "dgram socket", EPROTOTYPE, NA, |e| {
         let owner = e.sock(S)?;
         unwrap_setup(mreq_opt(&owner, CREATE, &e.path("bus"), 0), "create")?;
-        ctx(sys::listen(&owner, 1), "listen")?;
+        ctx(owner.listen(1).sys(), "listen")?;
         mreq_opt(&e.sock(D)?, JOIN, &e.path("bus"), 0)
     });
     row!(v, "JOIN_GROUP", "group inode without write permission", "datagram group at a path (mode 0755); joiner runs as nobody", EACCES, NA, |e| {
@@ -1218,7 +1219,7 @@ fn group_rows(v: &mut Vec<Row>) {
         let (_owner, a) = mcast::dgram_group(e.af);
         let _m = mcast::members(e.af, &a, 1, 0);
         let s = e.sock(D)?;
-        let sndbuf = ctx(sys::getsockopt_int(&s, libc::SOL_SOCKET, libc::SO_SNDBUF), "SO_SNDBUF")? as usize;
+        let sndbuf = ctx(s.send_buffer_size().sys(), "SO_SNDBUF")? as usize;
         Ok(sys::sendto(&s, &vec![0u8; sndbuf - 31], libc::MSG_DONTWAIT, &a).map(|_| ()))
     });
     row!(v, "send", "the group's owner closed", "dgram socket connected to a datagram group", ECONNREFUSED, NA, |e| {

@@ -27,7 +27,8 @@ use mcast_unix::Socket;
 use std::os::fd::AsRawFd;
 use crate::mcast::{self, drain, fresh, proc_group, proc_lines, proc_sock};
 use crate::seqgroups::{Bus, Conn};
-use crate::sys::{self, Errno, SockAddr, SysResult};
+use crate::client;
+use crate::sys::{self, IntoSys, Errno, SockAddr, SysResult};
 use crate::{case, ensure};
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
@@ -353,8 +354,8 @@ pub fn cases(af: i32) -> Vec<Case> {
                 let l = mcast::sock(af, S);
                 let a = fresh(af, "fi-listen");
                 ok(sys::bind(&l, &a), "bind")?;
-                ok(sys::listen(&l, 8), "listen")?;
-                ok(sys::set_nonblocking(&l, true), "O_NONBLOCK")?;
+                ok(l.listen(8).sys(), "listen")?;
+                ok(l.set_nonblocking(true).sys(), "O_NONBLOCK")?;
                 let c = mcast::sock(af, S);
                 Ok(St { l, a, c, before: socket_lines().len() })
             },
@@ -367,7 +368,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                     ok(sys::connect(&st.c, &st.a), "connect again")?;
                 }
                 let (acc, _) = ok(sys::accept(&st.l, 0), "accept")?;
-                ok(sys::send(&st.c, b"m", libc::MSG_DONTWAIT), "send")?;
+                ok(st.c.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "send")?;
                 expect("received", drain(&acc), vec![b"m".to_vec()])
             },
         )
@@ -433,12 +434,12 @@ pub fn cases(af: i32) -> Vec<Case> {
                 if r.is_err() {
                     expect("members", members_of(&st.bus.addr), Some(1))?;
                     expect("the client's groups", groups_role(&st.c.client).map(|g| g.0), Some("0".into()))?;
-                    ok(sys::send(&st.m0.client, b"before", libc::MSG_DONTWAIT), "member sends")?;
+                    ok(st.m0.client.send_with_flags(b"before", libc::MSG_DONTWAIT).sys(), "member sends")?;
                     expect("the client received", drain(&st.c.client).len(), 0)?;
                     ok(mcast::admit(&st.c.accepted, 0), "admit again")?;
                 }
                 expect("members", members_of(&st.bus.addr), Some(2))?;
-                ok(sys::send(&st.m0.client, b"after", libc::MSG_DONTWAIT), "member sends")?;
+                ok(st.m0.client.send_with_flags(b"after", libc::MSG_DONTWAIT).sys(), "member sends")?;
                 expect("the client received", drain(&st.c.client), vec![b"after".to_vec()])
             },
         )
@@ -467,11 +468,11 @@ pub fn cases(af: i32) -> Vec<Case> {
                     if !admitted {
                         ok(mcast::admit(&st.c.accepted, 0), "admit")?;
                     }
-                    ok(sys::send(&st.m0.client, b"m", libc::MSG_DONTWAIT), "member sends")?;
+                    ok(st.m0.client.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "member sends")?;
                     if r.is_err() {
                         expect("received without the filter", drain(&st.c.client), vec![b"m".to_vec()])?;
                         ok(mcast::set_peer_filter(&st.c.accepted, Some(&reject)), "set the filter again")?;
-                        ok(sys::send(&st.m0.client, b"m", libc::MSG_DONTWAIT), "member sends")?;
+                        ok(st.m0.client.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "member sends")?;
                     }
                     expect("received through the filter", drain(&st.c.client).len(), 0)
                 },
@@ -483,7 +484,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_owner, a) = mcast::dgram_group(af);
         let ms = mcast::members(af, &a, 20, 0);
         let tx = mcast::sock(af, D);
-        ok(sys::set_timeout(&tx, libc::SO_SNDTIMEO, 2000), "SO_SNDTIMEO")?;
+        ok(tx.set_write_timeout(Some(std::time::Duration::from_millis(2000))).sys(), "SO_SNDTIMEO")?;
         let mut n = 0u32;
         sweep(
             "send: datagram group of 20",
@@ -599,7 +600,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 ensure!(proc_group(&st.bus.addr).is_none(), "the group is still listed");
                 for m in &st.ms {
                     expect("a member's groups (the group is gone)", groups_role(&m.client).map(|g| g.0), Some("0".into()))?;
-                    expect("a member reads", sys::recv(&m.client, 16, libc::MSG_DONTWAIT), Ok(Vec::new()))?;
+                    expect("a member reads", client::recv(&m.client, 16, libc::MSG_DONTWAIT), Ok(Vec::new()))?;
                 }
                 Ok(())
             },
@@ -627,7 +628,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             |st, _| {
                 ensure!(sock_line(&st.ino).is_none(), "the closed member is still listed");
                 expect("members (the closed one must be gone)", members_of(&st.bus.addr), Some(2))?;
-                ok(sys::send(&st.rest[0].client, b"m", libc::MSG_DONTWAIT), "another member sends")?;
+                ok(st.rest[0].client.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "another member sends")?;
                 expect("the third member received", drain(&st.rest[1].client), vec![b"m".to_vec()])
             },
         )

@@ -7,7 +7,7 @@ use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
-use crate::sys::{self, Errno, SockAddr};
+use crate::sys::{self, IntoSys, Errno, SockAddr};
 use mcast_unix::filter::{ByteOrder, FilterBuilder};
 use mcast_unix::MCAST_UNIX_DROP_WHEN_FULL as DROP;
 
@@ -160,7 +160,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let both = member(af, &a, 0);
         let attach = |fd: &Socket, topics: &[&str]| -> CaseResult {
             let prog = FilterBuilder::new().topic_in(0, ByteOrder::Native, topics.iter().copied()).build().map_err(|e| e.to_string())?;
-            attach_filter(fd, &to_sock_filter(&prog)).map_err(|e| format!("{e:?}"))
+            fd.attach_filter(&prog).sys().map_err(|e| format!("{e:?}"))
         };
         attach(&news, &["news"])?;
         attach(&both, &["news", "weather"])?;
@@ -191,7 +191,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         set_peer_filter(&limited.accepted, Some(&ret_prog(0))).unwrap();
         admit(&limited.accepted, 0).unwrap();
         let free = bus.member(0);
-        sys::send(&tx.client, b"x", 0).unwrap();
+        tx.client.send_with_flags(b"x", 0).sys().unwrap();
         expect_eq("limited", inq(&limited.client), 0)?;
         expect_eq("free", drain(&free.client).len(), 1)
     });
@@ -199,9 +199,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let m = bus.member(0);
-        sys::send(&tx.client, b"1", 0).unwrap();
+        tx.client.send_with_flags(b"1", 0).sys().unwrap();
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
-        sys::send(&tx.client, b"2", 0).unwrap();
+        tx.client.send_with_flags(b"2", 0).sys().unwrap();
         expect_eq("only before", drain(&m.client), vec![b"1".to_vec()])
     });
     case!(v, "filter", "peer filter detached with optlen 0", |af| {
@@ -209,9 +209,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = bus.member(0);
         let m = bus.member(0);
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
-        sys::send(&tx.client, b"1", 0).unwrap();
+        tx.client.send_with_flags(b"1", 0).sys().unwrap();
         set_peer_filter(&m.accepted, None).unwrap();
-        sys::send(&tx.client, b"2", 0).unwrap();
+        tx.client.send_with_flags(b"2", 0).sys().unwrap();
         expect_eq("after detach", drain(&m.client), vec![b"2".to_vec()])
     });
     case!(v, "filter", "peer filter truncates the member's copy", |af| {
@@ -219,7 +219,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = bus.member(0);
         let m = bus.member(0);
         set_peer_filter(&m.accepted, Some(&ret_prog(2))).unwrap();
-        sys::send(&tx.client, b"abcdef", 0).unwrap();
+        tx.client.send_with_flags(b"abcdef", 0).sys().unwrap();
         expect_eq("trimmed", drain(&m.client), vec![b"ab".to_vec()])
     });
     case!(v, "filter", "both filters must accept", |af| {
@@ -232,7 +232,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         attach_filter(&a.client, &ret_prog(0)).unwrap();
         set_peer_filter(&b.accepted, Some(&ret_prog(0))).unwrap();
         attach_filter(&b.client, &ret_prog(0xffff)).unwrap();
-        sys::send(&tx.client, b"x", 0).unwrap();
+        tx.client.send_with_flags(b"x", 0).sys().unwrap();
         expect_eq("a", inq(&a.client), 0)?;
         expect_eq("b", inq(&b.client), 0)
     });
@@ -250,7 +250,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = bus.member(0);
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
         let _ = setopt(&m.client, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0i32.to_ne_bytes());
-        sys::send(&tx.client, b"x", 0).unwrap();
+        tx.client.send_with_flags(b"x", 0).sys().unwrap();
         expect_eq("still filtered", inq(&m.client), 0)
     });
     case!(v, "filter", "the member cannot read the peer filter", |af| {
@@ -295,7 +295,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             .u16_in(4, ByteOrder::Native, [7u16, 9])
             .build()
             .map_err(|e| e.to_string())?;
-        attach_filter(&m, &to_sock_filter(&prog)).map_err(|e| format!("{e:?}"))?;
+        m.attach_filter(&prog).sys().map_err(|e| format!("{e:?}"))?;
         let tx = sock(af, D);
         let msg = |topic: &str, dest: u16| {
             let mut v = mcast_unix::filter::topic_hash(topic).to_ne_bytes().to_vec();
@@ -312,7 +312,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let m = member(af, &a, 0);
         let prog = FilterBuilder::new().u32_in(8, ByteOrder::Native, [1]).build().map_err(|e| e.to_string())?;
-        attach_filter(&m, &to_sock_filter(&prog)).unwrap();
+        m.attach_filter(&prog).sys().unwrap();
         sys::sendto(&sock(af, D), &[0u8; 6], 0, &a).unwrap();
         expect_eq("dropped", inq(&m), 0)
     });
@@ -320,7 +320,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let bus = Bus::new(af);
         let c = bus.connect();
         attach_filter(&c.accepted, &ret_prog(4)).unwrap();
-        sys::send(&c.client, b"0123456789", 0).unwrap();
+        c.client.send_with_flags(b"0123456789", 0).sys().unwrap();
         expect_eq("trimmed", drain(&c.accepted), vec![b"0123".to_vec()])
     });
     case!(v, "filter", "the SEND_TO_PEER copy is not subject to the member's peer filter", |af| {
@@ -328,7 +328,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = bus.connect();
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
         admit(&m.accepted, mcast_unix::MCAST_UNIX_SEND_TO_PEER).unwrap();
-        sys::send(&m.client, b"report", 0).unwrap();
+        m.client.send_with_flags(b"report", 0).sys().unwrap();
         expect_eq("owner copy", drain(&m.accepted), vec![b"report".to_vec()])
     });
     case!(v, "filter", "filters and concurrent senders: one order among the accepting members", |af| {
@@ -342,7 +342,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             })
             .collect();
         for k in &keep {
-            sys::setsockopt_int(k, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
+            k.set_recv_buffer_size(1 << 20).sys().unwrap();
         }
         // Few enough that the members' queues hold everything unread.
         let per = 150u32;
@@ -374,7 +374,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         admit(&m.accepted, 0).unwrap();
         let sender = std::thread::spawn(move || {
             for _ in 0..300 {
-                if sys::send(&tx.client, b"abc", libc::MSG_DONTWAIT).is_err() {
+                if tx.client.send_with_flags(b"abc", libc::MSG_DONTWAIT).sys().is_err() {
                     std::thread::yield_now();
                 }
             }
@@ -389,9 +389,4 @@ pub fn cases(af: i32) -> Vec<Case> {
         Ok(())
     });
     v
-}
-
-/// The client library's program as `sock_filter`s.
-fn to_sock_filter(p: &mcast_unix::Program) -> Vec<libc::sock_filter> {
-    p.insns().iter().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect()
 }

@@ -12,7 +12,8 @@ use crate::ensure;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
-use crate::sys::{self, Errno, SockAddr};
+use crate::client;
+use crate::sys::{self, IntoSys, Errno, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 use std::time::{Duration, Instant};
 
@@ -88,7 +89,7 @@ fn malformed_cmsgs(af: i32) -> CaseResult {
             }
             let r = send_raw_control(&tx, Some(&a), &mut buf, controllen);
             expect_eq(&format!("{what} on family {fam}"), r, Err(Errno(libc::EINVAL)))?;
-            expect_eq(&format!("{what}: nothing queued on family {fam}"), sys::recv(&rx, 8, DONTWAIT).err(), Some(Errno(libc::EAGAIN)))?;
+            expect_eq(&format!("{what}: nothing queued on family {fam}"), client::recv(&rx, 8, DONTWAIT).err(), Some(Errno(libc::EAGAIN)))?;
         }
     }
     Ok(())
@@ -106,7 +107,7 @@ fn thread_cpu() -> Duration {
 /// returns (result, wall time, CPU time of the sending thread).
 fn timed_send(fd: &Socket, data: &[u8]) -> (Result<usize, Errno>, Duration, Duration) {
     let (t0, c0) = (Instant::now(), thread_cpu());
-    let r = sys::send(fd, data, 0);
+    let r = fd.send_with_flags(data, 0).sys();
     (r, t0.elapsed(), thread_cpu() - c0)
 }
 
@@ -123,7 +124,7 @@ fn on_thread<T: Send + 'static>(s: &Socket, f: impl FnOnce(&Socket) -> T + Send 
 }
 
 fn set_rcvbuf(fd: &Socket, n: i32) {
-    sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, n).expect("SO_RCVBUF");
+    fd.set_recv_buffer_size(n as usize).sys().expect("SO_RCVBUF");
 }
 
 /// Fails the calling thread's `n`th allocation (fail-nth); true if the
@@ -188,7 +189,7 @@ fn owner_close_race(af: i32) -> CaseResult {
             loop {
                 let after_close = seen.load(Ordering::Acquire);
                 let msg = ok.to_ne_bytes();
-                let r = if connected { sys::send(fd, &msg, DONTWAIT) } else { sys::sendto(fd, &msg, DONTWAIT, &a2) };
+                let r = if connected { fd.send_with_flags(&msg, DONTWAIT).sys() } else { sys::sendto(fd, &msg, DONTWAIT, &a2) };
                 match r {
                     Ok(_) if after_close => return Err(format!("send {ok} succeeded after close() returned")),
                     Ok(_) => ok += 1,
@@ -233,7 +234,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             if r != Err(Errno(libc::EPERM)) {
                 return 3;
             }
-            if sys::recv(&rx, 8, DONTWAIT).is_ok() {
+            if client::recv(&rx, 8, DONTWAIT).is_ok() {
                 return 4;
             }
             0
@@ -246,7 +247,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         set_rcvbuf(&m.accepted, 2048);
         let n = fill(&m.client, None, 200).expect("fill");
         ensure!(n > 0 && n < 1000, "filled with {n} messages");
-        set_timeout(&m.client, libc::SO_SNDTIMEO, 300);
+        m.client.set_write_timeout(Some(std::time::Duration::from_millis(300))).expect("SO_SNDTIMEO");
         let (r, wall, cpu) = timed_send(&m.client, b"one more");
         expect_eq("blocking send", r, Err(Errno(libc::EAGAIN)))?;
         ensure!(wall >= Duration::from_millis(250) && wall < Duration::from_secs(3), "returned after {wall:?}");
@@ -262,7 +263,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::connect(&m, &a).expect("connect");
         let n = fill(&m, None, 200).expect("fill");
         ensure!(n > 0, "filled with {n}");
-        set_timeout(&m, libc::SO_SNDTIMEO, 300);
+        m.set_write_timeout(Some(std::time::Duration::from_millis(300))).expect("SO_SNDTIMEO");
         let (r, wall, cpu) = timed_send(&m, b"x");
         expect_eq("blocking send", r, Err(Errno(libc::EAGAIN)))?;
         ensure!(cpu < wall / 2 && wall < Duration::from_secs(3), "wall {wall:?}, cpu {cpu:?}");
@@ -274,12 +275,12 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = sock(af, D);
         sys::connect(&tx, &a).expect("connect");
         ensure!(fill(&tx, None, 1024).expect("fill") > 0, "filled");
-        set_timeout(&tx, libc::SO_SNDTIMEO, 8000);
+        tx.set_write_timeout(Some(std::time::Duration::from_millis(8000))).expect("SO_SNDTIMEO");
         let poller = sock(af, D);
         sys::connect(&poller, &a).expect("connect poller");
         let sender = on_thread(&tx, |fd| {
             let t0 = Instant::now();
-            (sys::send(fd, b"blocked", 0), t0.elapsed())
+            (fd.send_with_flags(b"blocked", 0).sys(), t0.elapsed())
         });
         let polling = on_thread(&poller, |fd| {
             let t0 = Instant::now();
@@ -305,10 +306,10 @@ pub fn cases(af: i32) -> Vec<Case> {
         let other = sock(af, S);
         let oa = fresh(af, "full");
         sys::bind(&other, &oa).expect("bind");
-        sys::listen(&other, 0).expect("listen");
+        other.listen(0).sys().expect("listen");
         let pending = sock(af, S);
         sys::connect(&pending, &oa).expect("first connect");
-        set_timeout(&m.client, libc::SO_SNDTIMEO, 4000);
+        m.client.set_write_timeout(Some(std::time::Duration::from_millis(4000))).expect("SO_SNDTIMEO");
         let oa2 = oa.clone();
         let blocked = on_thread(&m.client, move |fd| sys::connect(fd, &oa2));
         std::thread::sleep(Duration::from_millis(300));
@@ -326,11 +327,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         let other = sock(af, S);
         let oa = fresh(af, "full2");
         sys::bind(&other, &oa).expect("bind");
-        sys::listen(&other, 0).expect("listen");
+        other.listen(0).sys().expect("listen");
         let pending = sock(af, S);
         sys::connect(&pending, &oa).expect("first connect");
         let c = sock(af, S);
-        set_timeout(&c, libc::SO_SNDTIMEO, 1500);
+        c.set_write_timeout(Some(std::time::Duration::from_millis(1500))).expect("SO_SNDTIMEO");
         let oa2 = oa.clone();
         let blocked = on_thread(&c, move |fd| sys::connect(fd, &oa2));
         std::thread::sleep(Duration::from_millis(300));
@@ -372,7 +373,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 let _ = drain(&other);
             }
             let _ = drain(&other);
-            set_timeout(&me, libc::SO_SNDTIMEO, 300);
+            me.set_write_timeout(Some(std::time::Duration::from_millis(300))).expect("SO_SNDTIMEO");
             let t0 = Instant::now();
             let r = sys::sendto(&me, b"again", 0, &a);
             let waited = t0.elapsed();
@@ -394,14 +395,14 @@ pub fn cases(af: i32) -> Vec<Case> {
         let l = sock(af, S);
         let la = fresh(af, "peercred");
         sys::bind(&l, &la).expect("bind");
-        sys::listen(&l, 128).expect("listen");
-        sys::set_nonblocking(&l, true).expect("O_NONBLOCK");
+        l.listen(128).sys().expect("listen");
+        l.set_nonblocking(true).sys().expect("O_NONBLOCK");
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let st = stop.clone();
         let relisten = on_thread(&l, move |fd| {
             let mut n = 0u32;
             while !st.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = sys::listen(fd, 128);
+                let _ = fd.listen(128).sys();
                 n += 1;
             }
             n
@@ -411,7 +412,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         while t0.elapsed() < Duration::from_millis(1500) {
             let c = sock(af, S);
             if sys::connect(&c, &la).is_ok() {
-                ensure!(sys::peercred(&c).is_ok_and(|p| p.pid > 0), "peercred");
+                ensure!(c.peer_cred().sys().map(sys::Creds::from).is_ok_and(|p| p.pid > 0), "peercred");
                 ok += 1;
             }
             while sys::accept(&l, 0).is_ok() {}
@@ -451,10 +452,10 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = sock(af, D);
         sys::connect(&tx, &a).expect("connect");
         let payload = vec![b'A'; 1000];
-        while sys::send(&tx, &payload, DONTWAIT).is_ok() {}
+        while tx.send_with_flags(&payload, DONTWAIT).sys().is_ok() {}
         expect_eq("POLLOUT while the member is full", sys::poll(&tx, libc::POLLOUT, 0).map(|e| e & libc::POLLOUT), Ok(0))?;
-        expect_eq("a message the full member's filter rejects", sys::send(&tx, b"B-topic", DONTWAIT), Ok(7))?;
-        expect_eq("a message it accepts", sys::send(&tx, b"A-topic", DONTWAIT).err(), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("a message the full member's filter rejects", tx.send_with_flags(b"B-topic", DONTWAIT).sys(), Ok(7))?;
+        expect_eq("a message it accepts", tx.send_with_flags(b"A-topic", DONTWAIT).sys().err(), Some(Errno(libc::EAGAIN)))?;
         drain(&full);
         expect_eq("POLLOUT once it drained", sys::poll(&tx, libc::POLLOUT, 1000).map(|e| e & libc::POLLOUT), Ok(libc::POLLOUT))
     });

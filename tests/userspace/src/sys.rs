@@ -260,11 +260,6 @@ pub fn connect(fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
     check(unsafe { libc::connect(fd.as_raw_fd(), a.as_ptr(), a.len) } as _).map(|_| ())
 }
 
-pub fn listen(fd: &impl AsRawFd, backlog: i32) -> SysResult<()> {
-    // SAFETY: plain syscall.
-    check(unsafe { libc::listen(fd.as_raw_fd(), backlog) } as _).map(|_| ())
-}
-
 pub fn accept(l: &Socket, flags: i32) -> SysResult<(Socket, SockAddr)> {
     let mut a = SockAddr::raw(0, &[]);
     a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
@@ -298,15 +293,6 @@ pub fn sendto(fd: &impl AsRawFd, data: &[u8], flags: i32, a: &SockAddr) -> SysRe
     // SAFETY: data and address are valid for their lengths.
     check(unsafe { libc::sendto(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags, a.as_ptr(), a.len) } as _)
         .map(|n| n as usize)
-}
-
-/// recv into a buffer of `cap` bytes: returns the bytes received.
-pub fn recv(fd: &impl AsRawFd, cap: usize, flags: i32) -> SysResult<Vec<u8>> {
-    let mut buf = vec![0u8; cap];
-    // SAFETY: buf is valid for cap bytes.
-    let n = check(unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), cap, flags) } as _)? as usize;
-    buf.truncate(n.min(cap));
-    Ok(buf)
 }
 
 /// Returned length (may exceed the data with MSG_TRUNC), data, sender.
@@ -399,26 +385,6 @@ pub fn recv_null(fd: &impl AsRawFd, len: usize, flags: i32) -> SysResult<usize> 
     check(unsafe { libc::recv(fd.as_raw_fd(), std::ptr::null_mut(), len, flags) } as _).map(|n| n as usize)
 }
 
-/// SO_RCVTIMEO / SO_SNDTIMEO in milliseconds.
-pub fn set_timeout(fd: &impl AsRawFd, opt: i32, ms: i64) -> SysResult<()> {
-    let tv = libc::timeval { tv_sec: ms / 1000, tv_usec: (ms % 1000 * 1000) as _ };
-    // SAFETY: tv is valid for the call.
-    check(unsafe {
-        libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, opt, (&tv as *const libc::timeval).cast(), std::mem::size_of_val(&tv) as _)
-    } as _)
-    .map(|_| ())
-}
-
-/// SO_RCVTIMEO / SO_SNDTIMEO read back, in milliseconds.
-pub fn get_timeout(fd: &impl AsRawFd, opt: i32) -> SysResult<i64> {
-    // SAFETY: all-zero is a valid timeval.
-    let mut tv: libc::timeval = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of_val(&tv) as libc::socklen_t;
-    // SAFETY: tv and len are valid for the call.
-    check(unsafe { libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, opt, (&mut tv as *mut libc::timeval).cast(), &mut len) } as _)?;
-    Ok(tv.tv_sec as i64 * 1000 + tv.tv_usec as i64 / 1000)
-}
-
 /// Process credentials as in `struct ucred`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Creds {
@@ -439,14 +405,10 @@ impl Creds {
     }
 }
 
-pub fn peercred(fd: &impl AsRawFd) -> SysResult<Creds> {
-    let mut u = libc::ucred { pid: 0, uid: 0, gid: 0 };
-    let mut len = std::mem::size_of_val(&u) as libc::socklen_t;
-    // SAFETY: u and len are valid for the call.
-    check(unsafe {
-        libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut u as *mut libc::ucred).cast(), &mut len)
-    } as _)?;
-    Ok(Creds::from_ucred(&u))
+impl From<libc::ucred> for Creds {
+    fn from(u: libc::ucred) -> Creds {
+        Creds::from_ucred(&u)
+    }
 }
 
 /// Ancillary data to send.
@@ -709,13 +671,6 @@ pub fn pipe() -> SysResult<(OwnedFd, OwnedFd)> {
     Ok((owned(fds[0] as _), owned(fds[1] as _)))
 }
 
-/// Blocks until the pipe has a byte or all writers are gone.
-pub fn wait_readable(fd: &impl AsRawFd) -> SysResult<()> {
-    let mut b = [0u8; 1];
-    // SAFETY: b is valid for one byte.
-    check(unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), 1) } as _).map(|_| ())
-}
-
 /// uid and gid of the unprivileged user the permission cases switch to.
 pub const NOBODY: u32 = 65534;
 
@@ -830,14 +785,6 @@ pub fn signal_thread(thread: usize, sig: i32) -> SysResult<()> {
         0 => Ok(()),
         e => Err(Errno(e)),
     }
-}
-
-/// Sets or clears O_NONBLOCK.
-pub fn set_nonblocking(fd: &impl AsRawFd, on: bool) -> SysResult<()> {
-    let fl = fcntl_getfl(fd)?;
-    let fl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
-    // SAFETY: plain syscall.
-    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl) } as _).map(|_| ())
 }
 
 /// shutdown() of a descriptor number owned elsewhere (for watchdog threads).

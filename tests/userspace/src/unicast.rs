@@ -15,7 +15,8 @@ mod seqpacket;
 use crate::diff::{case, Fam, Mode, Obs};
 use mcast_unix::Socket;
 use crate::harness::{Case, CaseResult};
-use crate::sys::{self, Ctx, Received, SockAddr, SysResult};
+use crate::client;
+use crate::sys::{self, IntoSys, Ctx, Received, SockAddr, SysResult};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,7 +76,7 @@ fn bound(f: &Fam, ty: i32, a: &SockAddr) -> R<Socket> {
 fn listener(f: &Fam, name: &str) -> R<(Socket, SockAddr)> {
     let a = f.path(name);
     let l = bound(f, SEQPACKET, &a)?;
-    sys::listen(&l, 8).ctx("listen")?;
+    l.listen(8).sys().ctx("listen")?;
     Ok((l, a))
 }
 
@@ -164,7 +165,7 @@ fn recv_from(f: &Fam, fd: &Socket, cap: usize, flags: i32) -> SysResult<(usize, 
 
 /// recv() of up to 256 bytes, as text.
 fn recv_text(fd: &Socket, flags: i32) -> SysResult<String> {
-    sys::recv(fd, 256, flags).map(|d| String::from_utf8_lossy(&d).into_owned())
+    client::recv(fd, 256, flags).map(|d| String::from_utf8_lossy(&d).into_owned())
 }
 
 /// A received message as observed (credentials and descriptors left out).
@@ -272,7 +273,7 @@ fn fill(tx: &Socket, to: Option<&SockAddr>, msg: &[u8]) -> R<usize> {
     for n in 0..100_000 {
         let r = match to {
             Some(a) => sys::sendto(tx, msg, libc::MSG_DONTWAIT, a),
-            None => sys::send(tx, msg, libc::MSG_DONTWAIT),
+            None => tx.send_with_flags(msg, libc::MSG_DONTWAIT).sys(),
         };
         match r {
             Ok(_) => {}
@@ -286,7 +287,7 @@ fn fill(tx: &Socket, to: Option<&SockAddr>, msg: &[u8]) -> R<usize> {
 /// Makes the receive queue of `rx` small so that filling it is quick with
 /// either accounting (bytes for the family, message count for AF_UNIX).
 fn small_rcvbuf(rx: &Socket) -> R<()> {
-    sys::setsockopt_int(rx, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096).ctx("SO_RCVBUF")
+    rx.set_recv_buffer_size(4096).sys().ctx("SO_RCVBUF")
 }
 
 /// A channel (see `channel`) whose receiver is full: 100-byte messages sent
@@ -304,7 +305,7 @@ fn full_channel(f: &Fam, o: &mut Obs, ty: i32) -> R<(Socket, Socket)> {
 /// Reads what is queued on `rx` (without recording how much) until EAGAIN.
 fn drain(rx: &Socket) {
     for _ in 0..100_000 {
-        if sys::recv(rx, 256, libc::MSG_DONTWAIT).is_err() {
+        if client::recv(rx, 256, libc::MSG_DONTWAIT).is_err() {
             break;
         }
     }
