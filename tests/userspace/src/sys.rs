@@ -1,5 +1,31 @@
-//! Thin wrappers over the socket syscalls used by the tests: every call
-//! returns `Result<_, Errno>` so cases can compare errnos directly.
+//! Raw system calls the cases need beyond the client library
+//! (`mcast_unix`), each returning `Result<_, Errno>` so cases compare errnos
+//! directly. Sockets are the library's [`Socket`]; cases make them and use
+//! them through the library wherever its API can express the case (send and
+//! receive with flags, timeouts, options, group calls, filters: see
+//! client.rs and mcast.rs). What stays here, and why it is raw:
+//!
+//! - [`SockAddr`] and the calls taking or reporting one (`bind`, `connect`,
+//!   `sendto`, `accept`, `getsockname`, `getpeername`, `recvfrom`,
+//!   [`addr_op_len`]): any family in `sun_family`, unterminated or oversized
+//!   paths and explicit address lengths, and the exact addrlen the kernel
+//!   reports, which the library's `Addr` normalises away. (Cases with
+//!   well-formed addresses still use these; moving them to `Addr` is left.)
+//! - [`socket`]: any type, protocol and `SOCK_*` flags, including the ones
+//!   the family must refuse; [`send`]: flags exactly as given (the library
+//!   adds `MSG_NOSIGNAL`), for the bad-input rows; [`shutdown`]: invalid modes.
+//! - [`getsockopt_int`] / [`setsockopt_int`], `fcntl_*`, [`ioctl_int`]:
+//!   options and requests the library has no method for (`SO_TYPE`,
+//!   `SO_ERROR`, `SO_ATTACH_BPF`, `FIONREAD`, ...) and arbitrary values.
+//! - [`send_null`] / [`recv_null`]: bad buffer pointers.
+//! - [`sendmsg`] / [`recvmsg`] with [`Ctl`] / [`RecvOpts`], [`sendmmsg`],
+//!   [`recvmmsg`]: several iovecs, no name buffer, short control buffers,
+//!   credentials of other processes and batches, which the library's
+//!   one-buffer `send_msg`/`recv_msg` do not offer.
+//! - Module load and unload, [`Child`] (fork, setuid), [`SignalHandler`] and
+//!   thread signals, [`Epoll`], [`pipe`], [`read()`] / [`write()`],
+//!   [`shutdown_raw`] and [`close`] on descriptors owned elsewhere: test
+//!   plumbing outside the socket API.
 
 #![allow(dead_code)]
 

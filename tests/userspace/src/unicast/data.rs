@@ -129,7 +129,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "a message above SO_SNDBUF -> EMSGSIZE", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         tx.set_send_buffer_size(4096).sys().ctx("SO_SNDBUF")?;
-        let sndbuf = tx.send_buffer_size().sys().ctx("SO_SNDBUF")? as usize;
+        let sndbuf = tx.send_buffer_size().sys().ctx("SO_SNDBUF")?;
         o.note("SO_SNDBUF", sndbuf);
         o.note("send SO_SNDBUF + 1 bytes", tx.send_with_flags(&vec![b'x'; sndbuf + 1], DONTWAIT).sys());
         o.note("send 64 KiB", tx.send_with_flags(&vec![b'x'; 65536], DONTWAIT).sys());
