@@ -18,9 +18,12 @@
 //! advance over such a header spins in the kernel).
 
 use crate::harness::{self, Case, CaseResult};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::mcast;
 use crate::seqgroups::Bus;
-use crate::sys::{self, Child, Ctl, Creds, Errno, Fd, SockAddr, SysResult};
+use crate::client;
+use crate::sys::{self, IntoSys, Child, Ctl, Creds, Errno, SockAddr, SysResult};
 use mcast_unix::{
     MCAST_UNIX_ADMIT_MEMBER as ADMIT, MCAST_UNIX_CREATE_GROUP as CREATE, MCAST_UNIX_JOIN_GROUP as JOIN,
     MCAST_UNIX_LEAVE_GROUP as LEAVE, MCAST_UNIX_LOOPBACK, MCAST_UNIX_PEER_FILTER as PEER_FILTER,
@@ -106,7 +109,7 @@ impl Env {
         Ok(Env { af, dir, tag })
     }
 
-    fn sock(&self, ty: i32) -> R<Fd> {
+    fn sock(&self, ty: i32) -> R<Socket> {
         sys::socket(self.af, ty, 0).map_err(|e| format!("socket: {e:?}"))
     }
 
@@ -131,22 +134,22 @@ impl Env {
         SockAddr::raw(self.af, &p)
     }
 
-    fn bound(&self, ty: i32, a: &SockAddr) -> R<Fd> {
+    fn bound(&self, ty: i32, a: &SockAddr) -> R<Socket> {
         let s = self.sock(ty)?;
         sys::bind(&s, a).map_err(|e| format!("bind {a:?}: {e:?}"))?;
         Ok(s)
     }
 
     /// A seqpacket listener at `\0TAG-l` (backlog 8).
-    fn listener(&self) -> R<(Fd, SockAddr)> {
+    fn listener(&self) -> R<(Socket, SockAddr)> {
         let a = self.abs("l");
         let l = self.bound(S, &a)?;
-        ctx(sys::listen(&l, 8), "listen")?;
+        ctx(l.listen(8).sys(), "listen")?;
         Ok((l, a))
     }
 
     /// A seqpacket client connected through a listener, and the accepted socket.
-    fn seq_pair(&self) -> R<(Fd, Fd)> {
+    fn seq_pair(&self) -> R<(Socket, Socket)> {
         let (l, a) = self.listener()?;
         let c = self.sock(S)?;
         ctx(sys::connect(&c, &a), "connect")?;
@@ -155,7 +158,7 @@ impl Env {
     }
 
     /// A datagram receiver bound at `\0TAG-rx` and a sender connected to it.
-    fn dgram_pair(&self) -> R<(Fd, Fd)> {
+    fn dgram_pair(&self) -> R<(Socket, Socket)> {
         let rx = self.bound(D, &self.abs("rx"))?;
         let tx = self.sock(D)?;
         ctx(sys::connect(&tx, &self.abs("rx")), "connect")?;
@@ -163,10 +166,8 @@ impl Env {
     }
 
     /// socketpair() of type `ty`.
-    fn pair(&self, ty: i32) -> R<(Fd, Fd)> {
-        let mut sv = [0i32; 2];
-        ctx(sc(libc::SYS_socketpair, &[self.af as usize, ty as usize, 0, pm(&mut sv)]), "socketpair")?;
-        Ok((Fd(sv[0]), Fd(sv[1])))
+    fn pair(&self, ty: i32) -> R<(Socket, Socket)> {
+        ctx(Socket::pair(self.af, sys::kind(ty)).sys(), "socketpair")
     }
 }
 
@@ -230,7 +231,7 @@ fn out(r: SysResult<i64>) -> R<Out> {
 
 /// A call that may create a descriptor: closed again if it did.
 fn out_fd(r: SysResult<i64>) -> R<Out> {
-    Ok(r.map(|fd| drop(Fd(fd as i32))))
+    Ok(r.map(|fd| drop(sys::owned(fd))))
 }
 
 fn socket_call(af: i32, ty: i32, proto: i32) -> R<Out> {
@@ -241,7 +242,7 @@ fn socketpair_call(af: i32, ty: i32, proto: i32) -> R<Out> {
     let mut sv = [-1i32; 2];
     let r = sc(libc::SYS_socketpair, &[i(af), i(ty), i(proto), pm(&mut sv)]);
     if r.is_ok() {
-        drop((Fd(sv[0]), Fd(sv[1])));
+        drop((sys::owned(sv[0] as _), sys::owned(sv[1] as _)));
     }
     out(r)
 }
@@ -254,18 +255,18 @@ enum Op {
     SendTo,
 }
 
-fn addr_at(op: Op, fd: &Fd, addr: usize, len: usize) -> R<Out> {
+fn addr_at(op: Op, fd: &Socket, addr: usize, len: usize) -> R<Out> {
     out(match op {
-        Op::Bind => sc(libc::SYS_bind, &[i(fd.0), addr, len]),
-        Op::Connect => sc(libc::SYS_connect, &[i(fd.0), addr, len]),
-        Op::SendTo => sc(libc::SYS_sendto, &[i(fd.0), p(b"x".as_ptr()), 1, i(libc::MSG_DONTWAIT), addr, len]),
+        Op::Bind => sc(libc::SYS_bind, &[i(fd.as_raw_fd()), addr, len]),
+        Op::Connect => sc(libc::SYS_connect, &[i(fd.as_raw_fd()), addr, len]),
+        Op::SendTo => sc(libc::SYS_sendto, &[i(fd.as_raw_fd()), p(b"x".as_ptr()), 1, i(libc::MSG_DONTWAIT), addr, len]),
     })
 }
 
 /// `op` with the bytes of `a` but the length `len` (which may exceed the
 /// struct: the bytes after it are zero; lengths over 128 are refused before
 /// anything is read).
-fn addr_len(op: Op, fd: &Fd, a: &SockAddr, len: i64) -> R<Out> {
+fn addr_len(op: Op, fd: &Socket, a: &SockAddr, len: i64) -> R<Out> {
     let mut buf = [0u64; 64];
     // SAFETY: buf is 512 bytes, larger than the sockaddr_un copied into it.
     unsafe {
@@ -348,12 +349,12 @@ impl Hdr {
         self
     }
 
-    fn sendmsg(&mut self, fd: &Fd, flags: i32) -> R<Out> {
-        out(sc(libc::SYS_sendmsg, &[i(fd.0), p(&self.m), i(flags)]))
+    fn sendmsg(&mut self, fd: &Socket, flags: i32) -> R<Out> {
+        out(sc(libc::SYS_sendmsg, &[i(fd.as_raw_fd()), p(&self.m), i(flags)]))
     }
 
-    fn recvmsg(&mut self, fd: &Fd, flags: i32) -> R<Out> {
-        out(sc(libc::SYS_recvmsg, &[i(fd.0), pm(&mut self.m), i(flags)]))
+    fn recvmsg(&mut self, fd: &Socket, flags: i32) -> R<Out> {
+        out(sc(libc::SYS_recvmsg, &[i(fd.as_raw_fd()), pm(&mut self.m), i(flags)]))
     }
 }
 
@@ -363,7 +364,7 @@ fn ucred(pid: i32, uid: u32, gid: u32) -> Vec<u8> {
 }
 
 /// sendmsg() of one byte with explicit SCM_CREDENTIALS.
-fn send_creds(fd: &Fd, c: Creds) -> Out {
+fn send_creds(fd: &Socket, c: Creds) -> Out {
     sys::sendmsg(fd, &[b"x"], None, &[Ctl::Creds(c)], libc::MSG_DONTWAIT).map(|_| ())
 }
 
@@ -372,18 +373,18 @@ fn as_nobody(f: impl FnOnce() -> Out) -> R<Out> {
     Child::spawn(true, f).map_err(|e| format!("fork: {e:?}"))?.wait()
 }
 
-fn setopt(fd: &Fd, level: i32, name: i32, val: &[u8]) -> R<Out> {
-    out(sc(libc::SYS_setsockopt, &[i(fd.0), i(level), i(name), p(val.as_ptr()), val.len()]))
+fn setopt(fd: &Socket, level: i32, name: i32, val: &[u8]) -> R<Out> {
+    out(sc(libc::SYS_setsockopt, &[i(fd.as_raw_fd()), i(level), i(name), p(val.as_ptr()), val.len()]))
 }
 
-fn setopt_ptr(fd: &Fd, level: i32, name: i32, val: usize, len: i64) -> R<Out> {
-    out(sc(libc::SYS_setsockopt, &[i(fd.0), i(level), i(name), val, len as usize]))
+fn setopt_ptr(fd: &Socket, level: i32, name: i32, val: usize, len: i64) -> R<Out> {
+    out(sc(libc::SYS_setsockopt, &[i(fd.as_raw_fd()), i(level), i(name), val, len as usize]))
 }
 
-fn getopt(fd: &Fd, level: i32, name: i32) -> R<Out> {
+fn getopt(fd: &Socket, level: i32, name: i32) -> R<Out> {
     let mut v = [0u8; 128];
     let mut len: u32 = 128;
-    out(sc(libc::SYS_getsockopt, &[i(fd.0), i(level), i(name), pm(v.as_mut_ptr()), pm(&mut len)]))
+    out(sc(libc::SYS_getsockopt, &[i(fd.as_raw_fd()), i(level), i(name), pm(v.as_mut_ptr()), pm(&mut len)]))
 }
 
 /// The bytes of a `struct mcast_unix_mreq` for `a`, with `address_len` and `flags`.
@@ -396,7 +397,7 @@ fn mreq(a: &SockAddr, address_len: u32, flags: u32) -> [u8; 120] {
     b
 }
 
-fn mreq_opt(fd: &Fd, name: i32, a: &SockAddr, flags: u32) -> R<Out> {
+fn mreq_opt(fd: &Socket, name: i32, a: &SockAddr, flags: u32) -> R<Out> {
     setopt(fd, SOL, name, &mreq(a, a.len, flags))
 }
 
@@ -413,16 +414,16 @@ fn insn(code: u32, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 }
 
 /// PEER_FILTER with the program `insns` on the accepted socket `fd`.
-fn peer_filter(fd: &Fd, insns: &[libc::sock_filter]) -> R<Out> {
+fn peer_filter(fd: &Socket, insns: &[libc::sock_filter]) -> R<Out> {
     setopt(fd, SOL, PEER_FILTER, &fprog_bytes(insns.len() as u16, p(insns.as_ptr())))
 }
 
-fn admit_opt(fd: &Fd, flags: u32) -> R<Out> {
+fn admit_opt(fd: &Socket, flags: u32) -> R<Out> {
     setopt(fd, SOL, ADMIT, &flags.to_ne_bytes())
 }
 
-fn ioctl(fd: &Fd, cmd: libc::Ioctl, arg: usize) -> R<Out> {
-    out(sc(libc::SYS_ioctl, &[i(fd.0), cmd as usize, arg]))
+fn ioctl(fd: &Socket, cmd: libc::Ioctl, arg: usize) -> R<Out> {
+    out(sc(libc::SYS_ioctl, &[i(fd.as_raw_fd()), cmd as usize, arg]))
 }
 
 fn unwrap_setup(r: R<Out>, what: &str) -> R<()> {
@@ -612,7 +613,7 @@ fn connect_rows(v: &mut Vec<Row>) {
     });
     row!(v, "connect", "listener shut down for reading", "unbound seqpacket socket", ECONNREFUSED, SAME, |e| {
         let (l, a) = e.listener()?;
-        ctx(sys::shutdown(&l, libc::SHUT_RD), "shutdown")?;
+        ctx(l.shutdown(std::net::Shutdown::Read).sys(), "shutdown")?;
         Ok(sys::connect(&e.sock(S)?, &a))
     });
     row!(v, "connect", "the listener again", "connected seqpacket client", EISCONN, SAME, |e| {
@@ -625,7 +626,7 @@ fn connect_rows(v: &mut Vec<Row>) {
     row!(v, "connect", "another listener", "listening seqpacket socket", EINVAL, SAME, |e| {
         let (_l, a) = e.listener()?;
         let me = e.bound(S, &e.abs("me"))?;
-        ctx(sys::listen(&me, 1), "listen")?;
+        ctx(me.listen(1).sys(), "listen")?;
         Ok(sys::connect(&me, &a))
     });
     row!(v, "connect", "dgram socket connected elsewhere", "unbound dgram socket", EPERM, SAME, |e| {
@@ -636,7 +637,7 @@ fn connect_rows(v: &mut Vec<Row>) {
     });
     row!(v, "connect", "socket inode without write permission", "seqpacket listener at a path (mode 0755); client runs as nobody", EACCES, SAME, |e| {
         let l = e.bound(S, &e.path("l"))?;
-        ctx(sys::listen(&l, 1), "listen")?;
+        ctx(l.listen(1).sys(), "listen")?;
         set_mode(&e.fs("l"), 0o755)?;
         let (af, a) = (e.af, e.path("l"));
         as_nobody(move || sys::connect(&sys::socket(af, S, 0)?, &a))
@@ -678,7 +679,7 @@ fn send_rows(v: &mut Vec<Row>) {
     });
     row!(v, "sendto", "a receiver that shut down reading", "unbound dgram socket", EPIPE, SAME, |e| {
         let rx = e.bound(D, &e.abs("rx"))?;
-        ctx(sys::shutdown(&rx, libc::SHUT_RD), "shutdown")?;
+        ctx(rx.shutdown(std::net::Shutdown::Read).sys(), "shutdown")?;
         Ok(sys::sendto(&e.sock(D)?, b"x", libc::MSG_DONTWAIT, &e.abs("rx")).map(|_| ()))
     });
     row!(v, "sendto", "an address", "unconnected seqpacket socket; a listener", ENOTCONN, SAME, |e| {
@@ -696,12 +697,12 @@ fn send_rows(v: &mut Vec<Row>) {
     });
     row!(v, "send", "after `SHUT_WR`", "connected dgram socket", EPIPE, SAME, |e| {
         let (tx, _rx) = e.dgram_pair()?;
-        ctx(sys::shutdown(&tx, libc::SHUT_WR), "shutdown")?;
+        ctx(tx.shutdown(std::net::Shutdown::Write).sys(), "shutdown")?;
         Ok(sys::send(&tx, b"x", libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL).map(|_| ()))
     });
     row!(v, "send", "after `SHUT_WR`", "connected seqpacket socket", EPIPE, SAME, |e| {
         let (c, _acc) = e.seq_pair()?;
-        ctx(sys::shutdown(&c, libc::SHUT_WR), "shutdown")?;
+        ctx(c.shutdown(std::net::Shutdown::Write).sys(), "shutdown")?;
         Ok(sys::send(&c, b"x", libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL).map(|_| ()))
     });
     row!(v, "send", "the other end closed", "connected seqpacket socket", EPIPE, SAME, |e| {
@@ -723,7 +724,7 @@ fn send_rows(v: &mut Vec<Row>) {
     });
     row!(v, "send", "larger than `SO_SNDBUF` − 32", "connected dgram socket", EMSGSIZE, SAME, |e| {
         let (tx, _rx) = e.dgram_pair()?;
-        let sndbuf = ctx(sys::getsockopt_int(&tx, libc::SOL_SOCKET, libc::SO_SNDBUF), "SO_SNDBUF")? as usize;
+        let sndbuf = ctx(tx.send_buffer_size().sys(), "SO_SNDBUF")? as usize;
         Ok(sys::send(&tx, &vec![0u8; sndbuf - 31], libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "send", "buffer NULL, length 10", "connected dgram socket", EFAULT, SAME, |e| {
@@ -731,7 +732,7 @@ fn send_rows(v: &mut Vec<Row>) {
     });
     row!(v, "send", "buffer unmapped, length 10", "connected seqpacket socket", EFAULT, SAME, |e| {
         let (c, _acc) = e.seq_pair()?;
-        out(sc(libc::SYS_sendto, &[i(c.0), unmapped(), 10, i(libc::MSG_DONTWAIT), 0, 0]))
+        out(sc(libc::SYS_sendto, &[i(c.as_raw_fd()), unmapped(), 10, i(libc::MSG_DONTWAIT), 0, 0]))
     });
 }
 
@@ -787,12 +788,12 @@ fn sendmsg_rows(v: &mut Vec<Row>) {
         h.sendmsg(&e.dgram_pair()?.0, libc::MSG_DONTWAIT)
     });
     row!(v, "sendmmsg", "`msgvec` unmapped", "connected dgram socket", EFAULT, SAME, |e| {
-        out(sc(libc::SYS_sendmmsg, &[i(e.dgram_pair()?.0 .0), unmapped(), 1, 0]))
+        out(sc(libc::SYS_sendmmsg, &[i(e.dgram_pair()?.0 .as_raw_fd()), unmapped(), 1, 0]))
     });
 }
 
 /// A control buffer of 32 zero bytes: its first cmsg_len is 0.
-fn zeroed_control(fd: &Fd) -> R<Out> {
+fn zeroed_control(fd: &Socket) -> R<Out> {
     Hdr::new(1).control(32).sendmsg(fd, libc::MSG_DONTWAIT)
 }
 
@@ -823,12 +824,12 @@ fn cmsg_rows(v: &mut Vec<Row>) {
     row!(v, "sendmsg", "`SCM_RIGHTS` with one descriptor", "connected dgram socket", EOPNOTSUPP, OK, |e| {
         let (tx, _rx) = e.dgram_pair()?;
         let (r, _w) = ctx(sys::pipe(), "pipe")?;
-        Ok(sys::sendmsg(&tx, &[b"x"], None, &[Ctl::Rights(&[r.0])], libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(sys::sendmsg(&tx, &[b"x"], None, &[Ctl::Rights(&[r.as_raw_fd()])], libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "sendmsg", "`SCM_RIGHTS` with one descriptor", "connected seqpacket socket", EOPNOTSUPP, OK, |e| {
         let (c, _acc) = e.seq_pair()?;
         let (r, _w) = ctx(sys::pipe(), "pipe")?;
-        Ok(sys::sendmsg(&c, &[b"x"], None, &[Ctl::Rights(&[r.0])], libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(sys::sendmsg(&c, &[b"x"], None, &[Ctl::Rights(&[r.as_raw_fd()])], libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "sendmsg", "`SCM_CREDENTIALS` with `cmsg_len` `CMSG_LEN(8)`", "connected dgram socket", EINVAL, SAME, |e| {
         let me = Creds::mine();
@@ -867,25 +868,25 @@ fn cmsg_rows(v: &mut Vec<Row>) {
 
 fn recv_rows(v: &mut Vec<Row>) {
     row!(v, "recv", "flag `MSG_OOB`", "dgram socket", EOPNOTSUPP, SAME, |e| {
-        Ok(sys::recv(&e.sock(D)?, 8, libc::MSG_OOB | libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.sock(D)?, 8, libc::MSG_OOB | libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "flag `MSG_OOB`", "connected seqpacket socket", EOPNOTSUPP, SAME, |e| {
-        Ok(sys::recv(&e.seq_pair()?.0, 8, libc::MSG_OOB | libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.seq_pair()?.0, 8, libc::MSG_OOB | libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "no connection", "unconnected seqpacket socket", ENOTCONN, SAME, |e| {
-        Ok(sys::recv(&e.sock(S)?, 8, libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.sock(S)?, 8, libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "no connection", "listening seqpacket socket", ENOTCONN, SAME, |e| {
-        Ok(sys::recv(&e.listener()?.0, 8, libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.listener()?.0, 8, libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "`MSG_DONTWAIT`, nothing queued", "bound dgram socket", EAGAIN, SAME, |e| {
-        Ok(sys::recv(&e.bound(D, &e.abs("rx"))?, 8, libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&e.bound(D, &e.abs("rx"))?, 8, libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "the other end closed with unread messages", "connected seqpacket socket", ECONNRESET, SAME, |e| {
         let (c, acc) = e.seq_pair()?;
         ctx(sys::send(&c, b"unread", 0), "send")?;
         drop(acc);
-        Ok(sys::recv(&c, 8, libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(client::recv(&c, 8, libc::MSG_DONTWAIT).map(|_| ()))
     });
     row!(v, "recv", "buffer NULL, length 10", "dgram socket with a message queued", EFAULT, SAME, |e| {
         let (tx, rx) = e.dgram_pair()?;
@@ -922,72 +923,72 @@ fn recv_rows(v: &mut Vec<Row>) {
         // SAFETY: all-zero is a valid mmsghdr; its msghdr points at h's buffers.
         let mut mm: libc::mmsghdr = unsafe { std::mem::zeroed() };
         mm.msg_hdr = h.m;
-        out(sc(libc::SYS_recvmmsg, &[i(rx.0), pm(&mut mm), 1, i(libc::MSG_DONTWAIT), unmapped()]))
+        out(sc(libc::SYS_recvmmsg, &[i(rx.as_raw_fd()), pm(&mut mm), 1, i(libc::MSG_DONTWAIT), unmapped()]))
     });
 }
 
 fn listen_accept_rows(v: &mut Vec<Row>) {
     row!(v, "listen", "not bound", "unbound seqpacket socket", EINVAL, SAME, |e| {
-        out(sc(libc::SYS_listen, &[i(e.sock(S)?.0), 8]))
+        out(sc(libc::SYS_listen, &[i(e.sock(S)?.as_raw_fd()), 8]))
     });
     row!(v, "listen", "connected", "bound, connected seqpacket client", EINVAL, SAME, |e| {
         let (l, a) = e.listener()?;
         let c = e.bound(S, &e.abs("c"))?;
         ctx(sys::connect(&c, &a), "connect")?;
         let _acc = ctx(sys::accept(&l, 0), "accept")?;
-        out(sc(libc::SYS_listen, &[i(c.0), 8]))
+        out(sc(libc::SYS_listen, &[i(c.as_raw_fd()), 8]))
     });
     row!(v, "listen", "connected", "accepted seqpacket socket", EINVAL, SAME, |e| {
         let (_c, acc) = e.seq_pair()?;
-        out(sc(libc::SYS_listen, &[i(acc.0), 8]))
+        out(sc(libc::SYS_listen, &[i(acc.as_raw_fd()), 8]))
     });
     row!(v, "listen", "a datagram socket", "bound dgram socket", EOPNOTSUPP, SAME, |e| {
-        out(sc(libc::SYS_listen, &[i(e.bound(D, &e.abs("d"))?.0), 8]))
+        out(sc(libc::SYS_listen, &[i(e.bound(D, &e.abs("d"))?.as_raw_fd()), 8]))
     });
     row!(v, "accept", "a datagram socket", "bound dgram socket", EOPNOTSUPP, SAME, |e| {
-        out_fd(sc(libc::SYS_accept4, &[i(e.bound(D, &e.abs("d"))?.0), 0, 0, 0]))
+        out_fd(sc(libc::SYS_accept4, &[i(e.bound(D, &e.abs("d"))?.as_raw_fd()), 0, 0, 0]))
     });
     row!(v, "accept", "not listening", "bound seqpacket socket", EINVAL, SAME, |e| {
-        out_fd(sc(libc::SYS_accept4, &[i(e.bound(S, &e.abs("s"))?.0), 0, 0, 0]))
+        out_fd(sc(libc::SYS_accept4, &[i(e.bound(S, &e.abs("s"))?.as_raw_fd()), 0, 0, 0]))
     });
     row!(v, "accept", "not listening", "connected seqpacket client", EINVAL, SAME, |e| {
-        out_fd(sc(libc::SYS_accept4, &[i(e.seq_pair()?.0 .0), 0, 0, 0]))
+        out_fd(sc(libc::SYS_accept4, &[i(e.seq_pair()?.0 .as_raw_fd()), 0, 0, 0]))
     });
     row!(v, "accept", "no pending connection", "non-blocking listening seqpacket socket", EAGAIN, SAME, |e| {
         let (l, _) = e.listener()?;
-        ctx(sys::set_nonblocking(&l, true), "O_NONBLOCK")?;
-        out_fd(sc(libc::SYS_accept4, &[i(l.0), 0, 0, 0]))
+        ctx(l.set_nonblocking(true).sys(), "O_NONBLOCK")?;
+        out_fd(sc(libc::SYS_accept4, &[i(l.as_raw_fd()), 0, 0, 0]))
     });
     row!(v, "accept", "listener shut down for reading", "listening seqpacket socket (`SO_RCVTIMEO` 1 s)", EINVAL, SAME, |e| {
         let (l, _) = e.listener()?;
-        ctx(sys::set_timeout(&l, libc::SO_RCVTIMEO, 1000), "SO_RCVTIMEO")?;
-        ctx(sys::shutdown(&l, libc::SHUT_RD), "shutdown")?;
-        out_fd(sc(libc::SYS_accept4, &[i(l.0), 0, 0, 0]))
+        ctx(l.set_read_timeout(Some(std::time::Duration::from_millis(1000))).sys(), "SO_RCVTIMEO")?;
+        ctx(l.shutdown(std::net::Shutdown::Read).sys(), "shutdown")?;
+        out_fd(sc(libc::SYS_accept4, &[i(l.as_raw_fd()), 0, 0, 0]))
     });
     row!(v, "accept4", "unknown flag 1", "listening seqpacket socket with a pending connection", EINVAL, SAME, |e| {
         let (l, a) = e.listener()?;
         let c = e.sock(S)?;
         ctx(sys::connect(&c, &a), "connect")?;
-        out_fd(sc(libc::SYS_accept4, &[i(l.0), 0, 0, 1]))
+        out_fd(sc(libc::SYS_accept4, &[i(l.as_raw_fd()), 0, 0, 1]))
     });
     row!(v, "accept", "address unmapped", "listening seqpacket socket with a pending connection", EFAULT, SAME, |e| {
         let (l, a) = e.listener()?;
         let c = e.sock(S)?;
         ctx(sys::connect(&c, &a), "connect")?;
         let mut len: u32 = 110;
-        out_fd(sc(libc::SYS_accept4, &[i(l.0), unmapped(), pm(&mut len), 0]))
+        out_fd(sc(libc::SYS_accept4, &[i(l.as_raw_fd()), unmapped(), pm(&mut len), 0]))
     });
 }
 
 fn misc_rows(v: &mut Vec<Row>) {
     row!(v, "shutdown", "how 3", "connected dgram socket", EINVAL, SAME, |e| {
-        out(sc(libc::SYS_shutdown, &[i(e.dgram_pair()?.0 .0), 3]))
+        out(sc(libc::SYS_shutdown, &[i(e.dgram_pair()?.0 .as_raw_fd()), 3]))
     });
     row!(v, "shutdown", "how −1", "connected seqpacket socket", EINVAL, SAME, |e| {
-        out(sc(libc::SYS_shutdown, &[i(e.seq_pair()?.0 .0), i(-1)]))
+        out(sc(libc::SYS_shutdown, &[i(e.seq_pair()?.0 .as_raw_fd()), i(-1)]))
     });
     row!(v, "shutdown", "how 0x7fffffff", "unbound dgram socket", EINVAL, SAME, |e| {
-        out(sc(libc::SYS_shutdown, &[i(e.sock(D)?.0), 0x7fff_ffff]))
+        out(sc(libc::SYS_shutdown, &[i(e.sock(D)?.as_raw_fd()), 0x7fff_ffff]))
     });
     row!(v, "getpeername", "not connected", "unconnected dgram socket", ENOTCONN, SAME, |e| {
         Ok(sys::getpeername(&e.sock(D)?).map(|_| ()))
@@ -1000,16 +1001,16 @@ fn misc_rows(v: &mut Vec<Row>) {
     });
     row!(v, "getpeername", "address unmapped", "connected seqpacket client", EFAULT, SAME, |e| {
         let mut len: u32 = 110;
-        out(sc(libc::SYS_getpeername, &[i(e.seq_pair()?.0 .0), unmapped(), pm(&mut len)]))
+        out(sc(libc::SYS_getpeername, &[i(e.seq_pair()?.0 .as_raw_fd()), unmapped(), pm(&mut len)]))
     });
     row!(v, "getsockname", "`addrlen` pointer unmapped", "bound dgram socket", EFAULT, SAME, |e| {
         let mut buf = [0u8; 128];
-        out(sc(libc::SYS_getsockname, &[i(e.bound(D, &e.abs("d"))?.0), pm(buf.as_mut_ptr()), unmapped()]))
+        out(sc(libc::SYS_getsockname, &[i(e.bound(D, &e.abs("d"))?.as_raw_fd()), pm(buf.as_mut_ptr()), unmapped()]))
     });
     row!(v, "getsockname", "`*addrlen` −1", "bound seqpacket socket", EINVAL, SAME, |e| {
         let mut buf = [0u8; 128];
         let mut len: i32 = -1;
-        out(sc(libc::SYS_getsockname, &[i(e.bound(S, &e.abs("s"))?.0), pm(buf.as_mut_ptr()), pm(&mut len)]))
+        out(sc(libc::SYS_getsockname, &[i(e.bound(S, &e.abs("s"))?.as_raw_fd()), pm(buf.as_mut_ptr()), pm(&mut len)]))
     });
     row!(v, "ioctl", "unknown command 0x1234", "dgram socket", ENOTTY, SAME, |e| { ioctl(&e.sock(D)?, 0x1234, 0) });
     row!(v, "ioctl", "`SIOCGSTAMP` (no timestamps: `ENOIOCTLCMD` inside the kernel)", "seqpacket socket", ENOTTY, SAME, |e| {
@@ -1145,7 +1146,7 @@ fn group_rows(v: &mut Vec<Row>) {
     row!(v, "JOIN_GROUP", "path of a seqpacket group", "dgram socket", EPROTOTYPE, NA, |e| {
         let owner = e.sock(S)?;
         unwrap_setup(mreq_opt(&owner, CREATE, &e.path("bus"), 0), "create")?;
-        ctx(sys::listen(&owner, 1), "listen")?;
+        ctx(owner.listen(1).sys(), "listen")?;
         mreq_opt(&e.sock(D)?, JOIN, &e.path("bus"), 0)
     });
     row!(v, "JOIN_GROUP", "group inode without write permission", "datagram group at a path (mode 0755); joiner runs as nobody", EACCES, NA, |e| {
@@ -1218,7 +1219,7 @@ fn group_rows(v: &mut Vec<Row>) {
         let (_owner, a) = mcast::dgram_group(e.af);
         let _m = mcast::members(e.af, &a, 1, 0);
         let s = e.sock(D)?;
-        let sndbuf = ctx(sys::getsockopt_int(&s, libc::SOL_SOCKET, libc::SO_SNDBUF), "SO_SNDBUF")? as usize;
+        let sndbuf = ctx(s.send_buffer_size().sys(), "SO_SNDBUF")? as usize;
         Ok(sys::sendto(&s, &vec![0u8; sndbuf - 31], libc::MSG_DONTWAIT, &a).map(|_| ()))
     });
     row!(v, "send", "the group's owner closed", "dgram socket connected to a datagram group", ECONNREFUSED, NA, |e| {

@@ -11,7 +11,8 @@
 //! is listed in Documentation/mcast_unix.md.
 
 use crate::harness::{Case, CaseResult};
-use crate::sys::{self, Fd, SockAddr, SysResult};
+use mcast_unix::Socket;
+use crate::sys::{self, SockAddr, SysResult};
 use std::fmt::Debug;
 
 /// One side of a differential run.
@@ -30,7 +31,7 @@ impl Fam {
         self.af == libc::AF_UNIX
     }
 
-    pub fn socket(&self, ty: i32) -> SysResult<Fd> {
+    pub fn socket(&self, ty: i32) -> SysResult<Socket> {
         sys::socket(self.af, ty, 0)
     }
 

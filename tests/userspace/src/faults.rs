@@ -23,9 +23,12 @@
 //! process, so the armed fault lands in the call under test.
 
 use crate::harness::{Case, CaseResult};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::mcast::{self, drain, fresh, proc_group, proc_lines, proc_sock};
 use crate::seqgroups::{Bus, Conn};
-use crate::sys::{self, Errno, Fd, SockAddr, SysResult};
+use crate::client;
+use crate::sys::{self, IntoSys, Errno, SockAddr, SysResult};
 use crate::{case, ensure};
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
@@ -179,11 +182,11 @@ fn sweep<St, T>(
     Err(format!("{op}:\n{}", bad.join("\n")))
 }
 
-fn inode(fd: &Fd) -> String {
+fn inode(fd: &Socket) -> String {
     // SAFETY: all-zero is a valid struct stat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: st is valid for fstat.
-    unsafe { libc::fstat(fd.0, &mut st) };
+    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
     st.st_ino.to_string()
 }
 
@@ -206,7 +209,7 @@ fn sent_of(a: &SockAddr) -> Option<u64> {
 }
 
 /// `groups` and `role` of `fd`'s socket line.
-fn groups_role(fd: &Fd) -> Option<(String, String)> {
+fn groups_role(fd: &Socket) -> Option<(String, String)> {
     proc_sock(fd).map(|f| (f.get(6).cloned().unwrap_or_default(), f.get(4).cloned().unwrap_or_default()))
 }
 
@@ -222,10 +225,10 @@ fn ok<T>(r: SysResult<T>, what: &str) -> R<T> {
     r.map_err(|e| format!("{what}: {e:?}"))
 }
 
-/// close() of a raw descriptor taken out of its `Fd`.
-fn close_raw(fd: &mut Option<Fd>) -> SysResult<()> {
+/// close() of a raw descriptor taken out of its `Socket`.
+fn close_raw(fd: &mut Option<Socket>) -> SysResult<()> {
     let raw = fd.take().map(|f| {
-        let raw = f.0;
+        let raw = f.as_raw_fd();
         std::mem::forget(f);
         raw
     });
@@ -277,7 +280,7 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "bind: an abstract name", |af| {
         struct St {
-            s: Fd,
+            s: Socket,
             a: SockAddr,
         }
         sweep(
@@ -306,7 +309,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let d = dir()?;
         let mut n = 0;
         struct St {
-            s: Fd,
+            s: Socket,
             a: SockAddr,
             path: String,
         }
@@ -339,9 +342,9 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "connect: a seqpacket client to a listener", |af| {
         struct St {
-            l: Fd,
+            l: Socket,
             a: SockAddr,
-            c: Fd,
+            c: Socket,
             before: usize,
         }
         sweep(
@@ -351,8 +354,8 @@ pub fn cases(af: i32) -> Vec<Case> {
                 let l = mcast::sock(af, S);
                 let a = fresh(af, "fi-listen");
                 ok(sys::bind(&l, &a), "bind")?;
-                ok(sys::listen(&l, 8), "listen")?;
-                ok(sys::set_nonblocking(&l, true), "O_NONBLOCK")?;
+                ok(l.listen(8).sys(), "listen")?;
+                ok(l.set_nonblocking(true).sys(), "O_NONBLOCK")?;
                 let c = mcast::sock(af, S);
                 Ok(St { l, a, c, before: socket_lines().len() })
             },
@@ -365,7 +368,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                     ok(sys::connect(&st.c, &st.a), "connect again")?;
                 }
                 let (acc, _) = ok(sys::accept(&st.l, 0), "accept")?;
-                ok(sys::send(&st.c, b"m", libc::MSG_DONTWAIT), "send")?;
+                ok(st.c.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "send")?;
                 expect("received", drain(&acc), vec![b"m".to_vec()])
             },
         )
@@ -373,11 +376,11 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "JOIN_GROUP: a datagram group with two members", |af| {
         struct St {
-            _owner: Fd,
+            _owner: Socket,
             a: SockAddr,
-            old: Vec<Fd>,
-            new: Fd,
-            tx: Fd,
+            old: Vec<Socket>,
+            new: Socket,
+            tx: Socket,
         }
         sweep(
             "JOIN_GROUP",
@@ -431,12 +434,12 @@ pub fn cases(af: i32) -> Vec<Case> {
                 if r.is_err() {
                     expect("members", members_of(&st.bus.addr), Some(1))?;
                     expect("the client's groups", groups_role(&st.c.client).map(|g| g.0), Some("0".into()))?;
-                    ok(sys::send(&st.m0.client, b"before", libc::MSG_DONTWAIT), "member sends")?;
+                    ok(st.m0.client.send_with_flags(b"before", libc::MSG_DONTWAIT).sys(), "member sends")?;
                     expect("the client received", drain(&st.c.client).len(), 0)?;
                     ok(mcast::admit(&st.c.accepted, 0), "admit again")?;
                 }
                 expect("members", members_of(&st.bus.addr), Some(2))?;
-                ok(sys::send(&st.m0.client, b"after", libc::MSG_DONTWAIT), "member sends")?;
+                ok(st.m0.client.send_with_flags(b"after", libc::MSG_DONTWAIT).sys(), "member sends")?;
                 expect("the client received", drain(&st.c.client), vec![b"after".to_vec()])
             },
         )
@@ -465,11 +468,11 @@ pub fn cases(af: i32) -> Vec<Case> {
                     if !admitted {
                         ok(mcast::admit(&st.c.accepted, 0), "admit")?;
                     }
-                    ok(sys::send(&st.m0.client, b"m", libc::MSG_DONTWAIT), "member sends")?;
+                    ok(st.m0.client.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "member sends")?;
                     if r.is_err() {
                         expect("received without the filter", drain(&st.c.client), vec![b"m".to_vec()])?;
                         ok(mcast::set_peer_filter(&st.c.accepted, Some(&reject)), "set the filter again")?;
-                        ok(sys::send(&st.m0.client, b"m", libc::MSG_DONTWAIT), "member sends")?;
+                        ok(st.m0.client.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "member sends")?;
                     }
                     expect("received through the filter", drain(&st.c.client).len(), 0)
                 },
@@ -481,7 +484,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_owner, a) = mcast::dgram_group(af);
         let ms = mcast::members(af, &a, 20, 0);
         let tx = mcast::sock(af, D);
-        ok(sys::set_timeout(&tx, libc::SO_SNDTIMEO, 2000), "SO_SNDTIMEO")?;
+        ok(tx.set_write_timeout(Some(std::time::Duration::from_millis(2000))).sys(), "SO_SNDTIMEO")?;
         let mut n = 0u32;
         sweep(
             "send: datagram group of 20",
@@ -511,12 +514,12 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "close: a member of a datagram group", |af| {
         struct St {
-            _owner: Fd,
+            _owner: Socket,
             a: SockAddr,
-            victim: Option<Fd>,
+            victim: Option<Socket>,
             ino: String,
-            rest: Vec<Fd>,
-            tx: Fd,
+            rest: Vec<Socket>,
+            tx: Socket,
         }
         sweep(
             "close: dgram member",
@@ -544,10 +547,10 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "faults", "close: the owner of a datagram group with three members", |af| {
         struct St {
-            owner: Option<Fd>,
+            owner: Option<Socket>,
             a: SockAddr,
             ino: String,
-            ms: Vec<Fd>,
+            ms: Vec<Socket>,
         }
         sweep(
             "close: dgram owner",
@@ -575,7 +578,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "close: the owner of a seqpacket group with three members", |af| {
         struct St {
             bus: Bus,
-            owner: Option<Fd>,
+            owner: Option<Socket>,
             ino: String,
             ms: Vec<Conn>,
         }
@@ -585,7 +588,10 @@ pub fn cases(af: i32) -> Vec<Case> {
             || {
                 let mut bus = Bus::new(af);
                 let ms: Vec<Conn> = (0..3).map(|_| bus.member(0)).collect();
-                let owner = std::mem::replace(&mut bus.owner, Fd(-1));
+                // The bus's owner field gets a stand-in descriptor (no socket, so
+                // nothing is listed) while the case closes the real owner.
+                let stand_in = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+                let owner = std::mem::replace(&mut bus.owner, Socket::from_fd(stand_in.into(), af).unwrap());
                 Ok(St { bus, ino: inode(&owner), owner: Some(owner), ms })
             },
             |st| close_raw(&mut st.owner),
@@ -594,7 +600,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 ensure!(proc_group(&st.bus.addr).is_none(), "the group is still listed");
                 for m in &st.ms {
                     expect("a member's groups (the group is gone)", groups_role(&m.client).map(|g| g.0), Some("0".into()))?;
-                    expect("a member reads", sys::recv(&m.client, 16, libc::MSG_DONTWAIT), Ok(Vec::new()))?;
+                    expect("a member reads", client::recv(&m.client, 16, libc::MSG_DONTWAIT), Ok(Vec::new()))?;
                 }
                 Ok(())
             },
@@ -604,9 +610,9 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "close: an admitted member of a seqpacket group", |af| {
         struct St {
             bus: Bus,
-            victim: Option<Fd>,
+            victim: Option<Socket>,
             ino: String,
-            _accepted: Fd,
+            _accepted: Socket,
             rest: Vec<Conn>,
         }
         sweep(
@@ -622,7 +628,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             |st, _| {
                 ensure!(sock_line(&st.ino).is_none(), "the closed member is still listed");
                 expect("members (the closed one must be gone)", members_of(&st.bus.addr), Some(2))?;
-                ok(sys::send(&st.rest[0].client, b"m", libc::MSG_DONTWAIT), "another member sends")?;
+                ok(st.rest[0].client.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "another member sends")?;
                 expect("the third member received", drain(&st.rest[1].client), vec![b"m".to_vec()])
             },
         )

@@ -2,16 +2,18 @@
 //! peer filter (contract: "Filters").
 
 use crate::{case, ensure};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
-use crate::sys::{self, Errno, Fd, SockAddr};
+use crate::sys::{self, IntoSys, Errno, SockAddr};
 use mcast_unix::filter::{ByteOrder, FilterBuilder};
 use mcast_unix::MCAST_UNIX_DROP_WHEN_FULL as DROP;
 
 const D: i32 = libc::SOCK_DGRAM;
 
-fn member(af: i32, a: &SockAddr, flags: u32) -> Fd {
+fn member(af: i32, a: &SockAddr, flags: u32) -> Socket {
     let m = sock(af, D);
     join(&m, a, flags).expect("join");
     m
@@ -25,7 +27,7 @@ fn topic_msg(topic: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// Loads a socket-filter eBPF program returning `ret` (SO_ATTACH_BPF).
-fn bpf_prog_returning(ret: i32) -> Result<Fd, String> {
+fn bpf_prog_returning(ret: i32) -> Result<std::os::fd::OwnedFd, String> {
     // r0 = ret; exit
     let insns: [u64; 2] = [
         0xb7u64 | ((ret as u32 as u64) << 32), // BPF_ALU64 | BPF_MOV | BPF_K, dst r0
@@ -62,7 +64,7 @@ fn bpf_prog_returning(ret: i32) -> Result<Fd, String> {
     if fd < 0 {
         return Err(format!("BPF_PROG_LOAD: {}", std::io::Error::last_os_error()));
     }
-    Ok(Fd(fd as i32))
+    Ok(sys::owned(fd))
 }
 
 pub fn cases(af: i32) -> Vec<Case> {
@@ -135,12 +137,12 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = member(af, &a, 0);
         let other = member(af, &a, 0);
         let prog = bpf_prog_returning(0)?;
-        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, prog.0).map_err(|e| format!("attach: {e:?}"))?;
+        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, prog.as_raw_fd()).map_err(|e| format!("attach: {e:?}"))?;
         sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
         expect_eq("rejected", inq(&m), 0)?;
         expect_eq("other", drain(&other).len(), 1)?;
         let keep2 = bpf_prog_returning(2)?;
-        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, keep2.0).map_err(|e| format!("attach: {e:?}"))?;
+        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, keep2.as_raw_fd()).map_err(|e| format!("attach: {e:?}"))?;
         sys::sendto(&sock(af, D), b"xyz", 0, &a).unwrap();
         expect_eq("trimmed", drain(&m), vec![b"xy".to_vec()])
     });
@@ -156,9 +158,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let news = member(af, &a, 0);
         let both = member(af, &a, 0);
-        let attach = |fd: &Fd, topics: &[&str]| -> CaseResult {
+        let attach = |fd: &Socket, topics: &[&str]| -> CaseResult {
             let prog = FilterBuilder::new().topic_in(0, ByteOrder::Native, topics.iter().copied()).build().map_err(|e| e.to_string())?;
-            attach_filter(fd, &to_sock_filter(&prog)).map_err(|e| format!("{e:?}"))
+            fd.attach_filter(&prog).sys().map_err(|e| format!("{e:?}"))
         };
         attach(&news, &["news"])?;
         attach(&both, &["news", "weather"])?;
@@ -189,7 +191,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         set_peer_filter(&limited.accepted, Some(&ret_prog(0))).unwrap();
         admit(&limited.accepted, 0).unwrap();
         let free = bus.member(0);
-        sys::send(&tx.client, b"x", 0).unwrap();
+        tx.client.send_with_flags(b"x", 0).sys().unwrap();
         expect_eq("limited", inq(&limited.client), 0)?;
         expect_eq("free", drain(&free.client).len(), 1)
     });
@@ -197,9 +199,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let m = bus.member(0);
-        sys::send(&tx.client, b"1", 0).unwrap();
+        tx.client.send_with_flags(b"1", 0).sys().unwrap();
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
-        sys::send(&tx.client, b"2", 0).unwrap();
+        tx.client.send_with_flags(b"2", 0).sys().unwrap();
         expect_eq("only before", drain(&m.client), vec![b"1".to_vec()])
     });
     case!(v, "filter", "peer filter detached with optlen 0", |af| {
@@ -207,9 +209,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = bus.member(0);
         let m = bus.member(0);
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
-        sys::send(&tx.client, b"1", 0).unwrap();
+        tx.client.send_with_flags(b"1", 0).sys().unwrap();
         set_peer_filter(&m.accepted, None).unwrap();
-        sys::send(&tx.client, b"2", 0).unwrap();
+        tx.client.send_with_flags(b"2", 0).sys().unwrap();
         expect_eq("after detach", drain(&m.client), vec![b"2".to_vec()])
     });
     case!(v, "filter", "peer filter truncates the member's copy", |af| {
@@ -217,7 +219,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = bus.member(0);
         let m = bus.member(0);
         set_peer_filter(&m.accepted, Some(&ret_prog(2))).unwrap();
-        sys::send(&tx.client, b"abcdef", 0).unwrap();
+        tx.client.send_with_flags(b"abcdef", 0).sys().unwrap();
         expect_eq("trimmed", drain(&m.client), vec![b"ab".to_vec()])
     });
     case!(v, "filter", "both filters must accept", |af| {
@@ -230,7 +232,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         attach_filter(&a.client, &ret_prog(0)).unwrap();
         set_peer_filter(&b.accepted, Some(&ret_prog(0))).unwrap();
         attach_filter(&b.client, &ret_prog(0xffff)).unwrap();
-        sys::send(&tx.client, b"x", 0).unwrap();
+        tx.client.send_with_flags(b"x", 0).sys().unwrap();
         expect_eq("a", inq(&a.client), 0)?;
         expect_eq("b", inq(&b.client), 0)
     });
@@ -248,7 +250,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = bus.member(0);
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
         let _ = setopt(&m.client, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0i32.to_ne_bytes());
-        sys::send(&tx.client, b"x", 0).unwrap();
+        tx.client.send_with_flags(b"x", 0).sys().unwrap();
         expect_eq("still filtered", inq(&m.client), 0)
     });
     case!(v, "filter", "the member cannot read the peer filter", |af| {
@@ -259,11 +261,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         let mut buf = [0u8; 64];
         let mut len = buf.len() as libc::socklen_t;
         // SAFETY: buf and len are valid for getsockopt.
-        let r = unsafe { libc::getsockopt(m.client.0, libc::SOL_SOCKET, libc::SO_GET_FILTER, buf.as_mut_ptr().cast(), &mut len) };
+        let r = unsafe { libc::getsockopt(m.client.as_raw_fd(), libc::SOL_SOCKET, libc::SO_GET_FILTER, buf.as_mut_ptr().cast(), &mut len) };
         expect_eq("SO_GET_FILTER length", (r, len), (0, 0))?;
         // SAFETY: as above.
         let r2 = unsafe {
-            libc::getsockopt(m.client.0, mcast_unix::SOL_MCAST_UNIX, mcast_unix::MCAST_UNIX_PEER_FILTER, buf.as_mut_ptr().cast(), &mut len)
+            libc::getsockopt(m.client.as_raw_fd(), mcast_unix::SOL_MCAST_UNIX, mcast_unix::MCAST_UNIX_PEER_FILTER, buf.as_mut_ptr().cast(), &mut len)
         };
         ensure!(r2 < 0, "SOL_MCAST_UNIX getsockopt succeeded");
         expect_eq("errno", std::io::Error::last_os_error().raw_os_error(), Some(libc::ENOPROTOOPT))
@@ -293,7 +295,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             .u16_in(4, ByteOrder::Native, [7u16, 9])
             .build()
             .map_err(|e| e.to_string())?;
-        attach_filter(&m, &to_sock_filter(&prog)).map_err(|e| format!("{e:?}"))?;
+        m.attach_filter(&prog).sys().map_err(|e| format!("{e:?}"))?;
         let tx = sock(af, D);
         let msg = |topic: &str, dest: u16| {
             let mut v = mcast_unix::filter::topic_hash(topic).to_ne_bytes().to_vec();
@@ -310,7 +312,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let m = member(af, &a, 0);
         let prog = FilterBuilder::new().u32_in(8, ByteOrder::Native, [1]).build().map_err(|e| e.to_string())?;
-        attach_filter(&m, &to_sock_filter(&prog)).unwrap();
+        m.attach_filter(&prog).sys().unwrap();
         sys::sendto(&sock(af, D), &[0u8; 6], 0, &a).unwrap();
         expect_eq("dropped", inq(&m), 0)
     });
@@ -318,7 +320,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let bus = Bus::new(af);
         let c = bus.connect();
         attach_filter(&c.accepted, &ret_prog(4)).unwrap();
-        sys::send(&c.client, b"0123456789", 0).unwrap();
+        c.client.send_with_flags(b"0123456789", 0).sys().unwrap();
         expect_eq("trimmed", drain(&c.accepted), vec![b"0123".to_vec()])
     });
     case!(v, "filter", "the SEND_TO_PEER copy is not subject to the member's peer filter", |af| {
@@ -326,13 +328,13 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = bus.connect();
         set_peer_filter(&m.accepted, Some(&ret_prog(0))).unwrap();
         admit(&m.accepted, mcast_unix::MCAST_UNIX_SEND_TO_PEER).unwrap();
-        sys::send(&m.client, b"report", 0).unwrap();
+        m.client.send_with_flags(b"report", 0).sys().unwrap();
         expect_eq("owner copy", drain(&m.accepted), vec![b"report".to_vec()])
     });
     case!(v, "filter", "filters and concurrent senders: one order among the accepting members", |af| {
         let (_o, a) = dgram_group(af);
-        let keep: Vec<Fd> = (0..3).map(|_| member(af, &a, 0)).collect();
-        let _rejecting: Vec<Fd> = (0..3)
+        let keep: Vec<Socket> = (0..3).map(|_| member(af, &a, 0)).collect();
+        let _rejecting: Vec<Socket> = (0..3)
             .map(|_| {
                 let r = member(af, &a, 0);
                 attach_filter(&r, &ret_prog(0)).expect("filter");
@@ -340,7 +342,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             })
             .collect();
         for k in &keep {
-            sys::setsockopt_int(k, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
+            k.set_recv_buffer_size(1 << 20).sys().unwrap();
         }
         // Few enough that the members' queues hold everything unread.
         let per = 150u32;
@@ -372,7 +374,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         admit(&m.accepted, 0).unwrap();
         let sender = std::thread::spawn(move || {
             for _ in 0..300 {
-                if sys::send(&tx.client, b"abc", libc::MSG_DONTWAIT).is_err() {
+                if tx.client.send_with_flags(b"abc", libc::MSG_DONTWAIT).sys().is_err() {
                     std::thread::yield_now();
                 }
             }
@@ -387,9 +389,4 @@ pub fn cases(af: i32) -> Vec<Case> {
         Ok(())
     });
     v
-}
-
-/// The client library's program as `sock_filter`s.
-fn to_sock_filter(p: &mcast_unix::Program) -> Vec<libc::sock_filter> {
-    p.insns().iter().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect()
 }

@@ -2,9 +2,12 @@
 //! epoll", "Leaving and closing", "Observability", "Namespaces").
 
 use crate::{case, ensure};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
-use crate::sys::{self, Errno, Fd, SockAddr};
+use crate::client;
+use crate::sys::{self, IntoSys, Errno, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 use std::time::Duration;
 
@@ -12,7 +15,7 @@ const D: i32 = libc::SOCK_DGRAM;
 
 /// A group with a `slow` member whose queue a sender `tx` filled and a
 /// `fast` member that was drained: the next blocking send must wait.
-fn stuck_group(af: i32) -> (Fd, SockAddr, Fd, Fd, Fd, usize) {
+fn stuck_group(af: i32) -> (Socket, SockAddr, Socket, Socket, Socket, usize) {
     let (owner, a) = dgram_group(af);
     let slow = members(af, &a, 1, 0).remove(0);
     let fast = members(af, &a, 1, 0).remove(0);
@@ -68,7 +71,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = sock(af, D);
         join(&m, &SockAddr::path(af, &path), 0).map_err(|e| format!("join: {e:?}"))?;
         sys::sendto(&sock(af, D), b"p", 0, &SockAddr::path(af, &path)).map_err(|e| format!("{e:?}"))?;
-        let got = sys::recv(&m, 16, libc::MSG_DONTWAIT);
+        let got = client::recv(&m, 16, libc::MSG_DONTWAIT);
         let _ = std::fs::remove_file(&path);
         expect_eq("member got", got, Ok(b"p".to_vec()))
     });
@@ -147,7 +150,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::sendto(&tx, b"x", 0, &a).unwrap();
         for m in &ms {
             let msg = recvmsg(m, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
-            expect_eq("from", msg.from.show(), me.show())?;
+            expect_eq("from", msg.from, addr(&me))?;
         }
         // An unbound sender shows no address.
         sys::sendto(&sock(af, D), b"y", 0, &a).unwrap();
@@ -159,7 +162,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let ms = members(af, &a, 3, 0);
         let tx = sock(af, D);
         sys::connect(&tx, &a).unwrap();
-        expect_eq("send", sys::send(&tx, b"hi", 0), Ok(2))?;
+        expect_eq("send", tx.send_with_flags(b"hi", 0).sys(), Ok(2))?;
         for m in &ms {
             expect_eq("got", drain(m), vec![b"hi".to_vec()])?;
         }
@@ -199,7 +202,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "group", "SO_PASSCRED members get the sender's credentials", |af| {
         let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
-        sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).unwrap();
+        m.set_passcred(true).sys().unwrap();
         sys::sendto(&sock(af, D), b"c", 0, &a).unwrap();
         let msg = recvmsg(&m, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
         let c = msg.creds().ok_or("no SCM_CREDENTIALS")?;
@@ -215,7 +218,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let _m = members(af, &a, 1, 0);
         let tx = sock(af, D);
-        sys::setsockopt_int(&tx, libc::SOL_SOCKET, libc::SO_SNDBUF, 4096).unwrap();
+        tx.set_send_buffer_size(4096).sys().unwrap();
         expect_eq("big", err(sys::sendto(&tx, &vec![0u8; 16384], 0, &a)), Some(Errno(libc::EMSGSIZE)))
     });
     case!(v, "group", "MSG_TRUNC at a member", |af| {
@@ -270,7 +273,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "group", "blocking send bounded by SO_SNDTIMEO -> EAGAIN, nothing delivered", |af| {
         let (_o, a, _slow, fast, tx, _) = stuck_group(af);
-        set_timeout(&tx, libc::SO_SNDTIMEO, 100);
+        tx.set_write_timeout(Some(std::time::Duration::from_millis(100))).expect("SO_SNDTIMEO");
         expect_eq("timeout", err(sys::sendto(&tx, b"late", 0, &a)), Some(Errno(libc::EAGAIN)))?;
         expect_eq("fast", drain(&fast).len(), 0)
     });
@@ -279,7 +282,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let reader = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(200));
             // Room for one more message.
-            sys::recv(&slow, 2048, 0).map(|_| slow)
+            client::recv(&slow, 2048, 0).map(|_| slow)
         });
         let r = sys::sendto(&tx, b"after", 0, &a);
         let slow = reader.join().unwrap().map_err(|e| format!("{e:?}"))?;
@@ -321,7 +324,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let dropper = members(af, &a, 1, DROP).remove(0);
         let fast = members(af, &a, 1, 0).remove(0);
-        sys::setsockopt_int(&dropper, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1).unwrap();
+        dropper.set_recv_overflow(true).sys().unwrap();
         let tx = sock(af, D);
         let mut sent = 0;
         for _ in 0..400 {
@@ -372,7 +375,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = sock(af, D);
         sys::connect(&tx, &a).unwrap();
         for _ in 0..400 {
-            sys::send(&tx, &[0u8; 1024], libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
+            tx.send_with_flags(&[0u8; 1024], libc::MSG_DONTWAIT).sys().map_err(|e| format!("{e:?}"))?;
         }
         expect_eq("still writable", sys::poll(&tx, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))
     });
@@ -383,20 +386,20 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::connect(&tx, &a).unwrap();
         fill(&tx, None, 1024).unwrap();
         // SAFETY: epoll on our descriptors.
-        let ep = Fd(unsafe { libc::epoll_create1(0) });
+        let ep = sys::owned(unsafe { libc::epoll_create1(0) } as _);
         let mut ev = libc::epoll_event { events: (libc::EPOLLOUT | libc::EPOLLET) as u32, u64: 1 };
         // SAFETY: valid epoll fd, socket and event.
-        unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, tx.0, &mut ev) };
+        unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, tx.as_raw_fd(), &mut ev) };
         let mut out = [libc::epoll_event { events: 0, u64: 0 }; 4];
         // SAFETY: as above.
-        let n0 = unsafe { libc::epoll_wait(ep.0, out.as_mut_ptr(), 4, 0) };
+        let n0 = unsafe { libc::epoll_wait(ep.as_raw_fd(), out.as_mut_ptr(), 4, 0) };
         expect_eq("full: no event", n0, 0)?;
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(100));
-            sys::recv(&slow, 2048, 0).map(|d| d.len())
+            client::recv(&slow, 2048, 0).map(|d| d.len())
         });
         // SAFETY: as above.
-        let n1 = unsafe { libc::epoll_wait(ep.0, out.as_mut_ptr(), 4, 5000) };
+        let n1 = unsafe { libc::epoll_wait(ep.as_raw_fd(), out.as_mut_ptr(), 4, 5000) };
         let _ = t.join();
         expect_eq("woken", n1, 1)?;
         ensure!(out[0].events & libc::EPOLLOUT as u32 != 0);
@@ -408,7 +411,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 4, 0);
         for m in &ms {
-            sys::setsockopt_int(m, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
+            m.set_recv_buffer_size(1 << 20).sys().unwrap();
         }
         let per = 2000u32;
         let senders: Vec<_> = (0..3u32)
@@ -430,7 +433,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 std::thread::spawn(move || {
                     let mut got = Vec::new();
                     while got.len() < 3 * per as usize {
-                        got.push(sys::recv(&m, 16, 0).expect("recv"));
+                        got.push(client::recv(&m, 16, 0).expect("recv"));
                     }
                     got
                 })
@@ -457,7 +460,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "group", "leave and close racing a sender: no loss at the staying member", |af| {
         let (_o, a) = dgram_group(af);
         let stay = members(af, &a, 1, 0).remove(0);
-        sys::setsockopt_int(&stay, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).unwrap();
+        stay.set_recv_buffer_size(1 << 20).sys().unwrap();
         let total = 3000u32;
         let sender = std::thread::spawn(move || {
             let tx = sock(af, D);
@@ -472,7 +475,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 if i % 3 == 0 {
                     leave(&m, &a).expect("leave");
                 } else if i % 3 == 1 {
-                    sys::shutdown(&m, libc::SHUT_RD).expect("shutdown");
+                    m.shutdown(std::net::Shutdown::Read).sys().expect("shutdown");
                 }
                 drain(&m);
                 // close
@@ -480,7 +483,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         });
         let mut got = Vec::new();
         while got.len() < total as usize {
-            let d = sys::recv(&stay, 16, 0).map_err(|e| format!("{e:?}"))?;
+            let d = client::recv(&stay, 16, 0).map_err(|e| format!("{e:?}"))?;
             got.push(u32::from_ne_bytes([d[0], d[1], d[2], d[3]]));
         }
         sender.join().map_err(|_| "sender")?;
@@ -496,7 +499,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         join(&m, &a1, 0).unwrap();
         join(&m, &a2, 0).unwrap();
         expect_eq("groups", proc_sock(&m).map(|l| l[6].clone()), Some("2".into()))?;
-        sys::shutdown(&m, libc::SHUT_RD).unwrap();
+        m.shutdown(std::net::Shutdown::Read).sys().unwrap();
         expect_eq("groups after", proc_sock(&m).map(|l| l[6].clone()), Some("0".into()))?;
         sys::sendto(&sock(af, D), b"x", 0, &a1).unwrap();
         expect_eq("nothing queued", inq(&m), 0)?;
@@ -518,7 +521,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         drop(owner);
         expect_eq("leave", err(leave(&m, &a)), Some(Errno(libc::EADDRNOTAVAIL)))?;
         expect_eq("sendto", err(sys::sendto(&sock(af, D), b"x", 0, &a)), Some(Errno(libc::ECONNREFUSED)))?;
-        expect_eq("send", err(sys::send(&connected, b"x", 0)), Some(Errno(libc::ECONNREFUSED)))?;
+        expect_eq("send", err(connected.send_with_flags(b"x", 0).sys()), Some(Errno(libc::ECONNREFUSED)))?;
         expect_eq("member groups", proc_sock(&m).map(|l| l[6].clone()), Some("0".into()))
     });
     case!(v, "group", "a group can be created again at a freed address", |af| {
@@ -548,7 +551,7 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     // Limits.
     case!(v, "group", "max_groups (20): the 21st join -> ENOBUFS", |af| {
-        let groups: Vec<(Fd, SockAddr)> = (0..21).map(|_| dgram_group(af)).collect();
+        let groups: Vec<(Socket, SockAddr)> = (0..21).map(|_| dgram_group(af)).collect();
         let m = sock(af, D);
         for (i, (_, a)) in groups.iter().enumerate().take(20) {
             join(&m, a, 0).map_err(|e| format!("join {i}: {e:?}"))?;

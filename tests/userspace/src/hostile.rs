@@ -6,11 +6,14 @@
 //! run: timeout, hung-task or RCU-stall report).
 
 use crate::case;
+use mcast_unix::Socket;
+use std::os::fd::{AsRawFd, FromRawFd};
 use crate::ensure;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
-use crate::sys::{self, Errno, Fd, SockAddr};
+use crate::client;
+use crate::sys::{self, IntoSys, Errno, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 use std::time::{Duration, Instant};
 
@@ -19,7 +22,7 @@ const S: i32 = libc::SOCK_SEQPACKET;
 const DONTWAIT: i32 = libc::MSG_DONTWAIT;
 
 /// sendmsg() of one byte with `control` as the raw ancillary data.
-fn send_raw_control(fd: &Fd, to: Option<&SockAddr>, control: &mut [u64], controllen: usize) -> Result<usize, Errno> {
+fn send_raw_control(fd: &Socket, to: Option<&SockAddr>, control: &mut [u64], controllen: usize) -> Result<usize, Errno> {
     let data = [0x41u8];
     let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: 1 };
     // SAFETY: all-zero is a valid msghdr; every pointer is valid for the
@@ -34,12 +37,12 @@ fn send_raw_control(fd: &Fd, to: Option<&SockAddr>, control: &mut [u64], control
         }
         m.msg_control = control.as_mut_ptr().cast();
         m.msg_controllen = controllen as _;
-        sys::check(libc::sendmsg(fd.0, &m, DONTWAIT) as _).map(|n| n as usize)
+        sys::check(libc::sendmsg(fd.as_raw_fd(), &m, DONTWAIT) as _).map(|n| n as usize)
     }
 }
 
 /// A bound datagram receiver of family `af` and a sender.
-fn pair(af: i32) -> (Fd, Fd, SockAddr) {
+fn pair(af: i32) -> (Socket, Socket, SockAddr) {
     let rx = sock(af, D);
     let a = fresh(af, "hx");
     sys::bind(&rx, &a).expect("bind");
@@ -86,7 +89,7 @@ fn malformed_cmsgs(af: i32) -> CaseResult {
             }
             let r = send_raw_control(&tx, Some(&a), &mut buf, controllen);
             expect_eq(&format!("{what} on family {fam}"), r, Err(Errno(libc::EINVAL)))?;
-            expect_eq(&format!("{what}: nothing queued on family {fam}"), sys::recv(&rx, 8, DONTWAIT).err(), Some(Errno(libc::EAGAIN)))?;
+            expect_eq(&format!("{what}: nothing queued on family {fam}"), client::recv(&rx, 8, DONTWAIT).err(), Some(Errno(libc::EAGAIN)))?;
         }
     }
     Ok(())
@@ -102,24 +105,26 @@ fn thread_cpu() -> Duration {
 
 /// A blocking send that must give up with `want` after about `timeout`:
 /// returns (result, wall time, CPU time of the sending thread).
-fn timed_send(fd: &Fd, data: &[u8]) -> (Result<usize, Errno>, Duration, Duration) {
+fn timed_send(fd: &Socket, data: &[u8]) -> (Result<usize, Errno>, Duration, Duration) {
     let (t0, c0) = (Instant::now(), thread_cpu());
-    let r = sys::send(fd, data, 0);
+    let r = fd.send_with_flags(data, 0).sys();
     (r, t0.elapsed(), thread_cpu() - c0)
 }
 
-/// Runs `f` on a thread with the raw descriptor `fd` (kept open by the caller).
-fn on_thread<T: Send + 'static>(fd: i32, f: impl FnOnce(&Fd) -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+/// Runs `f` on a thread with a second handle on `s`'s descriptor (kept
+/// open by the caller; not a dup, so the caller's close() closes it).
+fn on_thread<T: Send + 'static>(s: &Socket, f: impl FnOnce(&Socket) -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+    let (fd, af) = (s.as_raw_fd(), s.family());
     std::thread::spawn(move || {
-        let fd = Fd(fd);
-        let r = f(&fd);
-        std::mem::forget(fd);
-        r
+        // SAFETY: the caller keeps the descriptor open while the thread uses
+        // it; ManuallyDrop never closes it here.
+        let s = std::mem::ManuallyDrop::new(Socket::from_fd(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }, af).unwrap());
+        f(&s)
     })
 }
 
-fn set_rcvbuf(fd: &Fd, n: i32) {
-    sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, n).expect("SO_RCVBUF");
+fn set_rcvbuf(fd: &Socket, n: i32) {
+    fd.set_recv_buffer_size(n as usize).sys().expect("SO_RCVBUF");
 }
 
 /// Fails the calling thread's `n`th allocation (fail-nth); true if the
@@ -179,12 +184,12 @@ fn owner_close_race(af: i32) -> CaseResult {
         let closed = Arc::new(AtomicBool::new(false));
         let seen = closed.clone();
         let a2 = a.clone();
-        let sender = on_thread(tx.0, move |fd| {
+        let sender = on_thread(&tx, move |fd| {
             let mut ok = 0u32;
             loop {
                 let after_close = seen.load(Ordering::Acquire);
                 let msg = ok.to_ne_bytes();
-                let r = if connected { sys::send(fd, &msg, DONTWAIT) } else { sys::sendto(fd, &msg, DONTWAIT, &a2) };
+                let r = if connected { fd.send_with_flags(&msg, DONTWAIT).sys() } else { sys::sendto(fd, &msg, DONTWAIT, &a2) };
                 match r {
                     Ok(_) if after_close => return Err(format!("send {ok} succeeded after close() returned")),
                     Ok(_) => ok += 1,
@@ -229,7 +234,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             if r != Err(Errno(libc::EPERM)) {
                 return 3;
             }
-            if sys::recv(&rx, 8, DONTWAIT).is_ok() {
+            if client::recv(&rx, 8, DONTWAIT).is_ok() {
                 return 4;
             }
             0
@@ -242,7 +247,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         set_rcvbuf(&m.accepted, 2048);
         let n = fill(&m.client, None, 200).expect("fill");
         ensure!(n > 0 && n < 1000, "filled with {n} messages");
-        set_timeout(&m.client, libc::SO_SNDTIMEO, 300);
+        m.client.set_write_timeout(Some(std::time::Duration::from_millis(300))).expect("SO_SNDTIMEO");
         let (r, wall, cpu) = timed_send(&m.client, b"one more");
         expect_eq("blocking send", r, Err(Errno(libc::EAGAIN)))?;
         ensure!(wall >= Duration::from_millis(250) && wall < Duration::from_secs(3), "returned after {wall:?}");
@@ -258,7 +263,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         sys::connect(&m, &a).expect("connect");
         let n = fill(&m, None, 200).expect("fill");
         ensure!(n > 0, "filled with {n}");
-        set_timeout(&m, libc::SO_SNDTIMEO, 300);
+        m.set_write_timeout(Some(std::time::Duration::from_millis(300))).expect("SO_SNDTIMEO");
         let (r, wall, cpu) = timed_send(&m, b"x");
         expect_eq("blocking send", r, Err(Errno(libc::EAGAIN)))?;
         ensure!(cpu < wall / 2 && wall < Duration::from_secs(3), "wall {wall:?}, cpu {cpu:?}");
@@ -270,16 +275,14 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = sock(af, D);
         sys::connect(&tx, &a).expect("connect");
         ensure!(fill(&tx, None, 1024).expect("fill") > 0, "filled");
-        set_timeout(&tx, libc::SO_SNDTIMEO, 8000);
+        tx.set_write_timeout(Some(std::time::Duration::from_millis(8000))).expect("SO_SNDTIMEO");
         let poller = sock(af, D);
         sys::connect(&poller, &a).expect("connect poller");
-        let txn = tx.0;
-        let sender = on_thread(txn, |fd| {
+        let sender = on_thread(&tx, |fd| {
             let t0 = Instant::now();
-            (sys::send(fd, b"blocked", 0), t0.elapsed())
+            (fd.send_with_flags(b"blocked", 0).sys(), t0.elapsed())
         });
-        let pn = poller.0;
-        let polling = on_thread(pn, |fd| {
+        let polling = on_thread(&poller, |fd| {
             let t0 = Instant::now();
             (sys::poll(fd, libc::POLLOUT, 8000), t0.elapsed())
         });
@@ -303,12 +306,12 @@ pub fn cases(af: i32) -> Vec<Case> {
         let other = sock(af, S);
         let oa = fresh(af, "full");
         sys::bind(&other, &oa).expect("bind");
-        sys::listen(&other, 0).expect("listen");
+        other.listen(0).sys().expect("listen");
         let pending = sock(af, S);
         sys::connect(&pending, &oa).expect("first connect");
-        set_timeout(&m.client, libc::SO_SNDTIMEO, 4000);
+        m.client.set_write_timeout(Some(std::time::Duration::from_millis(4000))).expect("SO_SNDTIMEO");
         let oa2 = oa.clone();
-        let blocked = on_thread(m.client.0, move |fd| sys::connect(fd, &oa2));
+        let blocked = on_thread(&m.client, move |fd| sys::connect(fd, &oa2));
         std::thread::sleep(Duration::from_millis(300));
         let t0 = Instant::now();
         drop(m.accepted);
@@ -324,13 +327,13 @@ pub fn cases(af: i32) -> Vec<Case> {
         let other = sock(af, S);
         let oa = fresh(af, "full2");
         sys::bind(&other, &oa).expect("bind");
-        sys::listen(&other, 0).expect("listen");
+        other.listen(0).sys().expect("listen");
         let pending = sock(af, S);
         sys::connect(&pending, &oa).expect("first connect");
         let c = sock(af, S);
-        set_timeout(&c, libc::SO_SNDTIMEO, 1500);
+        c.set_write_timeout(Some(std::time::Duration::from_millis(1500))).expect("SO_SNDTIMEO");
         let oa2 = oa.clone();
-        let blocked = on_thread(c.0, move |fd| sys::connect(fd, &oa2));
+        let blocked = on_thread(&c, move |fd| sys::connect(fd, &oa2));
         std::thread::sleep(Duration::from_millis(300));
         let second = sys::connect(&c, &oa);
         let first = blocked.join().expect("thread");
@@ -370,7 +373,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 let _ = drain(&other);
             }
             let _ = drain(&other);
-            set_timeout(&me, libc::SO_SNDTIMEO, 300);
+            me.set_write_timeout(Some(std::time::Duration::from_millis(300))).expect("SO_SNDTIMEO");
             let t0 = Instant::now();
             let r = sys::sendto(&me, b"again", 0, &a);
             let waited = t0.elapsed();
@@ -392,14 +395,14 @@ pub fn cases(af: i32) -> Vec<Case> {
         let l = sock(af, S);
         let la = fresh(af, "peercred");
         sys::bind(&l, &la).expect("bind");
-        sys::listen(&l, 128).expect("listen");
-        sys::set_nonblocking(&l, true).expect("O_NONBLOCK");
+        l.listen(128).sys().expect("listen");
+        l.set_nonblocking(true).sys().expect("O_NONBLOCK");
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let st = stop.clone();
-        let relisten = on_thread(l.0, move |fd| {
+        let relisten = on_thread(&l, move |fd| {
             let mut n = 0u32;
             while !st.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = sys::listen(fd, 128);
+                let _ = fd.listen(128).sys();
                 n += 1;
             }
             n
@@ -409,7 +412,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         while t0.elapsed() < Duration::from_millis(1500) {
             let c = sock(af, S);
             if sys::connect(&c, &la).is_ok() {
-                ensure!(sys::peercred(&c).is_ok_and(|p| p.pid > 0), "peercred");
+                ensure!(c.peer_cred().sys().map(sys::Creds::from).is_ok_and(|p| p.pid > 0), "peercred");
                 ok += 1;
             }
             while sys::accept(&l, 0).is_ok() {}
@@ -426,9 +429,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("admit after close", admit(&c.accepted, 0).err(), Some(Errno(libc::ECONNRESET)))?;
         for _ in 0..100 {
             let c = bus.connect();
-            let cn = c.client.0;
+            let cn = c.client.as_raw_fd();
             std::mem::forget(c.client);
-            let closer = std::thread::spawn(move || sys::close(Fd(cn)));
+            let closer = std::thread::spawn(move || sys::close(sys::owned(cn as _)));
             let r = admit(&c.accepted, 0);
             closer.join().expect("closer").expect("close");
             ensure!(matches!(r, Ok(()) | Err(Errno(libc::ECONNRESET))), "admit: {r:?}");
@@ -449,10 +452,10 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = sock(af, D);
         sys::connect(&tx, &a).expect("connect");
         let payload = vec![b'A'; 1000];
-        while sys::send(&tx, &payload, DONTWAIT).is_ok() {}
+        while tx.send_with_flags(&payload, DONTWAIT).sys().is_ok() {}
         expect_eq("POLLOUT while the member is full", sys::poll(&tx, libc::POLLOUT, 0).map(|e| e & libc::POLLOUT), Ok(0))?;
-        expect_eq("a message the full member's filter rejects", sys::send(&tx, b"B-topic", DONTWAIT), Ok(7))?;
-        expect_eq("a message it accepts", sys::send(&tx, b"A-topic", DONTWAIT).err(), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("a message the full member's filter rejects", tx.send_with_flags(b"B-topic", DONTWAIT).sys(), Ok(7))?;
+        expect_eq("a message it accepts", tx.send_with_flags(b"A-topic", DONTWAIT).sys().err(), Some(Errno(libc::EAGAIN)))?;
         drain(&full);
         expect_eq("POLLOUT once it drained", sys::poll(&tx, libc::POLLOUT, 1000).map(|e| e & libc::POLLOUT), Ok(libc::POLLOUT))
     });

@@ -14,6 +14,7 @@
 //! buffer starts with cmsg_len 0 (see badinput.rs).
 
 mod badinput;
+mod client;
 mod diff;
 mod family;
 mod faults;

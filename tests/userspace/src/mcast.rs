@@ -1,10 +1,13 @@
 //! Helpers for the group and filter tests: the SOL_MCAST_UNIX options,
 //! recvmsg with ancillary data, /proc/net/mcast_unix, socket timeouts.
 
-use crate::sys::{self, check, Errno, Fd, SockAddr, SysResult};
+use crate::client;
+use crate::sys::{self, IntoSys, check, Errno, SockAddr, SysResult};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use mcast_unix::{
-    McastUnixMreq, MCAST_UNIX_ADMIT_MEMBER, MCAST_UNIX_CREATE_GROUP, MCAST_UNIX_JOIN_GROUP,
-    MCAST_UNIX_LEAVE_GROUP, MCAST_UNIX_PEER_FILTER, SOL_MCAST_UNIX,
+    Addr, Insn, Program,
+    McastUnixMreq,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -15,9 +18,9 @@ pub fn fresh(af: i32, what: &str) -> SockAddr {
     SockAddr::abstract_(af, format!("g{}-{what}-{n}", std::process::id()).as_bytes())
 }
 
-pub fn setopt(fd: &Fd, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
+pub fn setopt(fd: &Socket, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
     // SAFETY: val is valid for its length.
-    check(unsafe { libc::setsockopt(fd.0, level, name, val.as_ptr().cast(), val.len() as _) } as _).map(|_| ())
+    check(unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, val.as_ptr().cast(), val.len() as _) } as _).map(|_| ())
 }
 
 pub fn mreq(a: &SockAddr, flags: u32) -> McastUnixMreq {
@@ -29,24 +32,31 @@ fn bytes_of<T>(v: &T) -> &[u8] {
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
 }
 
-pub fn mreq_opt(fd: &Fd, name: i32, a: &SockAddr, flags: u32) -> SysResult<()> {
-    setopt(fd, SOL_MCAST_UNIX, name, bytes_of(&mreq(a, flags)))
+/// A `struct mcast_unix_mreq` option with any flags: raw, as the library
+/// sends CREATE_GROUP with flags 0 only.
+pub fn mreq_opt(fd: &Socket, name: i32, a: &SockAddr, flags: u32) -> SysResult<()> {
+    setopt(fd, mcast_unix::SOL_MCAST_UNIX, name, bytes_of(&mreq(a, flags)))
 }
 
-pub fn create_group(fd: &Fd, a: &SockAddr) -> SysResult<()> {
-    mreq_opt(fd, MCAST_UNIX_CREATE_GROUP, a, 0)
+/// The library's form of a well-formed address the tests built.
+pub fn addr(a: &SockAddr) -> Addr {
+    Addr::from_raw(&a.sun, a.len)
 }
 
-pub fn join(fd: &Fd, a: &SockAddr, flags: u32) -> SysResult<()> {
-    mreq_opt(fd, MCAST_UNIX_JOIN_GROUP, a, flags)
+pub fn create_group(fd: &Socket, a: &SockAddr) -> SysResult<()> {
+    fd.create_group(&addr(a)).sys()
 }
 
-pub fn leave(fd: &Fd, a: &SockAddr) -> SysResult<()> {
-    mreq_opt(fd, MCAST_UNIX_LEAVE_GROUP, a, 0)
+pub fn join(fd: &Socket, a: &SockAddr, flags: u32) -> SysResult<()> {
+    fd.join_group(&addr(a), flags).sys()
 }
 
-pub fn admit(fd: &Fd, flags: u32) -> SysResult<()> {
-    setopt(fd, SOL_MCAST_UNIX, MCAST_UNIX_ADMIT_MEMBER, &flags.to_ne_bytes())
+pub fn leave(fd: &Socket, a: &SockAddr) -> SysResult<()> {
+    fd.leave_group(&addr(a)).sys()
+}
+
+pub fn admit(fd: &Socket, flags: u32) -> SysResult<()> {
+    fd.admit_member(flags).sys()
 }
 
 /// A classic BPF program that returns `k` for every message (0 rejects).
@@ -54,23 +64,24 @@ pub fn ret_prog(k: u32) -> Vec<libc::sock_filter> {
     vec![libc::sock_filter { code: (libc::BPF_RET | libc::BPF_K) as u16, jt: 0, jf: 0, k }]
 }
 
-pub fn fprog(insns: &[libc::sock_filter]) -> libc::sock_fprog {
-    libc::sock_fprog { len: insns.len() as u16, filter: insns.as_ptr() as *mut _ }
+/// The library's form of a program written as `sock_filter`s.
+pub fn program(insns: &[libc::sock_filter]) -> Program {
+    Program::new(insns.iter().map(|i| Insn { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect())
 }
 
-pub fn set_peer_filter(fd: &Fd, insns: Option<&[libc::sock_filter]>) -> SysResult<()> {
+pub fn set_peer_filter(fd: &Socket, insns: Option<&[libc::sock_filter]>) -> SysResult<()> {
     match insns {
-        Some(i) => setopt(fd, SOL_MCAST_UNIX, MCAST_UNIX_PEER_FILTER, bytes_of(&fprog(i))),
-        None => setopt(fd, SOL_MCAST_UNIX, MCAST_UNIX_PEER_FILTER, &[]),
+        Some(i) => fd.set_peer_filter(&program(i)).sys(),
+        None => fd.clear_peer_filter().sys(),
     }
 }
 
-pub fn attach_filter(fd: &Fd, insns: &[libc::sock_filter]) -> SysResult<()> {
-    setopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, bytes_of(&fprog(insns)))
+pub fn attach_filter(fd: &Socket, insns: &[libc::sock_filter]) -> SysResult<()> {
+    fd.attach_filter(&program(insns)).sys()
 }
 
 /// A datagram or seqpacket socket of the family.
-pub fn sock(af: i32, ty: i32) -> Fd {
+pub fn sock(af: i32, ty: i32) -> Socket {
     sys::socket(af, ty, 0).expect("socket")
 }
 
@@ -80,66 +91,34 @@ pub struct Msg {
     pub len: usize,
     pub data: Vec<u8>,
     pub flags: i32,
-    pub from: SockAddr,
-    /// (level, type, payload)
-    pub cmsgs: Vec<(i32, i32, Vec<u8>)>,
+    pub from: Addr,
+    pub cred: Option<libc::ucred>,
+    pub dropped: Option<u32>,
 }
 
 impl Msg {
     pub fn creds(&self) -> Option<libc::ucred> {
-        self.cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS).map(|d| {
-            // SAFETY: SCM_CREDENTIALS carries a struct ucred.
-            unsafe { std::ptr::read_unaligned(d.as_ptr().cast::<libc::ucred>()) }
-        })
+        self.cred
     }
 
     pub fn overflow(&self) -> Option<u32> {
-        self.cmsg(libc::SOL_SOCKET, libc::SO_RXQ_OVFL)
-            .map(|d| u32::from_ne_bytes([d[0], d[1], d[2], d[3]]))
-    }
-
-    fn cmsg(&self, level: i32, ty: i32) -> Option<&[u8]> {
-        self.cmsgs.iter().find(|(l, t, _)| *l == level && *t == ty).map(|(_, _, d)| d.as_slice())
+        self.dropped
     }
 }
 
-pub fn recvmsg(fd: &Fd, cap: usize, flags: i32) -> SysResult<Msg> {
+pub fn recvmsg(fd: &Socket, cap: usize, flags: i32) -> SysResult<Msg> {
     let mut buf = vec![0u8; cap];
-    let mut ctl = [0u64; 64];
-    let mut from = SockAddr::raw(0, &[]);
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: cap };
-    // SAFETY: all-zero is a valid msghdr; every pointer set below is valid.
-    let mut mh: libc::msghdr = unsafe { std::mem::zeroed() };
-    mh.msg_name = (&mut from.sun as *mut libc::sockaddr_un).cast();
-    mh.msg_namelen = std::mem::size_of::<libc::sockaddr_un>() as _;
-    mh.msg_iov = &mut iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.as_mut_ptr().cast();
-    mh.msg_controllen = std::mem::size_of_val(&ctl) as _;
-    // SAFETY: mh describes valid buffers.
-    let n = check(unsafe { libc::recvmsg(fd.0, &mut mh, flags) } as _)? as usize;
-    from.len = mh.msg_namelen;
-    buf.truncate(n.min(cap));
-    let mut cmsgs = Vec::new();
-    // SAFETY: walking the control buffer the kernel filled, with libc's macros.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&mh);
-        while !c.is_null() {
-            let data = libc::CMSG_DATA(c);
-            let len = (*c).cmsg_len as usize - (data as usize - c as usize);
-            cmsgs.push(((*c).cmsg_level, (*c).cmsg_type, std::slice::from_raw_parts(data, len).to_vec()));
-            c = libc::CMSG_NXTHDR(&mh, c);
-        }
-    }
-    Ok(Msg { len: n, data: buf, flags: mh.msg_flags, from, cmsgs })
+    let m = fd.recv_msg(&mut buf, flags).sys()?;
+    buf.truncate(m.len.min(cap));
+    Ok(Msg { len: m.len, data: buf, flags: m.flags, from: m.from, cred: m.cred, dropped: m.dropped })
 }
 
 /// Everything queued at `fd` now: non-blocking reads until EAGAIN, or until
 /// an empty read (end of file of a seqpacket socket; the tests send no
 /// empty messages to drained sockets).
-pub fn drain(fd: &Fd) -> Vec<Vec<u8>> {
+pub fn drain(fd: &Socket) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    while let Ok(d) = sys::recv(fd, 65536, libc::MSG_DONTWAIT) {
+    while let Ok(d) = client::recv(fd, 65536, libc::MSG_DONTWAIT) {
         if d.is_empty() {
             break;
         }
@@ -148,23 +127,18 @@ pub fn drain(fd: &Fd) -> Vec<Vec<u8>> {
     out
 }
 
-pub fn inq(fd: &Fd) -> i32 {
+pub fn inq(fd: &Socket) -> i32 {
     sys::ioctl_int(fd, libc::FIONREAD).expect("SIOCINQ")
-}
-
-pub fn set_timeout(fd: &Fd, opt: i32, ms: i64) {
-    let tv = libc::timeval { tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000 };
-    setopt(fd, libc::SOL_SOCKET, opt, bytes_of(&tv)).expect("timeout");
 }
 
 /// Fills a receiver through `tx` (non-blocking sends to `dest`, or the
 /// connected destination) until EAGAIN; returns how many fitted.
-pub fn fill(tx: &Fd, dest: Option<&SockAddr>, size: usize) -> SysResult<usize> {
+pub fn fill(tx: &Socket, dest: Option<&SockAddr>, size: usize) -> SysResult<usize> {
     let payload = vec![0x5au8; size];
     for n in 0..100_000 {
         let r = match dest {
             Some(d) => sys::sendto(tx, &payload, libc::MSG_DONTWAIT, d),
-            None => sys::send(tx, &payload, libc::MSG_DONTWAIT),
+            None => tx.send_with_flags(&payload, libc::MSG_DONTWAIT).sys(),
         };
         match r {
             Ok(_) => {}
@@ -190,10 +164,10 @@ pub fn proc_group(a: &SockAddr) -> Option<Vec<String>> {
 }
 
 /// The socket line of `fd` (by inode), split.
-pub fn proc_sock(fd: &Fd) -> Option<Vec<String>> {
+pub fn proc_sock(fd: &Socket) -> Option<Vec<String>> {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: st is valid for fstat.
-    unsafe { libc::fstat(fd.0, &mut st) };
+    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
     let ino = st.st_ino.to_string();
     proc_lines()
         .into_iter()
@@ -221,7 +195,7 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
 }
 
 /// A datagram group at a fresh abstract address, with its owner.
-pub fn dgram_group(af: i32) -> (Fd, SockAddr) {
+pub fn dgram_group(af: i32) -> (Socket, SockAddr) {
     let owner = sock(af, libc::SOCK_DGRAM);
     let a = fresh(af, "dg");
     create_group(&owner, &a).expect("create");
@@ -229,7 +203,7 @@ pub fn dgram_group(af: i32) -> (Fd, SockAddr) {
 }
 
 /// `n` datagram members of the group at `a`, joined with `flags`.
-pub fn members(af: i32, a: &SockAddr, n: usize, flags: u32) -> Vec<Fd> {
+pub fn members(af: i32, a: &SockAddr, n: usize, flags: u32) -> Vec<Socket> {
     (0..n)
         .map(|_| {
             let m = sock(af, libc::SOCK_DGRAM);

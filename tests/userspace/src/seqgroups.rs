@@ -2,24 +2,27 @@
 //! (contract: "Seqpacket groups", "Leaving and closing").
 
 use crate::{case, ensure};
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case};
 use crate::mcast::*;
-use crate::sys::{self, Errno, Fd, SockAddr};
+use crate::client;
+use crate::sys::{self, IntoSys, Errno, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 
 const S: i32 = libc::SOCK_SEQPACKET;
 
 /// A seqpacket group: the listening owner and its address.
 pub struct Bus {
-    pub owner: Fd,
+    pub owner: Socket,
     pub addr: SockAddr,
     af: i32,
 }
 
 /// One connection: the client and the owner's accepted socket.
 pub struct Conn {
-    pub client: Fd,
-    pub accepted: Fd,
+    pub client: Socket,
+    pub accepted: Socket,
 }
 
 impl Bus {
@@ -27,7 +30,7 @@ impl Bus {
         let owner = sock(af, S);
         let addr = fresh(af, "bus");
         create_group(&owner, &addr).expect("create");
-        sys::listen(&owner, 64).expect("listen");
+        owner.listen(64).sys().expect("listen");
         Bus { owner, addr, af }
     }
 
@@ -54,7 +57,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = bus.member(0);
         let outsider = bus.connect();
         let other = bus.member(0);
-        sys::send(&m.client, b"to all", 0).unwrap();
+        m.client.send_with_flags(b"to all", 0).sys().unwrap();
         expect_eq("outsider", drain(&outsider.client).len(), 0)?;
         expect_eq("member", drain(&other.client), vec![b"to all".to_vec()])
     });
@@ -62,14 +65,14 @@ pub fn cases(af: i32) -> Vec<Case> {
         let bus = Bus::new(af);
         let _m = bus.member(0);
         let c = bus.connect();
-        sys::send(&c.client, b"hello owner", 0).unwrap();
+        c.client.send_with_flags(b"hello owner", 0).sys().unwrap();
         expect_eq("accepted got it", drain(&c.accepted), vec![b"hello owner".to_vec()])?;
         expect_eq("member did not", drain(&_m.client).len(), 0)
     });
     case!(v, "seqgroup", "an admitted member's message reaches every other admitted member", |af| {
         let bus = Bus::new(af);
         let ms: Vec<Conn> = (0..5).map(|_| bus.member(0)).collect();
-        sys::send(&ms[0].client, b"m", 0).unwrap();
+        ms[0].client.send_with_flags(b"m", 0).sys().unwrap();
         expect_eq("sender", drain(&ms[0].client).len(), 0)?;
         for m in &ms[1..] {
             expect_eq("member", drain(&m.client), vec![b"m".to_vec()])?;
@@ -80,15 +83,15 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "seqgroup", "LOOPBACK: the member gets its own messages", |af| {
         let bus = Bus::new(af);
         let m = bus.member(LOOP);
-        sys::send(&m.client, b"me", 0).unwrap();
+        m.client.send_with_flags(b"me", 0).sys().unwrap();
         expect_eq("self", drain(&m.client), vec![b"me".to_vec()])
     });
     case!(v, "seqgroup", "SEND_TO_PEER: the owner's accepted socket gets a copy", |af| {
         let bus = Bus::new(af);
         let m = bus.member(TO_PEER);
         let plain = bus.member(0);
-        sys::send(&m.client, b"up", 0).unwrap();
-        sys::send(&plain.client, b"no", 0).unwrap();
+        m.client.send_with_flags(b"up", 0).sys().unwrap();
+        plain.client.send_with_flags(b"no", 0).sys().unwrap();
         expect_eq("accepted of m", drain(&m.accepted), vec![b"up".to_vec()])?;
         expect_eq("accepted of plain", drain(&plain.accepted).len(), 0)
     });
@@ -96,7 +99,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let bus = Bus::new(af);
         let a = bus.member(0);
         let b = bus.member(0);
-        sys::send(&a.accepted, b"just a", 0).unwrap();
+        a.accepted.send_with_flags(b"just a", 0).sys().unwrap();
         expect_eq("a", drain(&a.client), vec![b"just a".to_vec()])?;
         expect_eq("b", drain(&b.client).len(), 0)
     });
@@ -106,7 +109,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
         // SAFETY: cred and len are valid for getsockopt.
-        let r = unsafe { libc::getsockopt(c.accepted.0, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len) };
+        let r = unsafe { libc::getsockopt(c.accepted.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len) };
         expect_eq("getsockopt", r, 0)?;
         // SAFETY: plain getters.
         expect_eq("cred", (cred.pid, cred.uid), unsafe { (libc::getpid(), libc::getuid()) })
@@ -120,7 +123,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let l = sock(af, S);
         let la = fresh(af, "plain");
         sys::bind(&l, &la).unwrap();
-        sys::listen(&l, 4).unwrap();
+        l.listen(4).sys().unwrap();
         let cl = sock(af, S);
         sys::connect(&cl, &la).unwrap();
         let (acc, _) = sys::accept(&l, 0).unwrap();
@@ -144,7 +147,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = bus.member(0);
         let Bus { owner, addr, .. } = bus;
         drop(owner);
-        expect_eq("eof", sys::recv(&m.client, 16, 0), Ok(Vec::new()))?;
+        expect_eq("eof", client::recv(&m.client, 16, 0), Ok(Vec::new()))?;
         let ev = sys::poll(&m.client, libc::POLLIN, 0).unwrap();
         ensure!(ev & libc::POLLHUP != 0, "revents {ev:#x}");
         expect_eq("group gone", proc_group(&addr).is_none(), true)
@@ -164,17 +167,17 @@ pub fn cases(af: i32) -> Vec<Case> {
         let Conn { client, accepted } = a;
         drop(accepted);
         expect_eq("1", proc_group(&bus.addr).map(|g| g[3].clone()), Some("1".into()))?;
-        expect_eq("eof", sys::recv(&client, 16, 0), Ok(Vec::new()))?;
-        sys::send(&b.client, b"x", 0).unwrap();
+        expect_eq("eof", client::recv(&client, 16, 0), Ok(Vec::new()))?;
+        b.client.send_with_flags(b"x", 0).sys().unwrap();
         expect_eq("nothing", drain(&client).len(), 0)
     });
     case!(v, "seqgroup", "shutdown(SHUT_RD) by a member leaves the group", |af| {
         let bus = Bus::new(af);
         let a = bus.member(0);
         let b = bus.member(0);
-        sys::shutdown(&a.client, libc::SHUT_RD).unwrap();
+        a.client.shutdown(std::net::Shutdown::Read).sys().unwrap();
         expect_eq("1", proc_group(&bus.addr).map(|g| g[3].clone()), Some("1".into()))?;
-        sys::send(&b.client, b"x", 0).unwrap();
+        b.client.send_with_flags(b"x", 0).sys().unwrap();
         expect_eq("nothing queued", inq(&a.client), 0)
     });
     case!(v, "seqgroup", "POLLOUT of a member reflects the other members' room", |af| {
@@ -204,7 +207,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                     for i in 0..per {
                         let mut m = (s as u32).to_ne_bytes().to_vec();
                         m.extend_from_slice(&i.to_ne_bytes());
-                        sys::send(&c.client, &m, 0).expect("send");
+                        c.client.send_with_flags(&m, 0).sys().expect("send");
                     }
                     c
                 })
@@ -219,7 +222,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                     let c = c;
                     let mut got = Vec::new();
                     while got.len() < 2 * per as usize {
-                        got.push(sys::recv(&c.client, 16, 0).expect("recv"));
+                        got.push(client::recv(&c.client, 16, 0).expect("recv"));
                     }
                     got
                 })
@@ -247,15 +250,15 @@ pub fn cases(af: i32) -> Vec<Case> {
         admit(&tx2.accepted, 0).unwrap();
         fill(&tx.client, None, 1024).unwrap();
         drain(&fast.client);
-        expect_eq("EAGAIN", err(sys::send(&tx2.client, b"x", libc::MSG_DONTWAIT)), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("EAGAIN", err(tx2.client.send_with_flags(b"x", libc::MSG_DONTWAIT).sys()), Some(Errno(libc::EAGAIN)))?;
         expect_eq("fast untouched", drain(&fast.client).len(), 0)
     });
     case!(v, "seqgroup", "members with SO_PASSCRED get the sender's credentials", |af| {
         let bus = Bus::new(af);
         let tx = bus.member(0);
         let rx = bus.member(0);
-        sys::setsockopt_int(&rx.client, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).unwrap();
-        sys::send(&tx.client, b"c", 0).unwrap();
+        rx.client.set_passcred(true).sys().unwrap();
+        tx.client.send_with_flags(b"c", 0).sys().unwrap();
         let msg = recvmsg(&rx.client, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
         let c = msg.creds().ok_or("no SCM_CREDENTIALS")?;
         // SAFETY: plain getter.

@@ -1,10 +1,38 @@
-//! Thin wrappers over the socket syscalls used by the tests: every call
-//! returns `Result<_, Errno>` so cases can compare errnos directly.
+//! Raw system calls the cases need beyond the client library
+//! (`mcast_unix`), each returning `Result<_, Errno>` so cases compare errnos
+//! directly. Sockets are the library's [`Socket`]; cases make them and use
+//! them through the library wherever its API can express the case (send and
+//! receive with flags, timeouts, options, group calls, filters: see
+//! client.rs and mcast.rs). What stays here, and why it is raw:
+//!
+//! - [`SockAddr`] and the calls taking or reporting one (`bind`, `connect`,
+//!   `sendto`, `accept`, `getsockname`, `getpeername`, `recvfrom`,
+//!   [`addr_op_len`]): any family in `sun_family`, unterminated or oversized
+//!   paths and explicit address lengths, and the exact addrlen the kernel
+//!   reports, which the library's `Addr` normalises away. (Cases with
+//!   well-formed addresses still use these; moving them to `Addr` is left.)
+//! - [`socket`]: any type, protocol and `SOCK_*` flags, including the ones
+//!   the family must refuse; [`send`]: flags exactly as given (the library
+//!   adds `MSG_NOSIGNAL`), for the bad-input rows; [`shutdown`]: invalid modes.
+//! - [`getsockopt_int`] / [`setsockopt_int`], `fcntl_*`, [`ioctl_int`]:
+//!   options and requests the library has no method for (`SO_TYPE`,
+//!   `SO_ERROR`, `SO_ATTACH_BPF`, `FIONREAD`, ...) and arbitrary values.
+//! - [`send_null`] / [`recv_null`]: bad buffer pointers.
+//! - [`sendmsg`] / [`recvmsg`] with [`Ctl`] / [`RecvOpts`], [`sendmmsg`],
+//!   [`recvmmsg`]: several iovecs, no name buffer, short control buffers,
+//!   credentials of other processes and batches, which the library's
+//!   one-buffer `send_msg`/`recv_msg` do not offer.
+//! - Module load and unload, [`Child`] (fork, setuid), [`SignalHandler`] and
+//!   thread signals, [`Epoll`], [`pipe`], [`read()`] / [`write()`],
+//!   [`shutdown_raw`] and [`close`] on descriptors owned elsewhere: test
+//!   plumbing outside the socket API.
 
 #![allow(dead_code)]
 
 use std::ffi::CString;
 use std::fmt;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use mcast_unix::{SockType, Socket};
 
 /// An errno value, shown by name.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -59,6 +87,32 @@ impl fmt::Debug for Errno {
 
 pub type SysResult<T> = Result<T, Errno>;
 
+impl From<std::io::Error> for Errno {
+    fn from(e: std::io::Error) -> Errno {
+        Errno(e.raw_os_error().unwrap_or(0))
+    }
+}
+
+/// The library's `io::Result` as a `SysResult`, so cases compare errnos.
+pub trait IntoSys<T> {
+    fn sys(self) -> SysResult<T>;
+}
+
+impl<T> IntoSys<T> for std::io::Result<T> {
+    fn sys(self) -> SysResult<T> {
+        self.map_err(Errno::from)
+    }
+}
+
+/// The library's socket type for a `SOCK_*` value the tests use.
+pub fn kind(ty: i32) -> SockType {
+    match ty {
+        libc::SOCK_DGRAM => SockType::Dgram,
+        libc::SOCK_SEQPACKET => SockType::Seqpacket,
+        _ => panic!("no library socket type for {ty}"),
+    }
+}
+
 fn errno() -> Errno {
     Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
 }
@@ -72,53 +126,48 @@ pub fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
     }
 }
 
-/// An owned file descriptor, closed on drop.
-#[derive(Debug)]
-pub struct Fd(pub i32);
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: we own the descriptor.
-        unsafe { libc::close(self.0) };
-    }
+/// An owned descriptor from a raw call's return value.
+pub fn owned(fd: libc::c_long) -> OwnedFd {
+    // SAFETY: the call just returned this descriptor and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
 }
 
-pub fn socket(family: i32, ty: i32, protocol: i32) -> SysResult<Fd> {
+pub fn socket(family: i32, ty: i32, protocol: i32) -> SysResult<Socket> {
     // SAFETY: plain syscall.
-    check(unsafe { libc::socket(family, ty, protocol) } as _).map(|fd| Fd(fd as i32))
+    let fd = check(unsafe { libc::socket(family, ty, protocol) } as _)?;
+    Ok(Socket::from_fd(owned(fd), family).expect("family in range"))
 }
 
-pub fn close(fd: Fd) -> SysResult<()> {
-    let raw = fd.0;
-    std::mem::forget(fd);
+pub fn close(fd: impl Into<OwnedFd>) -> SysResult<()> {
+    let raw = fd.into().into_raw_fd();
     // SAFETY: we owned the descriptor and give it up here.
     check(unsafe { libc::close(raw) } as _).map(|_| ())
 }
 
-pub fn getsockopt_int(fd: &Fd, level: i32, opt: i32) -> SysResult<i32> {
+pub fn getsockopt_int(fd: &impl AsRawFd, level: i32, opt: i32) -> SysResult<i32> {
     let mut v: i32 = 0;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: v and len are valid for the call.
-    check(unsafe { libc::getsockopt(fd.0, level, opt, (&mut v as *mut i32).cast(), &mut len) } as _)?;
+    check(unsafe { libc::getsockopt(fd.as_raw_fd(), level, opt, (&mut v as *mut i32).cast(), &mut len) } as _)?;
     Ok(v)
 }
 
-pub fn setsockopt_int(fd: &Fd, level: i32, opt: i32, v: i32) -> SysResult<()> {
+pub fn setsockopt_int(fd: &impl AsRawFd, level: i32, opt: i32, v: i32) -> SysResult<()> {
     // SAFETY: v is valid for the call.
     check(unsafe {
-        libc::setsockopt(fd.0, level, opt, (&v as *const i32).cast(), std::mem::size_of::<i32>() as _)
+        libc::setsockopt(fd.as_raw_fd(), level, opt, (&v as *const i32).cast(), std::mem::size_of::<i32>() as _)
     } as _)
     .map(|_| ())
 }
 
-pub fn fcntl_getfl(fd: &Fd) -> SysResult<i32> {
+pub fn fcntl_getfl(fd: &impl AsRawFd) -> SysResult<i32> {
     // SAFETY: plain syscall.
-    check(unsafe { libc::fcntl(fd.0, libc::F_GETFL) } as _).map(|v| v as i32)
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) } as _).map(|v| v as i32)
 }
 
-pub fn fcntl_getfd(fd: &Fd) -> SysResult<i32> {
+pub fn fcntl_getfd(fd: &impl AsRawFd) -> SysResult<i32> {
     // SAFETY: plain syscall.
-    check(unsafe { libc::fcntl(fd.0, libc::F_GETFD) } as _).map(|v| v as i32)
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) } as _).map(|v| v as i32)
 }
 
 /// `delete_module(name, O_NONBLOCK)` as busybox rmmod does.
@@ -227,95 +276,81 @@ impl fmt::Debug for SockAddr {
     }
 }
 
-pub fn bind(fd: &Fd, a: &SockAddr) -> SysResult<()> {
+pub fn bind(fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
     // SAFETY: the address is valid for `len` bytes.
-    check(unsafe { libc::bind(fd.0, a.as_ptr(), a.len) } as _).map(|_| ())
+    check(unsafe { libc::bind(fd.as_raw_fd(), a.as_ptr(), a.len) } as _).map(|_| ())
 }
 
-pub fn connect(fd: &Fd, a: &SockAddr) -> SysResult<()> {
+pub fn connect(fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
     // SAFETY: the address is valid for `len` bytes.
-    check(unsafe { libc::connect(fd.0, a.as_ptr(), a.len) } as _).map(|_| ())
+    check(unsafe { libc::connect(fd.as_raw_fd(), a.as_ptr(), a.len) } as _).map(|_| ())
 }
 
-pub fn listen(fd: &Fd, backlog: i32) -> SysResult<()> {
-    // SAFETY: plain syscall.
-    check(unsafe { libc::listen(fd.0, backlog) } as _).map(|_| ())
-}
-
-pub fn accept(fd: &Fd, flags: i32) -> SysResult<(Fd, SockAddr)> {
+pub fn accept(l: &Socket, flags: i32) -> SysResult<(Socket, SockAddr)> {
     let mut a = SockAddr::raw(0, &[]);
     a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
     // SAFETY: the buffer is a whole sockaddr_un and len says so.
-    let fd = check(unsafe { libc::accept4(fd.0, (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len, flags) } as _)?;
-    Ok((Fd(fd as i32), a))
+    let fd = check(unsafe { libc::accept4(l.as_raw_fd(), (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len, flags) } as _)?;
+    Ok((Socket::from_fd(owned(fd), l.family()).expect("family in range"), a))
 }
 
-fn name_call(fd: &Fd, f: unsafe extern "C" fn(i32, *mut libc::sockaddr, *mut libc::socklen_t) -> i32) -> SysResult<SockAddr> {
+fn name_call(fd: &impl AsRawFd, f: unsafe extern "C" fn(i32, *mut libc::sockaddr, *mut libc::socklen_t) -> i32) -> SysResult<SockAddr> {
     let mut a = SockAddr::raw(0, &[]);
     a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
     // SAFETY: the buffer is a whole sockaddr_un and len says so.
-    check(unsafe { f(fd.0, (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len) } as _)?;
+    check(unsafe { f(fd.as_raw_fd(), (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len) } as _)?;
     Ok(a)
 }
 
-pub fn getsockname(fd: &Fd) -> SysResult<SockAddr> {
+pub fn getsockname(fd: &impl AsRawFd) -> SysResult<SockAddr> {
     name_call(fd, libc::getsockname)
 }
 
-pub fn getpeername(fd: &Fd) -> SysResult<SockAddr> {
+pub fn getpeername(fd: &impl AsRawFd) -> SysResult<SockAddr> {
     name_call(fd, libc::getpeername)
 }
 
-pub fn send(fd: &Fd, data: &[u8], flags: i32) -> SysResult<usize> {
+pub fn send(fd: &impl AsRawFd, data: &[u8], flags: i32) -> SysResult<usize> {
     // SAFETY: data is valid for its length.
-    check(unsafe { libc::send(fd.0, data.as_ptr().cast(), data.len(), flags) } as _).map(|n| n as usize)
+    check(unsafe { libc::send(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags) } as _).map(|n| n as usize)
 }
 
-pub fn sendto(fd: &Fd, data: &[u8], flags: i32, a: &SockAddr) -> SysResult<usize> {
+pub fn sendto(fd: &impl AsRawFd, data: &[u8], flags: i32, a: &SockAddr) -> SysResult<usize> {
     // SAFETY: data and address are valid for their lengths.
-    check(unsafe { libc::sendto(fd.0, data.as_ptr().cast(), data.len(), flags, a.as_ptr(), a.len) } as _)
+    check(unsafe { libc::sendto(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags, a.as_ptr(), a.len) } as _)
         .map(|n| n as usize)
 }
 
-/// recv into a buffer of `cap` bytes: returns the bytes received.
-pub fn recv(fd: &Fd, cap: usize, flags: i32) -> SysResult<Vec<u8>> {
-    let mut buf = vec![0u8; cap];
-    // SAFETY: buf is valid for cap bytes.
-    let n = check(unsafe { libc::recv(fd.0, buf.as_mut_ptr().cast(), cap, flags) } as _)? as usize;
-    buf.truncate(n.min(cap));
-    Ok(buf)
-}
-
 /// Returned length (may exceed the data with MSG_TRUNC), data, sender.
-pub fn recvfrom(fd: &Fd, cap: usize, flags: i32) -> SysResult<(usize, Vec<u8>, SockAddr)> {
+pub fn recvfrom(fd: &impl AsRawFd, cap: usize, flags: i32) -> SysResult<(usize, Vec<u8>, SockAddr)> {
     let mut buf = vec![0u8; cap];
     let mut a = SockAddr::raw(0, &[]);
     a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
     // SAFETY: buffers are valid for their lengths.
     let n = check(unsafe {
-        libc::recvfrom(fd.0, buf.as_mut_ptr().cast(), cap, flags, (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len)
+        libc::recvfrom(fd.as_raw_fd(), buf.as_mut_ptr().cast(), cap, flags, (&mut a.sun as *mut libc::sockaddr_un).cast(), &mut a.len)
     } as _)? as usize;
     buf.truncate(n.min(cap));
     Ok((n, buf, a))
 }
 
-pub fn shutdown(fd: &Fd, how: i32) -> SysResult<()> {
+pub fn shutdown(fd: &impl AsRawFd, how: i32) -> SysResult<()> {
     // SAFETY: plain syscall.
-    check(unsafe { libc::shutdown(fd.0, how) } as _).map(|_| ())
+    check(unsafe { libc::shutdown(fd.as_raw_fd(), how) } as _).map(|_| ())
 }
 
 /// poll() one descriptor: returns revents.
-pub fn poll(fd: &Fd, events: i16, timeout_ms: i32) -> SysResult<i16> {
-    let mut p = libc::pollfd { fd: fd.0, events, revents: 0 };
+pub fn poll(fd: &impl AsRawFd, events: i16, timeout_ms: i32) -> SysResult<i16> {
+    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
     // SAFETY: one valid pollfd.
     check(unsafe { libc::poll(&mut p, 1, timeout_ms) } as _)?;
     Ok(p.revents)
 }
 
-pub fn ioctl_int(fd: &Fd, req: libc::Ioctl) -> SysResult<i32> {
+pub fn ioctl_int(fd: &impl AsRawFd, req: libc::Ioctl) -> SysResult<i32> {
     let mut v: i32 = 0;
     // SAFETY: v is valid for the call.
-    check(unsafe { libc::ioctl(fd.0, req as _, &mut v) } as _)?;
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), req as _, &mut v) } as _)?;
     Ok(v)
 }
 
@@ -341,7 +376,7 @@ pub enum AddrOp {
 
 /// `op` with the address `a` but an explicit address length, which may exceed
 /// `sizeof(struct sockaddr_un)` (the bytes after the struct are zero).
-pub fn addr_op_len(op: AddrOp, fd: &Fd, a: &SockAddr, len: libc::socklen_t) -> SysResult<()> {
+pub fn addr_op_len(op: AddrOp, fd: &impl AsRawFd, a: &SockAddr, len: libc::socklen_t) -> SysResult<()> {
     let mut buf = [0u64; 64];
     // SAFETY: buf is larger than a sockaddr_un; we copy the struct's bytes into it.
     unsafe {
@@ -356,44 +391,24 @@ pub fn addr_op_len(op: AddrOp, fd: &Fd, a: &SockAddr, len: libc::socklen_t) -> S
     // SAFETY: p is valid for `len` bytes (clamped to the buffer above).
     let ret = unsafe {
         match op {
-            AddrOp::Bind => libc::bind(fd.0, p, len) as libc::c_long,
-            AddrOp::Connect => libc::connect(fd.0, p, len) as libc::c_long,
-            AddrOp::SendTo => libc::sendto(fd.0, b"x".as_ptr().cast(), 1, libc::MSG_DONTWAIT, p, len) as libc::c_long,
+            AddrOp::Bind => libc::bind(fd.as_raw_fd(), p, len) as libc::c_long,
+            AddrOp::Connect => libc::connect(fd.as_raw_fd(), p, len) as libc::c_long,
+            AddrOp::SendTo => libc::sendto(fd.as_raw_fd(), b"x".as_ptr().cast(), 1, libc::MSG_DONTWAIT, p, len) as libc::c_long,
         }
     };
     check(ret).map(|_| ())
 }
 
 /// send() from a NULL buffer of `len` bytes (the kernel must answer EFAULT).
-pub fn send_null(fd: &Fd, len: usize, flags: i32) -> SysResult<usize> {
+pub fn send_null(fd: &impl AsRawFd, len: usize, flags: i32) -> SysResult<usize> {
     // SAFETY: the kernel checks user pointers; nothing is read in this process.
-    check(unsafe { libc::send(fd.0, std::ptr::null(), len, flags) } as _).map(|n| n as usize)
+    check(unsafe { libc::send(fd.as_raw_fd(), std::ptr::null(), len, flags) } as _).map(|n| n as usize)
 }
 
 /// recv() into a NULL buffer of `len` bytes (the kernel must answer EFAULT).
-pub fn recv_null(fd: &Fd, len: usize, flags: i32) -> SysResult<usize> {
+pub fn recv_null(fd: &impl AsRawFd, len: usize, flags: i32) -> SysResult<usize> {
     // SAFETY: the kernel checks user pointers; nothing is written in this process.
-    check(unsafe { libc::recv(fd.0, std::ptr::null_mut(), len, flags) } as _).map(|n| n as usize)
-}
-
-/// SO_RCVTIMEO / SO_SNDTIMEO in milliseconds.
-pub fn set_timeout(fd: &Fd, opt: i32, ms: i64) -> SysResult<()> {
-    let tv = libc::timeval { tv_sec: ms / 1000, tv_usec: (ms % 1000 * 1000) as _ };
-    // SAFETY: tv is valid for the call.
-    check(unsafe {
-        libc::setsockopt(fd.0, libc::SOL_SOCKET, opt, (&tv as *const libc::timeval).cast(), std::mem::size_of_val(&tv) as _)
-    } as _)
-    .map(|_| ())
-}
-
-/// SO_RCVTIMEO / SO_SNDTIMEO read back, in milliseconds.
-pub fn get_timeout(fd: &Fd, opt: i32) -> SysResult<i64> {
-    // SAFETY: all-zero is a valid timeval.
-    let mut tv: libc::timeval = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of_val(&tv) as libc::socklen_t;
-    // SAFETY: tv and len are valid for the call.
-    check(unsafe { libc::getsockopt(fd.0, libc::SOL_SOCKET, opt, (&mut tv as *mut libc::timeval).cast(), &mut len) } as _)?;
-    Ok(tv.tv_sec as i64 * 1000 + tv.tv_usec as i64 / 1000)
+    check(unsafe { libc::recv(fd.as_raw_fd(), std::ptr::null_mut(), len, flags) } as _).map(|n| n as usize)
 }
 
 /// Process credentials as in `struct ucred`.
@@ -416,14 +431,10 @@ impl Creds {
     }
 }
 
-pub fn peercred(fd: &Fd) -> SysResult<Creds> {
-    let mut u = libc::ucred { pid: 0, uid: 0, gid: 0 };
-    let mut len = std::mem::size_of_val(&u) as libc::socklen_t;
-    // SAFETY: u and len are valid for the call.
-    check(unsafe {
-        libc::getsockopt(fd.0, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut u as *mut libc::ucred).cast(), &mut len)
-    } as _)?;
-    Ok(Creds::from_ucred(&u))
+impl From<libc::ucred> for Creds {
+    fn from(u: libc::ucred) -> Creds {
+        Creds::from_ucred(&u)
+    }
 }
 
 /// Ancillary data to send.
@@ -473,7 +484,7 @@ fn encode_control(items: &[Ctl]) -> Vec<u64> {
 }
 
 /// sendmsg() gathering `iov`, to `to` if given, with ancillary data `ctl`.
-pub fn sendmsg(fd: &Fd, iov: &[&[u8]], to: Option<&SockAddr>, ctl: &[Ctl], flags: i32) -> SysResult<usize> {
+pub fn sendmsg(fd: &impl AsRawFd, iov: &[&[u8]], to: Option<&SockAddr>, ctl: &[Ctl], flags: i32) -> SysResult<usize> {
     let mut iovecs: Vec<libc::iovec> =
         iov.iter().map(|b| libc::iovec { iov_base: b.as_ptr() as *mut _, iov_len: b.len() }).collect();
     let mut control = encode_control(ctl);
@@ -490,7 +501,7 @@ pub fn sendmsg(fd: &Fd, iov: &[&[u8]], to: Option<&SockAddr>, ctl: &[Ctl], flags
         m.msg_controllen = (control.len() * 8) as _;
     }
     // SAFETY: every pointer in m is valid for the length given with it.
-    check(unsafe { libc::sendmsg(fd.0, &m, flags) } as _).map(|n| n as usize)
+    check(unsafe { libc::sendmsg(fd.as_raw_fd(), &m, flags) } as _).map(|n| n as usize)
 }
 
 /// What recvmsg() returned. Its Debug form leaves out credentials and
@@ -504,7 +515,7 @@ pub struct Received {
     pub from: SockAddr,
     pub flags: i32,
     pub creds: Vec<Creds>,
-    pub rights: Vec<Fd>,
+    pub rights: Vec<OwnedFd>,
 }
 
 impl fmt::Debug for Received {
@@ -555,7 +566,7 @@ fn parse_control(m: &libc::msghdr, out: &mut Received) {
                 }
                 (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
                     for i in 0..n / 4 {
-                        out.rights.push(Fd(std::ptr::read_unaligned(data.cast::<i32>().add(i))));
+                        out.rights.push(owned(std::ptr::read_unaligned(data.cast::<i32>().add(i)) as _));
                     }
                 }
                 _ => {}
@@ -565,7 +576,7 @@ fn parse_control(m: &libc::msghdr, out: &mut Received) {
     }
 }
 
-pub fn recvmsg(fd: &Fd, opts: &RecvOpts, flags: i32) -> SysResult<Received> {
+pub fn recvmsg(fd: &impl AsRawFd, opts: &RecvOpts, flags: i32) -> SysResult<Received> {
     let total: usize = opts.iov.iter().sum();
     let mut buf = vec![0u8; total];
     let mut iovecs = Vec::new();
@@ -592,7 +603,7 @@ pub fn recvmsg(fd: &Fd, opts: &RecvOpts, flags: i32) -> SysResult<Received> {
         m.msg_controllen = opts.control as _;
     }
     // SAFETY: every pointer in m is valid for the length given with it.
-    let ret = check(unsafe { libc::recvmsg(fd.0, &mut m, flags) } as _)? as usize;
+    let ret = check(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut m, flags) } as _)? as usize;
     buf.truncate(ret.min(total));
     from.len = m.msg_namelen;
     let mut out = Received { ret, data: buf, from, flags: m.msg_flags, creds: Vec::new(), rights: Vec::new() };
@@ -601,7 +612,7 @@ pub fn recvmsg(fd: &Fd, opts: &RecvOpts, flags: i32) -> SysResult<Received> {
 }
 
 /// sendmmsg() of `msgs` (data, optional destination): the number sent and each msg_len.
-pub fn sendmmsg(fd: &Fd, msgs: &[(&[u8], Option<&SockAddr>)], flags: i32) -> SysResult<(usize, Vec<u32>)> {
+pub fn sendmmsg(fd: &impl AsRawFd, msgs: &[(&[u8], Option<&SockAddr>)], flags: i32) -> SysResult<(usize, Vec<u32>)> {
     let mut iovecs: Vec<libc::iovec> =
         msgs.iter().map(|(d, _)| libc::iovec { iov_base: d.as_ptr() as *mut _, iov_len: d.len() }).collect();
     let mut hdrs: Vec<libc::mmsghdr> = Vec::new();
@@ -617,12 +628,12 @@ pub fn sendmmsg(fd: &Fd, msgs: &[(&[u8], Option<&SockAddr>)], flags: i32) -> Sys
         hdrs.push(h);
     }
     // SAFETY: each header points at one valid iovec and an optional valid address.
-    let n = check(unsafe { libc::sendmmsg(fd.0, hdrs.as_mut_ptr(), hdrs.len() as _, flags as _) } as _)? as usize;
+    let n = check(unsafe { libc::sendmmsg(fd.as_raw_fd(), hdrs.as_mut_ptr(), hdrs.len() as _, flags as _) } as _)? as usize;
     Ok((n, hdrs.iter().map(|h| h.msg_len).collect()))
 }
 
 /// recvmmsg() of up to `n` messages of up to `cap` bytes each.
-pub fn recvmmsg(fd: &Fd, n: usize, cap: usize, flags: i32, timeout_ms: Option<i64>) -> SysResult<Vec<Received>> {
+pub fn recvmmsg(fd: &impl AsRawFd, n: usize, cap: usize, flags: i32, timeout_ms: Option<i64>) -> SysResult<Vec<Received>> {
     let mut bufs = vec![vec![0u8; cap]; n];
     let mut names = vec![SockAddr::raw(0, &[]); n];
     let mut iovecs: Vec<libc::iovec> =
@@ -640,7 +651,7 @@ pub fn recvmmsg(fd: &Fd, n: usize, cap: usize, flags: i32, timeout_ms: Option<i6
     let mut ts = timeout_ms.map(|ms| libc::timespec { tv_sec: ms / 1000, tv_nsec: (ms % 1000 * 1_000_000) as _ });
     let tsp = ts.as_mut().map_or(std::ptr::null_mut(), |t| t as *mut libc::timespec);
     // SAFETY: each header points at a valid buffer and name; tsp is NULL or valid.
-    let got = check(unsafe { libc::recvmmsg(fd.0, hdrs.as_mut_ptr(), n as _, flags as _, tsp) } as _)? as usize;
+    let got = check(unsafe { libc::recvmmsg(fd.as_raw_fd(), hdrs.as_mut_ptr(), n as _, flags as _, tsp) } as _)? as usize;
     Ok(hdrs
         .iter()
         .zip(bufs)
@@ -655,42 +666,35 @@ pub fn recvmmsg(fd: &Fd, n: usize, cap: usize, flags: i32, timeout_ms: Option<i6
 }
 
 /// An epoll instance.
-pub struct Epoll(Fd);
+pub struct Epoll(OwnedFd);
 
 impl Epoll {
     pub fn new() -> SysResult<Epoll> {
         // SAFETY: plain syscall.
-        check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } as _).map(|fd| Epoll(Fd(fd as i32)))
+        check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } as _).map(|fd| Epoll(owned(fd)))
     }
 
-    pub fn add(&self, fd: &Fd, events: u32) -> SysResult<()> {
-        let mut ev = libc::epoll_event { events, u64: fd.0 as u64 };
+    pub fn add(&self, fd: &impl AsRawFd, events: u32) -> SysResult<()> {
+        let mut ev = libc::epoll_event { events, u64: fd.as_raw_fd() as u64 };
         // SAFETY: ev is valid for the call.
-        check(unsafe { libc::epoll_ctl(self.0 .0, libc::EPOLL_CTL_ADD, fd.0, &mut ev) } as _).map(|_| ())
+        check(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev) } as _).map(|_| ())
     }
 
     /// The events of the ready descriptors (at most 8).
     pub fn wait(&self, timeout_ms: i32) -> SysResult<Vec<u32>> {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 8];
         // SAFETY: evs holds 8 entries.
-        let n = check(unsafe { libc::epoll_wait(self.0 .0, evs.as_mut_ptr(), 8, timeout_ms) } as _)? as usize;
+        let n = check(unsafe { libc::epoll_wait(self.0.as_raw_fd(), evs.as_mut_ptr(), 8, timeout_ms) } as _)? as usize;
         Ok(evs[..n].iter().map(|e| e.events).collect())
     }
 }
 
 /// A pipe: (read end, write end), close-on-exec.
-pub fn pipe() -> SysResult<(Fd, Fd)> {
+pub fn pipe() -> SysResult<(OwnedFd, OwnedFd)> {
     let mut fds = [0i32; 2];
     // SAFETY: fds holds two ints.
     check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } as _)?;
-    Ok((Fd(fds[0]), Fd(fds[1])))
-}
-
-/// Blocks until the pipe has a byte or all writers are gone.
-pub fn wait_readable(fd: &Fd) -> SysResult<()> {
-    let mut b = [0u8; 1];
-    // SAFETY: b is valid for one byte.
-    check(unsafe { libc::read(fd.0, b.as_mut_ptr().cast(), 1) } as _).map(|_| ())
+    Ok((owned(fds[0] as _), owned(fds[1] as _)))
 }
 
 /// uid and gid of the unprivileged user the permission cases switch to.
@@ -809,29 +813,21 @@ pub fn signal_thread(thread: usize, sig: i32) -> SysResult<()> {
     }
 }
 
-/// Sets or clears O_NONBLOCK.
-pub fn set_nonblocking(fd: &Fd, on: bool) -> SysResult<()> {
-    let fl = fcntl_getfl(fd)?;
-    let fl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
-    // SAFETY: plain syscall.
-    check(unsafe { libc::fcntl(fd.0, libc::F_SETFL, fl) } as _).map(|_| ())
-}
-
 /// shutdown() of a descriptor number owned elsewhere (for watchdog threads).
 pub fn shutdown_raw(fd: i32, how: i32) -> SysResult<()> {
     // SAFETY: plain syscall; the caller keeps the descriptor open.
     check(unsafe { libc::shutdown(fd, how) } as _).map(|_| ())
 }
 
-pub fn write(fd: &Fd, data: &[u8]) -> SysResult<usize> {
+pub fn write(fd: &impl AsRawFd, data: &[u8]) -> SysResult<usize> {
     // SAFETY: data is valid for its length.
-    check(unsafe { libc::write(fd.0, data.as_ptr().cast(), data.len()) } as _).map(|n| n as usize)
+    check(unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) } as _).map(|n| n as usize)
 }
 
-pub fn read(fd: &Fd, cap: usize) -> SysResult<Vec<u8>> {
+pub fn read(fd: &impl AsRawFd, cap: usize) -> SysResult<Vec<u8>> {
     let mut buf = vec![0u8; cap];
     // SAFETY: buf is valid for cap bytes.
-    let n = check(unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), cap) } as _)? as usize;
+    let n = check(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), cap) } as _)? as usize;
     buf.truncate(n);
     Ok(buf)
 }

@@ -13,8 +13,10 @@ mod poll;
 mod seqpacket;
 
 use crate::diff::{case, Fam, Mode, Obs};
+use mcast_unix::Socket;
 use crate::harness::{Case, CaseResult};
-use crate::sys::{self, Ctx, Fd, Received, SockAddr, SysResult};
+use crate::client;
+use crate::sys::{self, IntoSys, Ctx, Received, SockAddr, SysResult};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,26 +62,26 @@ fn other_type(ty: i32) -> i32 {
     }
 }
 
-fn sock(f: &Fam, ty: i32) -> R<Fd> {
+fn sock(f: &Fam, ty: i32) -> R<Socket> {
     f.socket(ty).ctx("socket")
 }
 
-fn bound(f: &Fam, ty: i32, a: &SockAddr) -> R<Fd> {
+fn bound(f: &Fam, ty: i32, a: &SockAddr) -> R<Socket> {
     let s = sock(f, ty)?;
     sys::bind(&s, a).ctx("bind")?;
     Ok(s)
 }
 
 /// A seqpacket socket bound to `DIR/name` and listening (backlog 8).
-fn listener(f: &Fam, name: &str) -> R<(Fd, SockAddr)> {
+fn listener(f: &Fam, name: &str) -> R<(Socket, SockAddr)> {
     let a = f.path(name);
     let l = bound(f, SEQPACKET, &a)?;
-    sys::listen(&l, 8).ctx("listen")?;
+    l.listen(8).sys().ctx("listen")?;
     Ok((l, a))
 }
 
 /// A seqpacket client connected to `l` (listening at `a`) and the accepted socket.
-fn connect_accept(f: &Fam, l: &Fd, a: &SockAddr) -> R<(Fd, Fd)> {
+fn connect_accept(f: &Fam, l: &Socket, a: &SockAddr) -> R<(Socket, Socket)> {
     let c = sock(f, SEQPACKET)?;
     sys::connect(&c, a).ctx("connect")?;
     let (s, _) = sys::accept(l, 0).ctx("accept")?;
@@ -88,7 +90,7 @@ fn connect_accept(f: &Fam, l: &Fd, a: &SockAddr) -> R<(Fd, Fd)> {
 
 /// Connected seqpacket sockets (client, accepted server end) through a
 /// listener at `DIR/name`, which is closed again.
-fn seq_pair(f: &Fam, name: &str) -> R<(Fd, Fd)> {
+fn seq_pair(f: &Fam, name: &str) -> R<(Socket, Socket)> {
     let (l, a) = listener(f, name)?;
     connect_accept(f, &l, &a)
 }
@@ -96,7 +98,7 @@ fn seq_pair(f: &Fam, name: &str) -> R<(Fd, Fd)> {
 /// Two sockets of type `ty` where what `.0` sends without an address arrives
 /// at `.1`: for dgram an unbound socket connected to one bound at `DIR/name`,
 /// for seqpacket a client and its accepted peer.
-fn channel(f: &Fam, ty: i32, name: &str) -> R<(Fd, Fd)> {
+fn channel(f: &Fam, ty: i32, name: &str) -> R<(Socket, Socket)> {
     if ty == SEQPACKET {
         return seq_pair(f, name);
     }
@@ -148,22 +150,22 @@ fn show(f: &Fam, a: &SockAddr) -> String {
     }
 }
 
-fn sockname(f: &Fam, fd: &Fd) -> SysResult<String> {
+fn sockname(f: &Fam, fd: &Socket) -> SysResult<String> {
     sys::getsockname(fd).map(|a| show(f, &a))
 }
 
-fn peername(f: &Fam, fd: &Fd) -> SysResult<String> {
+fn peername(f: &Fam, fd: &Socket) -> SysResult<String> {
     sys::getpeername(fd).map(|a| show(f, &a))
 }
 
 /// recvfrom() as observed: return value, data as text, sender.
-fn recv_from(f: &Fam, fd: &Fd, cap: usize, flags: i32) -> SysResult<(usize, String, String)> {
+fn recv_from(f: &Fam, fd: &Socket, cap: usize, flags: i32) -> SysResult<(usize, String, String)> {
     sys::recvfrom(fd, cap, flags).map(|(n, d, a)| (n, String::from_utf8_lossy(&d).into_owned(), show(f, &a)))
 }
 
 /// recv() of up to 256 bytes, as text.
-fn recv_text(fd: &Fd, flags: i32) -> SysResult<String> {
-    sys::recv(fd, 256, flags).map(|d| String::from_utf8_lossy(&d).into_owned())
+fn recv_text(fd: &Socket, flags: i32) -> SysResult<String> {
+    client::recv(fd, 256, flags).map(|d| String::from_utf8_lossy(&d).into_owned())
 }
 
 /// A received message as observed (credentials and descriptors left out).
@@ -227,7 +229,7 @@ fn events(ev: u32) -> String {
 }
 
 /// All poll() events at once, without waiting.
-fn poll_now(fd: &Fd) -> SysResult<String> {
+fn poll_now(fd: &Socket) -> SysResult<String> {
     let all = libc::POLLIN
         | libc::POLLPRI
         | libc::POLLOUT
@@ -240,7 +242,7 @@ fn poll_now(fd: &Fd) -> SysResult<String> {
 }
 
 /// Whether POLLOUT is set now.
-fn writable(fd: &Fd) -> SysResult<bool> {
+fn writable(fd: &Socket) -> SysResult<bool> {
     sys::poll(fd, libc::POLLOUT, 0).map(|ev| ev & libc::POLLOUT != 0)
 }
 
@@ -261,17 +263,17 @@ fn creds(c: &sys::Creds, child: Option<i32>) -> String {
     format!("pid {} uid {} gid {}", who(c.pid, child), c.uid as i32, c.gid as i32)
 }
 
-fn so_error(fd: &Fd) -> SysResult<String> {
+fn so_error(fd: &Socket) -> SysResult<String> {
     sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR).map(|e| format!("{:?}", sys::Errno(e)))
 }
 
 /// Sends `msg` with MSG_DONTWAIT (to `to` if given) until EAGAIN; at most
 /// 100000 times. Fails on another error or if EAGAIN never comes.
-fn fill(tx: &Fd, to: Option<&SockAddr>, msg: &[u8]) -> R<usize> {
+fn fill(tx: &Socket, to: Option<&SockAddr>, msg: &[u8]) -> R<usize> {
     for n in 0..100_000 {
         let r = match to {
             Some(a) => sys::sendto(tx, msg, libc::MSG_DONTWAIT, a),
-            None => sys::send(tx, msg, libc::MSG_DONTWAIT),
+            None => tx.send_with_flags(msg, libc::MSG_DONTWAIT).sys(),
         };
         match r {
             Ok(_) => {}
@@ -284,8 +286,8 @@ fn fill(tx: &Fd, to: Option<&SockAddr>, msg: &[u8]) -> R<usize> {
 
 /// Makes the receive queue of `rx` small so that filling it is quick with
 /// either accounting (bytes for the family, message count for AF_UNIX).
-fn small_rcvbuf(rx: &Fd) -> R<()> {
-    sys::setsockopt_int(rx, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096).ctx("SO_RCVBUF")
+fn small_rcvbuf(rx: &Socket) -> R<()> {
+    rx.set_recv_buffer_size(4096).sys().ctx("SO_RCVBUF")
 }
 
 /// A channel (see `channel`) whose receiver is full: 100-byte messages sent
@@ -293,7 +295,7 @@ fn small_rcvbuf(rx: &Fd) -> R<()> {
 /// compared: AF_UNIX bounds a datagram receiver by message count
 /// (max_dgram_qlen) and a seqpacket sender by its SO_SNDBUF, the family bounds
 /// the receiver by its SO_RCVBUF bytes (made small here to keep this quick).
-fn full_channel(f: &Fam, o: &mut Obs, ty: i32) -> R<(Fd, Fd)> {
+fn full_channel(f: &Fam, o: &mut Obs, ty: i32) -> R<(Socket, Socket)> {
     let (tx, rx) = channel(f, ty, "rx")?;
     small_rcvbuf(&rx)?;
     o.note("filled until EAGAIN", fill(&tx, None, &[b'x'; 100]).map(|_| ()));
@@ -301,9 +303,9 @@ fn full_channel(f: &Fam, o: &mut Obs, ty: i32) -> R<(Fd, Fd)> {
 }
 
 /// Reads what is queued on `rx` (without recording how much) until EAGAIN.
-fn drain(rx: &Fd) {
+fn drain(rx: &Socket) {
     for _ in 0..100_000 {
-        if sys::recv(rx, 256, libc::MSG_DONTWAIT).is_err() {
+        if client::recv(rx, 256, libc::MSG_DONTWAIT).is_err() {
             break;
         }
     }

@@ -80,7 +80,7 @@ mod testutil;
 
 pub use addr::Addr;
 pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
-pub use socket::{SockType, Socket};
+pub use socket::{RecvMeta, SockType, Socket};
 
 /// Default address family number (`AF_MCAST_UNIX` in the uapi header).
 pub const AF_MCAST_UNIX: i32 = 13;

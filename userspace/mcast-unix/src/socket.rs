@@ -10,6 +10,7 @@ use std::io;
 use std::mem::size_of;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
 
 /// The socket types the family provides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +66,45 @@ fn with_addr_out<T>(
     let mut len = size_of::<libc::sockaddr_un>() as libc::socklen_t;
     let value = call((&mut raw as *mut libc::sockaddr_un).cast(), &mut len)?;
     Ok((value, Addr::from_raw(&raw, len)))
+}
+
+/// `SO_RCVTIMEO`/`SO_SNDTIMEO` as a `timeval` (`None` and zero: no timeout).
+fn timeval_of(timeout: Option<Duration>) -> libc::timeval {
+    let d = timeout.unwrap_or_default();
+    let mut tv = libc::timeval {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: d.subsec_micros() as libc::suseconds_t,
+    };
+    if tv.tv_sec == 0 && tv.tv_usec == 0 && !d.is_zero() {
+        // Below a microsecond: the shortest timeout, not none.
+        tv.tv_usec = 1;
+    }
+    tv
+}
+
+/// The room [`Socket::recv_msg`] gives ancillary data: credentials, the
+/// drop counter and up to 32 descriptors, in `u64`s for cmsghdr alignment.
+const CONTROL_WORDS: usize = 64;
+
+/// What [`Socket::recv_msg`] reports besides the data.
+#[derive(Debug)]
+pub struct RecvMeta {
+    /// recvmsg()'s return value: the bytes received, or with `MSG_TRUNC` in
+    /// the flags passed, the message's full length.
+    pub len: usize,
+    /// The sender's address (for a group message, the original sender's).
+    pub from: Addr,
+    /// `msg_flags`: `MSG_TRUNC` if the message did not fit, `MSG_CTRUNC`
+    /// if the ancillary data did not.
+    pub flags: libc::c_int,
+    /// The sender's credentials (`SCM_CREDENTIALS`), with
+    /// [`set_passcred`](Socket::set_passcred).
+    pub cred: Option<libc::ucred>,
+    /// The receiver's drop counter (`SO_RXQ_OVFL`), with
+    /// [`set_recv_overflow`](Socket::set_recv_overflow).
+    pub dropped: Option<u32>,
+    /// Descriptors passed with the message (`SCM_RIGHTS`), now owned here.
+    pub fds: Vec<OwnedFd>,
 }
 
 impl Socket {
@@ -168,21 +208,179 @@ impl Socket {
         })
     }
 
+    /// send() with `MSG_*` flags (such as `MSG_DONTWAIT`); `MSG_NOSIGNAL`
+    /// is always added. Returns the bytes sent.
+    pub fn send_with_flags(&self, buf: &[u8], flags: libc::c_int) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for reads of its length.
+        cvt_len(unsafe {
+            libc::send(self.as_raw_fd(), buf.as_ptr().cast(), buf.len(), flags | libc::MSG_NOSIGNAL)
+        })
+    }
+
+    /// sendto() with `MSG_*` flags; `MSG_NOSIGNAL` is always added.
+    pub fn send_to_with_flags(&self, buf: &[u8], addr: &Addr, flags: libc::c_int) -> io::Result<usize> {
+        let (raw, len) = addr.to_raw(self.family);
+        // SAFETY: `buf` is valid for reads of its length; `raw` is a valid
+        // sockaddr_un of at least `len` bytes.
+        cvt_len(unsafe {
+            libc::sendto(
+                self.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                flags | libc::MSG_NOSIGNAL,
+                (&raw as *const libc::sockaddr_un).cast(),
+                len,
+            )
+        })
+    }
+
+    /// sendmsg() of one message to `to` (or the connected peer) carrying
+    /// credentials (`SCM_CREDENTIALS`: the kernel checks that the caller may
+    /// claim them) and descriptors (`SCM_RIGHTS`). `MSG_NOSIGNAL` is added
+    /// to `flags`.
+    pub fn send_msg(
+        &self,
+        buf: &[u8],
+        to: Option<&Addr>,
+        cred: Option<libc::ucred>,
+        fds: &[BorrowedFd<'_>],
+        flags: libc::c_int,
+    ) -> io::Result<usize> {
+        let fds: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+        let fds_len = std::mem::size_of_val(fds.as_slice());
+        // SAFETY: CMSG_SPACE only computes a size.
+        let space = |n: usize| unsafe { libc::CMSG_SPACE(n as u32) } as usize;
+        let total = cred.map_or(0, |_| space(size_of::<libc::ucred>())) + if fds.is_empty() { 0 } else { space(fds_len) };
+        let mut control = vec![0u64; total.div_ceil(8)];
+        let addr = to.map(|a| a.to_raw(self.family));
+        let mut iov = libc::iovec { iov_base: buf.as_ptr() as *mut libc::c_void, iov_len: buf.len() };
+        // SAFETY: all-zero is a valid msghdr.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        if let Some((raw, len)) = &addr {
+            msg.msg_name = (raw as *const libc::sockaddr_un).cast_mut().cast();
+            msg.msg_namelen = *len;
+        }
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if total > 0 {
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = total as _;
+            let items = cred
+                .as_ref()
+                .map(|c| (libc::SCM_CREDENTIALS, (c as *const libc::ucred).cast::<u8>(), size_of::<libc::ucred>()))
+                .into_iter()
+                .chain((!fds.is_empty()).then(|| (libc::SCM_RIGHTS, fds.as_ptr().cast::<u8>(), fds_len)));
+            // SAFETY: `control` is `total` bytes, exactly the CMSG_SPACE of
+            // the items written; CMSG_FIRSTHDR/CMSG_NXTHDR stay within it and
+            // each item's source is valid for its length.
+            unsafe {
+                let mut c = libc::CMSG_FIRSTHDR(&msg);
+                for (ty, src, len) in items {
+                    (*c).cmsg_level = libc::SOL_SOCKET;
+                    (*c).cmsg_type = ty;
+                    (*c).cmsg_len = libc::CMSG_LEN(len as u32) as _;
+                    std::ptr::copy_nonoverlapping(src, libc::CMSG_DATA(c), len);
+                    c = libc::CMSG_NXTHDR(&msg, c);
+                }
+            }
+        }
+        // SAFETY: every pointer in `msg` is valid for the length given with it.
+        cvt_len(unsafe { libc::sendmsg(self.as_raw_fd(), &msg, flags | libc::MSG_NOSIGNAL) })
+    }
+
     /// recv(): one message into `buf` (cut to its size). Returns the bytes
     /// received.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_with_flags(buf, 0)
+    }
+
+    /// recv() with `MSG_*` flags (`MSG_DONTWAIT`, `MSG_PEEK`, `MSG_TRUNC`).
+    /// Returns recvmsg()'s value: the bytes received, or with `MSG_TRUNC`
+    /// the message's full length (which may exceed `buf`).
+    pub fn recv_with_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
         // SAFETY: `buf` is valid for writes of its length.
-        cvt_len(unsafe { libc::recv(self.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })
+        cvt_len(unsafe { libc::recv(self.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) })
+    }
+
+    /// Like [`recv`](Socket::recv) but leaves the message queued
+    /// (`MSG_PEEK`).
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_with_flags(buf, libc::MSG_PEEK)
+    }
+
+    /// recvmsg(): one message into `buf` with its sender, `msg_flags` and
+    /// ancillary data. `flags` as for
+    /// [`recv_with_flags`](Socket::recv_with_flags).
+    pub fn recv_msg(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<RecvMeta> {
+        let mut control = [0u64; CONTROL_WORDS];
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        // SAFETY: all-zero is a valid msghdr.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        let (len, from) = with_addr_out(|raw, raw_len| {
+            msg.msg_name = raw.cast();
+            // SAFETY: `raw_len` points at the caller's valid socklen_t.
+            msg.msg_namelen = unsafe { *raw_len };
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = size_of_val(&control) as _;
+            // SAFETY: every pointer in `msg` is valid for the length given with it.
+            let n = cvt_len(unsafe { libc::recvmsg(self.as_raw_fd(), &mut msg, flags) })?;
+            // SAFETY: as above; the kernel updated msg_namelen.
+            unsafe { *raw_len = msg.msg_namelen };
+            Ok(n)
+        })?;
+        let mut meta = RecvMeta { len, from, flags: msg.msg_flags, cred: None, dropped: None, fds: Vec::new() };
+        // SAFETY: the kernel filled msg_controllen bytes of `control` with
+        // well-formed cmsghdrs; CMSG_FIRSTHDR/CMSG_NXTHDR stay within them
+        // and each payload is read within its cmsg_len.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                let data = libc::CMSG_DATA(c);
+                let n = (*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                match ((*c).cmsg_level, (*c).cmsg_type) {
+                    (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if n >= size_of::<libc::ucred>() => {
+                        meta.cred = Some(std::ptr::read_unaligned(data.cast()));
+                    }
+                    (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) if n >= size_of::<u32>() => {
+                        meta.dropped = Some(std::ptr::read_unaligned(data.cast()));
+                    }
+                    (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
+                        for i in 0..n / size_of::<RawFd>() {
+                            let fd: RawFd = std::ptr::read_unaligned(data.cast::<RawFd>().add(i));
+                            // The kernel installed this descriptor for us.
+                            meta.fds.push(OwnedFd::from_raw_fd(fd));
+                        }
+                    }
+                    _ => {}
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        Ok(meta)
     }
 
     /// recvfrom(): one message into `buf` and the sender's address (for a
     /// group message, the original sender's).
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Addr)> {
+        self.recv_from_with_flags(buf, 0)
+    }
+
+    /// recvfrom() with `MSG_*` flags; the length as for
+    /// [`recv_with_flags`](Socket::recv_with_flags).
+    pub fn recv_from_with_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<(usize, Addr)> {
         with_addr_out(|raw, len| {
             // SAFETY: `buf` is valid for writes of its length; `raw` and
             // `len` describe a writable sockaddr_un.
-            cvt_len(unsafe { libc::recvfrom(self.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0, raw, len) })
+            cvt_len(unsafe { libc::recvfrom(self.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags, raw, len) })
         })
+    }
+
+    /// Like [`recv_from`](Socket::recv_from) but leaves the message queued
+    /// (`MSG_PEEK`).
+    pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, Addr)> {
+        self.recv_from_with_flags(buf, libc::MSG_PEEK)
     }
 
     /// getsockname().
@@ -215,6 +413,29 @@ impl Socket {
         Ok(())
     }
 
+    /// connect() to `AF_UNSPEC`: a datagram socket drops its default
+    /// destination.
+    pub fn disconnect(&self) -> io::Result<()> {
+        let raw = libc::sockaddr_un { sun_family: libc::AF_UNSPEC as libc::sa_family_t, sun_path: [0; crate::addr::SUN_PATH_LEN] };
+        let len = crate::addr::PATH_OFFSET as libc::socklen_t;
+        // SAFETY: `raw` is a valid sockaddr_un of at least `len` bytes.
+        cvt(unsafe { libc::connect(self.as_raw_fd(), (&raw as *const libc::sockaddr_un).cast(), len) })?;
+        Ok(())
+    }
+
+    /// socketpair(): two connected sockets of `family` and `ty`,
+    /// close-on-exec.
+    pub fn pair(family: i32, ty: SockType) -> io::Result<(Socket, Socket)> {
+        let fam = family_of(family)?;
+        let mut fds = [0 as RawFd; 2];
+        // SAFETY: `fds` has room for the two descriptors.
+        cvt(unsafe { libc::socketpair(family, ty.raw() | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) })?;
+        // SAFETY: socketpair() just returned these descriptors and nothing
+        // else owns them.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok((Socket { fd: a, family: fam }, Socket { fd: b, family: fam }))
+    }
+
     /// Sets or clears `O_NONBLOCK`.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         let mut on = libc::c_int::from(nonblocking);
@@ -239,6 +460,94 @@ impl Socket {
             )
         })?;
         Ok(cred)
+    }
+
+    /// getsockopt() of a value of type `T`.
+    fn get_option<T: Copy>(&self, level: libc::c_int, name: libc::c_int, init: T) -> io::Result<T> {
+        let mut val = init;
+        let mut len = size_of::<T>() as libc::socklen_t;
+        // SAFETY: `val` and `len` describe a writable T.
+        cvt(unsafe { libc::getsockopt(self.as_raw_fd(), level, name, (&mut val as *mut T).cast(), &mut len) })?;
+        Ok(val)
+    }
+
+    fn set_int(&self, name: libc::c_int, val: libc::c_int) -> io::Result<()> {
+        self.set_option(libc::SOL_SOCKET, name, Some(&val))
+    }
+
+    fn get_int(&self, name: libc::c_int) -> io::Result<libc::c_int> {
+        self.get_option(libc::SOL_SOCKET, name, 0)
+    }
+
+    fn set_timeout(&self, name: libc::c_int, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_option(libc::SOL_SOCKET, name, Some(&timeval_of(timeout)))
+    }
+
+    fn timeout(&self, name: libc::c_int) -> io::Result<Option<Duration>> {
+        let tv = self.get_option(libc::SOL_SOCKET, name, libc::timeval { tv_sec: 0, tv_usec: 0 })?;
+        let d = Duration::new(tv.tv_sec.max(0) as u64, 0) + Duration::from_micros(tv.tv_usec.max(0) as u64);
+        Ok(Some(d).filter(|d| !d.is_zero()))
+    }
+
+    /// `SO_RCVTIMEO`: how long a blocking receive (or accept) waits before
+    /// `EAGAIN`; `None` waits forever (a zero duration also means forever).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_timeout(libc::SO_RCVTIMEO, timeout)
+    }
+
+    /// `SO_RCVTIMEO` read back (`None`: no timeout).
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.timeout(libc::SO_RCVTIMEO)
+    }
+
+    /// `SO_SNDTIMEO`: how long a blocking send waits for room before
+    /// `EAGAIN`; `None` waits forever (a zero duration also means forever).
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_timeout(libc::SO_SNDTIMEO, timeout)
+    }
+
+    /// `SO_SNDTIMEO` read back (`None`: no timeout).
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.timeout(libc::SO_SNDTIMEO)
+    }
+
+    /// `SO_PASSCRED`: received messages carry the sender's credentials
+    /// ([`RecvMeta::cred`]). Setting it on an unbound socket autobinds it.
+    pub fn set_passcred(&self, on: bool) -> io::Result<()> {
+        self.set_int(libc::SO_PASSCRED, on.into())
+    }
+
+    /// `SO_PASSCRED` read back.
+    pub fn passcred(&self) -> io::Result<bool> {
+        Ok(self.get_int(libc::SO_PASSCRED)? != 0)
+    }
+
+    /// `SO_RXQ_OVFL`: received messages carry the socket's count of dropped
+    /// messages ([`RecvMeta::dropped`]).
+    pub fn set_recv_overflow(&self, on: bool) -> io::Result<()> {
+        self.set_int(libc::SO_RXQ_OVFL, on.into())
+    }
+
+    /// `SO_RCVBUF`: the receive buffer size to ask for (the kernel doubles
+    /// it for bookkeeping and clamps it to its limits).
+    pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.set_int(libc::SO_RCVBUF, libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX))
+    }
+
+    /// `SO_RCVBUF` read back: the size the kernel uses.
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        Ok(self.get_int(libc::SO_RCVBUF)?.max(0) as usize)
+    }
+
+    /// `SO_SNDBUF`: the send buffer size to ask for (doubled and clamped as
+    /// for [`set_recv_buffer_size`](Socket::set_recv_buffer_size)).
+    pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.set_int(libc::SO_SNDBUF, libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX))
+    }
+
+    /// `SO_SNDBUF` read back: the size the kernel uses.
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        Ok(self.get_int(libc::SO_SNDBUF)?.max(0) as usize)
     }
 
     /// setsockopt() with the bytes of `val` (`None`: optlen 0).
@@ -442,6 +751,88 @@ mod tests {
         assert!(s.admit_member(0).is_err());
         assert!(s.set_peer_filter(&Program::accept_all()).is_err());
         assert!(s.clear_peer_filter().is_err());
+    }
+
+    #[test]
+    fn flags_peek_and_trunc() {
+        let (a, b) = Socket::pair(libc::AF_UNIX, SockType::Dgram).unwrap();
+        let mut buf = [0u8; 2];
+        assert_eq!(b.recv_with_flags(&mut buf, libc::MSG_DONTWAIT).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        a.send_with_flags(b"hello", libc::MSG_DONTWAIT).unwrap();
+        assert_eq!(b.peek(&mut buf).unwrap(), 2);
+        assert_eq!(b.recv_with_flags(&mut buf, libc::MSG_TRUNC).unwrap(), 5, "the full length");
+        assert_eq!(&buf, b"he");
+
+        let (c, d) = (dgram(), dgram());
+        let name = unique("peek");
+        d.bind(&name).unwrap();
+        c.send_to_with_flags(b"xy", &name, libc::MSG_DONTWAIT).unwrap();
+        assert!(d.peek_from(&mut buf).unwrap().1.is_unnamed());
+        assert_eq!(d.recv_from_with_flags(&mut buf, 0).unwrap().0, 2);
+    }
+
+    #[test]
+    fn timeouts_round_trip() {
+        let s = dgram();
+        assert_eq!(s.read_timeout().unwrap(), None);
+        s.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+        assert_eq!(s.read_timeout().unwrap(), Some(Duration::from_millis(1500)));
+        s.set_write_timeout(Some(Duration::from_millis(20))).unwrap();
+        assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_millis(20)));
+        s.set_write_timeout(None).unwrap();
+        assert_eq!(s.write_timeout().unwrap(), None);
+
+        s.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!(s.recv(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn buffer_sizes_are_doubled() {
+        let s = dgram();
+        s.set_send_buffer_size(8192).unwrap();
+        assert_eq!(s.send_buffer_size().unwrap(), 16384);
+        s.set_recv_buffer_size(8192).unwrap();
+        assert_eq!(s.recv_buffer_size().unwrap(), 16384);
+        s.set_recv_overflow(true).unwrap();
+    }
+
+    #[test]
+    fn credentials_and_descriptors_ride_along() {
+        let (tx, rx) = (dgram(), dgram());
+        let name = unique("cred");
+        rx.bind(&name).unwrap();
+        assert!(!rx.passcred().unwrap());
+        rx.set_passcred(true).unwrap();
+        assert!(rx.passcred().unwrap());
+
+        tx.send_to(b"plain", &name).unwrap();
+        let mut buf = [0u8; 16];
+        let meta = rx.recv_msg(&mut buf, 0).unwrap();
+        assert_eq!((meta.len, meta.flags), (5, 0));
+        assert_eq!(meta.cred.unwrap().pid as u32, std::process::id(), "SO_PASSCRED fills in the sender");
+
+        // SAFETY: plain system calls without arguments.
+        let me = unsafe { libc::ucred { pid: libc::getpid(), uid: libc::getuid(), gid: libc::getgid() } };
+        let passed = dgram();
+        tx.send_msg(b"both", Some(&name), Some(me), &[passed.as_fd()], 0).unwrap();
+        let meta = rx.recv_msg(&mut buf[..2], 0).unwrap();
+        assert_eq!(meta.flags & libc::MSG_TRUNC, libc::MSG_TRUNC);
+        assert_eq!(meta.cred.unwrap().uid, me.uid);
+        assert_eq!(meta.fds.len(), 1);
+        let got = Socket::from_fd(meta.fds.into_iter().next().unwrap(), libc::AF_UNIX).unwrap();
+        got.bind(&unique("passed")).unwrap();
+        assert!(passed.local_addr().unwrap().as_abstract().is_some(), "the same socket");
+    }
+
+    #[test]
+    fn disconnect_drops_the_destination() {
+        let (a, b) = (dgram(), dgram());
+        let name = unique("dest");
+        b.bind(&name).unwrap();
+        a.connect(&name).unwrap();
+        a.disconnect().unwrap();
+        assert_eq!(a.send(b"x").unwrap_err().raw_os_error(), Some(libc::ENOTCONN));
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let a = sock(f, DGRAM)?;
         o.note("connect", sys::connect(&a, &f.path("b")));
         o.note("getpeername", peername(f, &a));
-        o.note("send", sys::send(&a, b"hello", 0));
+        o.note("send", a.send_with_flags(b"hello", 0).sys());
         o.note("received", recv_from(f, &b, 64, libc::MSG_DONTWAIT));
         o.note("the receiver is not connected", peername(f, &b));
         Ok(())
@@ -25,7 +25,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("AF_UNSPEC with addrlen 1", sys::connect(&a, &short));
         o.note("AF_UNSPEC", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
         o.note("getpeername", peername(f, &a));
-        o.note("send", sys::send(&a, b"x", libc::MSG_DONTWAIT));
+        o.note("send", a.send_with_flags(b"x", libc::MSG_DONTWAIT).sys());
         o.note("sendto still works", sys::sendto(&a, b"y", libc::MSG_DONTWAIT, &f.path("b")));
         o.note("received", recv_text(&b, libc::MSG_DONTWAIT));
         o.note("AF_UNSPEC again", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
@@ -36,15 +36,15 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let b = bound(f, DGRAM, &f.path("b"))?;
         sys::connect(&a, &f.path("b")).ctx("connect a")?;
         sys::connect(&b, &f.path("a")).ctx("connect b")?;
-        sys::send(&b, b"one", 0).ctx("send")?;
-        sys::send(&b, b"two", 0).ctx("send")?;
+        b.send_with_flags(b"one", 0).sys().ctx("send")?;
+        b.send_with_flags(b"two", 0).sys().ctx("send")?;
         o.note("disconnect a", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
         o.note("a's queue", recv_text(&a, libc::MSG_DONTWAIT));
         o.note("poll b", poll_now(&b));
         o.note("b's SO_ERROR", so_error(&b));
         o.note("b's SO_ERROR again", so_error(&b));
         o.note("b's getpeername", peername(f, &b));
-        o.note("b sends again", sys::send(&b, b"three", libc::MSG_DONTWAIT));
+        o.note("b sends again", b.send_with_flags(b"three", libc::MSG_DONTWAIT).sys());
         o.note("a receives", recv_from(f, &a, 64, libc::MSG_DONTWAIT));
         Ok(())
     }));
@@ -86,7 +86,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let other = bound(f, other_type(ty), &f.path("p"))?;
         let _other_abs = bound(f, other_type(ty), &f.abstract_("a"))?;
         if other_type(ty) == SEQPACKET {
-            sys::listen(&other, 1).ctx("listen")?;
+            other.listen(1).sys().ctx("listen")?;
         }
         let s = sock(f, ty)?;
         o.note("connect to its path", sys::connect(&s, &f.path("p")));
@@ -99,7 +99,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "reaching a path without write permission as non-root -> EACCES", |f, o, ty| {
         let t = bound(f, ty, &f.path("t"))?;
         if ty == SEQPACKET {
-            sys::listen(&t, 4).ctx("listen")?;
+            t.listen(4).sys().ctx("listen")?;
         }
         let target = f.path("t");
         searchable(f)?;
@@ -134,7 +134,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         io(std::fs::create_dir(fs_path(f, "dir")), "mkdir")?;
         let t = bound(f, ty, &f.path("t"))?;
         if ty == SEQPACKET {
-            sys::listen(&t, 4).ctx("listen")?;
+            t.listen(4).sys().ctx("listen")?;
         }
         io(std::os::unix::fs::symlink(fs_path(f, "t"), fs_path(f, "link")), "symlink")?;
         for name in ["file", "dir", "link"] {
@@ -169,12 +169,12 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
         sys::connect(&a, &f.path("b")).ctx("connect")?;
-        sys::send(&a, b"queued", 0).ctx("send")?;
+        a.send_with_flags(b"queued", 0).sys().ctx("send")?;
         drop(b);
         o.note("poll", poll_now(&a));
-        o.note("send", sys::send(&a, b"x", libc::MSG_DONTWAIT));
+        o.note("send", a.send_with_flags(b"x", libc::MSG_DONTWAIT).sys());
         o.note("getpeername", peername(f, &a));
-        o.note("send again", sys::send(&a, b"x", libc::MSG_DONTWAIT));
+        o.note("send again", a.send_with_flags(b"x", libc::MSG_DONTWAIT).sys());
         o.note("SO_ERROR", so_error(&a));
         Ok(())
     }));
@@ -196,7 +196,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let a = bound(f, DGRAM, &f.abstract_("a"))?;
         o.note("connect", sys::connect(&a, &f.abstract_("a")));
         o.note("getpeername", peername(f, &a));
-        o.note("send", sys::send(&a, b"me", 0));
+        o.note("send", a.send_with_flags(b"me", 0).sys());
         o.note("receive", recv_from(f, &a, 8, libc::MSG_DONTWAIT));
         Ok(())
     }));
@@ -219,26 +219,26 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         drop(b);
         io(std::fs::remove_file(fs_path(f, "b")), "unlink")?;
         let b2 = bound(f, DGRAM, &f.path("b"))?;
-        o.note("send to the dead peer", sys::send(&a, b"x", libc::MSG_DONTWAIT));
+        o.note("send to the dead peer", a.send_with_flags(b"x", libc::MSG_DONTWAIT).sys());
         o.note("reconnect", sys::connect(&a, &f.path("b")));
-        o.note("send", sys::send(&a, b"new", libc::MSG_DONTWAIT));
+        o.note("send", a.send_with_flags(b"new", libc::MSG_DONTWAIT).sys());
         o.note("the new socket receives", recv_text(&b2, libc::MSG_DONTWAIT));
         Ok(())
     }));
     v.push(case(mode, "dgram: SO_PASSCRED autobinds an unbound sender", |f, o| {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
-        sys::setsockopt_int(&a, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).ctx("SO_PASSCRED")?;
+        a.set_passcred(true).sys().ctx("SO_PASSCRED")?;
         o.note("getsockname before", sockname(f, &a));
         o.note("sendto", sys::sendto(&a, b"x", 0, &f.path("b")));
         o.note("getsockname after", sockname(f, &a));
         o.note("receiver sees", recv_from(f, &b, 8, libc::MSG_DONTWAIT));
         let c = sock(f, DGRAM)?;
-        sys::setsockopt_int(&c, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).ctx("SO_PASSCRED")?;
+        c.set_passcred(true).sys().ctx("SO_PASSCRED")?;
         o.note("connect", sys::connect(&c, &f.path("b")));
         o.note("getsockname after connect", sockname(f, &c));
         let d = sock(f, DGRAM)?;
-        sys::setsockopt_int(&d, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).ctx("SO_PASSCRED")?;
+        d.set_passcred(true).sys().ctx("SO_PASSCRED")?;
         o.note("failed sendto", sys::sendto(&d, b"x", 0, &f.abstract_("missing")));
         o.note("getsockname after a failed sendto", sockname(f, &d));
         Ok(())
@@ -246,7 +246,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "seqpacket: SO_PASSCRED autobinds the client on connect", |f, o| {
         let (l, a) = listener(f, "srv")?;
         let c = sock(f, SEQPACKET)?;
-        sys::setsockopt_int(&c, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).ctx("SO_PASSCRED")?;
+        c.set_passcred(true).sys().ctx("SO_PASSCRED")?;
         o.note("connect", sys::connect(&c, &a));
         o.note("client's getsockname", sockname(f, &c));
         let (s, from) = sys::accept(&l, 0).ctx("accept")?;

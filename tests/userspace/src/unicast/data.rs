@@ -2,11 +2,12 @@
 
 use super::*;
 use crate::sys::{AddrOp, RecvOpts};
+use mcast_unix::Socket;
 
 const DONTWAIT: i32 = libc::MSG_DONTWAIT;
 
 /// recvmsg() with one buffer of `cap` bytes, as observed.
-fn recv_msg(f: &Fam, fd: &Fd, cap: usize, flags: i32) -> SysResult<String> {
+fn recv_msg(f: &Fam, fd: &Socket, cap: usize, flags: i32) -> SysResult<String> {
     received(f, &sys::recvmsg(fd, &RecvOpts { iov: &[cap], name: true, control: 0 }, flags))
 }
 
@@ -27,32 +28,32 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.push(case(mode, "seqpacket: the receiver sees the peer's address", |f, o| {
         let (c, s) = seq_pair(f, "srv")?;
-        sys::send(&s, b"to client", 0).ctx("send")?;
+        s.send_with_flags(b"to client", 0).sys().ctx("send")?;
         o.note("client receives from", recv_from(f, &c, 64, DONTWAIT));
-        sys::send(&c, b"to server", 0).ctx("send")?;
+        c.send_with_flags(b"to server", 0).sys().ctx("send")?;
         o.note("server receives from", recv_from(f, &s, 64, DONTWAIT));
         sys::bind(&c, &f.abstract_("c")).ctx("bind")?;
-        sys::send(&c, b"bound now", 0).ctx("send")?;
+        c.send_with_flags(b"bound now", 0).sys().ctx("send")?;
         o.note("server receives from", recv_msg(f, &s, 64, DONTWAIT));
         Ok(())
     }));
     v.extend(per_type(mode, "zero-length messages", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        o.note("send empty", sys::send(&tx, b"", 0));
+        o.note("send empty", tx.send_with_flags(b"", 0).sys());
         o.note("sendmsg without iovecs", sys::sendmsg(&tx, &[], None, &[], 0));
         o.note("poll", poll_now(&rx));
         o.note("SIOCINQ", sys::ioctl_int(&rx, libc::FIONREAD));
         o.note("recv", recv_text(&rx, DONTWAIT));
         o.note("recvmsg", recv_msg(f, &rx, 16, DONTWAIT));
         o.note("queue now", recv_text(&rx, DONTWAIT));
-        o.note("send after", sys::send(&tx, b"after", 0));
+        o.note("send after", tx.send_with_flags(b"after", 0).sys());
         o.note("recv after", recv_text(&rx, DONTWAIT));
         Ok(())
     }));
     v.extend(per_type(mode, "MSG_PEEK twice, then a real recv", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        sys::send(&tx, b"first", 0).ctx("send")?;
-        sys::send(&tx, b"second", 0).ctx("send")?;
+        tx.send_with_flags(b"first", 0).sys().ctx("send")?;
+        tx.send_with_flags(b"second", 0).sys().ctx("send")?;
         o.note("peek", recv_from(f, &rx, 64, libc::MSG_PEEK | DONTWAIT));
         o.note("peek again", recv_from(f, &rx, 64, libc::MSG_PEEK | DONTWAIT));
         o.note("peek short", recv_msg(f, &rx, 3, libc::MSG_PEEK | DONTWAIT));
@@ -66,7 +67,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (_tx, rx) = channel(f, ty, "rx")?;
         o.note("recv MSG_DONTWAIT", recv_text(&rx, DONTWAIT));
         o.note("recvmsg MSG_DONTWAIT", recv_msg(f, &rx, 16, DONTWAIT));
-        sys::set_nonblocking(&rx, true).ctx("O_NONBLOCK")?;
+        rx.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
         o.note("recv on O_NONBLOCK", recv_text(&rx, 0));
         if ty == DGRAM {
             let fresh = f.socket(ty | libc::SOCK_NONBLOCK).ctx("socket")?;
@@ -77,7 +78,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "short buffers truncate; MSG_TRUNC returns the full length", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         for m in ["0123456789", "abc", "xyz", "last"] {
-            sys::send(&tx, m.as_bytes(), 0).ctx("send")?;
+            tx.send_with_flags(m.as_bytes(), 0).sys().ctx("send")?;
         }
         o.note("recvmsg into 4 bytes", recv_msg(f, &rx, 4, DONTWAIT));
         o.note("MSG_TRUNC into 2 bytes", recv_msg(f, &rx, 2, libc::MSG_TRUNC | DONTWAIT));
@@ -89,8 +90,8 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.extend(per_type(mode, "MSG_WAITALL returns one message", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        sys::send(&tx, b"one", 0).ctx("send")?;
-        sys::send(&tx, b"two", 0).ctx("send")?;
+        tx.send_with_flags(b"one", 0).sys().ctx("send")?;
+        tx.send_with_flags(b"two", 0).sys().ctx("send")?;
         o.note("recv MSG_WAITALL", recv_text(&rx, libc::MSG_WAITALL));
         o.note("recv MSG_WAITALL|MSG_DONTWAIT", recv_text(&rx, libc::MSG_WAITALL | DONTWAIT));
         o.note("empty, MSG_WAITALL|MSG_DONTWAIT", recv_text(&rx, libc::MSG_WAITALL | DONTWAIT));
@@ -98,9 +99,9 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.extend(per_type(mode, "MSG_OOB -> EOPNOTSUPP", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        o.note("send MSG_OOB", sys::send(&tx, b"urgent", libc::MSG_OOB));
+        o.note("send MSG_OOB", tx.send_with_flags(b"urgent", libc::MSG_OOB).sys());
         o.note("sendmsg MSG_OOB", sys::sendmsg(&tx, &[b"urgent"], None, &[], libc::MSG_OOB));
-        sys::send(&tx, b"normal", 0).ctx("send")?;
+        tx.send_with_flags(b"normal", 0).sys().ctx("send")?;
         o.note("recv MSG_OOB", recv_text(&rx, libc::MSG_OOB | DONTWAIT));
         o.note("recv", recv_text(&rx, DONTWAIT));
         o.note("queue now", recv_text(&rx, DONTWAIT));
@@ -115,7 +116,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
             ("MSG_DONTROUTE", libc::MSG_DONTROUTE),
             ("unknown", unknown),
         ] {
-            o.note(&format!("send {name}"), sys::send(&tx, name.as_bytes(), flag));
+            o.note(&format!("send {name}"), tx.send_with_flags(name.as_bytes(), flag).sys());
         }
         for (name, flag) in
             [("MSG_ERRQUEUE", libc::MSG_ERRQUEUE), ("MSG_CMSG_CLOEXEC", libc::MSG_CMSG_CLOEXEC), ("unknown", unknown)]
@@ -127,13 +128,13 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.extend(per_type(mode, "a message above SO_SNDBUF -> EMSGSIZE", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        sys::setsockopt_int(&tx, libc::SOL_SOCKET, libc::SO_SNDBUF, 4096).ctx("SO_SNDBUF")?;
-        let sndbuf = sys::getsockopt_int(&tx, libc::SOL_SOCKET, libc::SO_SNDBUF).ctx("SO_SNDBUF")? as usize;
+        tx.set_send_buffer_size(4096).sys().ctx("SO_SNDBUF")?;
+        let sndbuf = tx.send_buffer_size().sys().ctx("SO_SNDBUF")?;
         o.note("SO_SNDBUF", sndbuf);
-        o.note("send SO_SNDBUF + 1 bytes", sys::send(&tx, &vec![b'x'; sndbuf + 1], DONTWAIT));
-        o.note("send 64 KiB", sys::send(&tx, &vec![b'x'; 65536], DONTWAIT));
-        o.note("send 1 KiB", sys::send(&tx, &[b'y'; 1024], DONTWAIT));
-        o.note("received", sys::recv(&rx, 2 * sndbuf, DONTWAIT).map(|d| d.len()));
+        o.note("send SO_SNDBUF + 1 bytes", tx.send_with_flags(&vec![b'x'; sndbuf + 1], DONTWAIT).sys());
+        o.note("send 64 KiB", tx.send_with_flags(&vec![b'x'; 65536], DONTWAIT).sys());
+        o.note("send 1 KiB", tx.send_with_flags(&[b'y'; 1024], DONTWAIT).sys());
+        o.note("received", client::recv(&rx, 2 * sndbuf, DONTWAIT).map(|d| d.len()));
         if ty == DGRAM {
             o.note(
                 "oversized sendto a missing name",
@@ -146,10 +147,10 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (tx, rx) = channel(f, ty, "rx")?;
         let msgs: [&[u8]; 5] = [b"a", &[b'b'; 100], b"ccccccc", b"", b"ddd"];
         for m in msgs {
-            sys::send(&tx, m, 0).ctx("send")?;
+            tx.send_with_flags(m, 0).sys().ctx("send")?;
         }
         for m in msgs {
-            let got = sys::recv(&rx, 1000, DONTWAIT);
+            let got = client::recv(&rx, 1000, DONTWAIT);
             crate::ensure!(got.as_deref() == Ok(m), "got {got:?}");
             o.note("recv length", got.map(|d| d.len()));
         }
@@ -201,7 +202,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.extend(per_type(mode, "recvmsg with msg_name NULL", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        sys::send(&tx, b"nameless", 0).ctx("send")?;
+        tx.send_with_flags(b"nameless", 0).sys().ctx("send")?;
         let m = sys::recvmsg(&rx, &RecvOpts { iov: &[64], name: false, control: 0 }, DONTWAIT);
         o.note(
             "recvmsg",
@@ -216,7 +217,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("queue after", recv_text(&rx, DONTWAIT));
         o.note("send 0 bytes from NULL", sys::send_null(&tx, 0, DONTWAIT));
         o.note("received", recv_text(&rx, DONTWAIT));
-        sys::send(&tx, b"kept?", 0).ctx("send")?;
+        tx.send_with_flags(b"kept?", 0).sys().ctx("send")?;
         o.note("recv into NULL", sys::recv_null(&rx, 10, DONTWAIT));
         o.note("queue after", recv_text(&rx, DONTWAIT));
         Ok(())
@@ -224,7 +225,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "seqpacket: a destination address on a connected socket is ignored", |f, o| {
         let (c, s) = seq_pair(f, "srv")?;
         let other = bound(f, SEQPACKET, &f.abstract_("other"))?;
-        sys::listen(&other, 1).ctx("listen")?;
+        other.listen(1).sys().ctx("listen")?;
         o.note("sendto another socket", sys::sendto(&c, b"one", 0, &f.abstract_("other")));
         o.note("sendto a missing name", sys::sendto(&c, b"two", 0, &f.abstract_("missing")));
         o.note("addrlen 111", sys::addr_op_len(AddrOp::SendTo, &c, &f.path("x"), 111));
@@ -232,7 +233,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         for _ in 0..3 {
             o.note("the peer receives", recv_text(&s, DONTWAIT));
         }
-        sys::set_nonblocking(&other, true).ctx("O_NONBLOCK")?;
+        other.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
         o.note("the other socket got no connection", sys::accept(&other, 0).map(|_| ()));
         o.note("unconnected sendto", sock(f, SEQPACKET).map(|u| sys::sendto(&u, b"x", 0, &f.abstract_("other")))?);
         Ok(())

@@ -38,7 +38,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
             o.note("sendto a's name", sys::sendto(&b, b"x", 0, &na));
             o.note("a receives from", recv_from(f, &a, 8, libc::MSG_DONTWAIT));
         } else {
-            o.note("listen", sys::listen(&a, 1));
+            o.note("listen", a.listen(1).sys());
             let c = sock(f, ty)?;
             o.note("connect to a's name", sys::connect(&c, &na));
         }
@@ -83,7 +83,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let s = sock(f, SEQPACKET)?;
         o.note("seqpacket binds the dgram's abstract name", sys::bind(&s, &f.abstract_("n")));
         o.note("dgram binds it again", sock(f, DGRAM).map(|t| sys::bind(&t, &f.abstract_("n")))?);
-        let _ = sys::listen(&s, 1);
+        let _ = s.listen(1).sys();
         let c = sock(f, SEQPACKET)?;
         o.note("seqpacket connect to the name", sys::connect(&c, &f.abstract_("n")));
         let tx = sock(f, DGRAM)?;
@@ -150,7 +150,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
             o.note("sendto it", sys::sendto(&c, b"long", 0, &a));
             o.note("received", recv_text(&s, libc::MSG_DONTWAIT));
         } else {
-            o.note("listen", sys::listen(&s, 1));
+            o.note("listen", s.listen(1).sys());
             o.note("connect to it", sys::connect(&c, &a));
             o.note("client's getpeername", peername(f, &c));
         }
@@ -179,7 +179,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("bind after connect", sys::bind(&a, &f.path("a")));
         o.note("getsockname", sockname(f, &a));
         o.note("getpeername", peername(f, &a));
-        o.note("send", sys::send(&a, b"hi", 0));
+        o.note("send", a.send_with_flags(b"hi", 0).sys());
         o.note("peer sees the new name", recv_from(f, &b, 8, libc::MSG_DONTWAIT));
         Ok(())
     }));
@@ -189,7 +189,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("bind after connect", sys::bind(&c, &f.path("c")));
         o.note("client's getsockname", sockname(f, &c));
         o.note("accepted's peer after", peername(f, &s));
-        o.note("send", sys::send(&c, b"hi", 0));
+        o.note("send", c.send_with_flags(b"hi", 0).sys());
         o.note("accepted receives from", recv_from(f, &s, 8, libc::MSG_DONTWAIT));
         Ok(())
     }));
@@ -201,7 +201,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("getsockname bound", sockname(f, &s));
         o.note("getpeername bound", peername(f, &s));
         if ty == SEQPACKET {
-            sys::listen(&s, 1).ctx("listen")?;
+            s.listen(1).sys().ctx("listen")?;
             o.note("getpeername listening", peername(f, &s));
         }
         Ok(())

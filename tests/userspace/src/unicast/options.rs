@@ -2,25 +2,27 @@
 
 use super::*;
 use crate::ensure;
+use mcast_unix::Socket;
+use std::os::fd::AsRawFd;
 use crate::sys::{Child, Creds, Ctl, Errno, RecvOpts, SignalHandler};
 
 const DONTWAIT: i32 = libc::MSG_DONTWAIT;
 
-fn passcred(fd: &Fd, on: bool) -> R<()> {
-    sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_PASSCRED, on as i32).ctx("SO_PASSCRED")
+fn passcred(fd: &Socket, on: bool) -> R<()> {
+    fd.set_passcred((on as i32) != 0).sys().ctx("SO_PASSCRED")
 }
 
 /// The receiving side of the credential cases, with SO_PASSCRED set: a dgram
 /// socket bound to an abstract name, or a non-blocking seqpacket listener at
 /// `DIR/rx` that anyone may connect to. Returns it and the address to reach.
-fn cred_receiver(f: &Fam, ty: i32) -> R<(Fd, SockAddr)> {
+fn cred_receiver(f: &Fam, ty: i32) -> R<(Socket, SockAddr)> {
     let (rx, a) = if ty == DGRAM {
         (bound(f, DGRAM, &f.abstract_("rx"))?, f.abstract_("rx"))
     } else {
         let (l, a) = listener(f, "rx")?;
         searchable(f)?;
         chmod(f, "rx", 0o777)?;
-        sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
+        l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
         (l, a)
     };
     passcred(&rx, true)?;
@@ -36,7 +38,7 @@ fn cred_send(f: &Fam, ty: i32, a: &SockAddr, ctl: &[Ctl]) -> SysResult<()> {
 
 /// The next message `cred_send` left for `rx` (for seqpacket: on the next
 /// accepted connection), as observed: data, flags and credentials.
-fn cred_recv(f: &Fam, ty: i32, rx: &Fd, child: Option<i32>) -> SysResult<String> {
+fn cred_recv(f: &Fam, ty: i32, rx: &Socket, child: Option<i32>) -> SysResult<String> {
     let accepted;
     let from = if ty == SEQPACKET {
         accepted = sys::accept(rx, 0)?.0;
@@ -60,9 +62,9 @@ fn as_nobody(send: impl FnOnce() -> SysResult<()>) -> R<(i32, SysResult<()>)> {
 /// A blocking call in this thread, interrupted by SIGUSR1 (handler without
 /// SA_RESTART) until it returns. After about a second without returning,
 /// `fd` is shut down so a wrong implementation cannot hang the run.
-fn interrupted<T>(fd: &Fd, call: impl FnOnce() -> T) -> R<T> {
+fn interrupted<T>(fd: &Socket, call: impl FnOnce() -> T) -> R<T> {
     let _handler = SignalHandler::install(libc::SIGUSR1, false).ctx("sigaction")?;
-    let raw = fd.0;
+    let raw = fd.as_raw_fd();
     let intr = Interrupter::start(100, move |_| {
         let _ = sys::shutdown_raw(raw, libc::SHUT_RDWR);
     });
@@ -75,20 +77,20 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     let mut v = Vec::new();
     v.extend(per_type(mode, "SO_RCVTIMEO: recv fails with EAGAIN after the timeout", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        o.note("set", sys::set_timeout(&rx, libc::SO_RCVTIMEO, 100));
-        o.note("get", sys::get_timeout(&rx, libc::SO_RCVTIMEO));
+        o.note("set", rx.set_read_timeout(Some(std::time::Duration::from_millis(100))).sys());
+        o.note("get", rx.read_timeout().sys().map(|t| t.map_or(0, |d| d.as_millis())));
         let (waited, r) = timed(50, || recv_text(&rx, 0));
         o.note("recv on an empty queue", r);
         o.note("waited for the timeout", waited);
-        sys::send(&tx, b"ready", 0).ctx("send")?;
+        tx.send_with_flags(b"ready", 0).sys().ctx("send")?;
         o.note("recv with a message queued", recv_text(&rx, 0));
         Ok(())
     }));
     v.extend(per_type(mode, "SO_SNDTIMEO: a send to a full peer fails with EAGAIN after the timeout", |f, o, ty| {
         let (tx, _rx) = full_channel(f, o, ty)?;
-        o.note("set", sys::set_timeout(&tx, libc::SO_SNDTIMEO, 100));
-        o.note("get", sys::get_timeout(&tx, libc::SO_SNDTIMEO));
-        let (waited, r) = timed(50, || sys::send(&tx, &[b'x'; 100], 0));
+        o.note("set", tx.set_write_timeout(Some(std::time::Duration::from_millis(100))).sys());
+        o.note("get", tx.write_timeout().sys().map(|t| t.map_or(0, |d| d.as_millis())));
+        let (waited, r) = timed(50, || tx.send_with_flags(&[b'x'; 100], 0).sys());
         o.note("blocking send", r);
         o.note("waited for the timeout", waited);
         Ok(())
@@ -96,18 +98,18 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "a blocking recv is interrupted by a signal -> EINTR", |f, o, ty| {
         let (_tx, rx) = channel(f, ty, "rx")?;
         o.note("recv", interrupted(&rx, || recv_text(&rx, 0))?);
-        o.note("still usable", sys::send(&_tx, b"after", 0).and_then(|_| recv_text(&rx, 0)));
+        o.note("still usable", _tx.send_with_flags(b"after", 0).sys().and_then(|_| recv_text(&rx, 0)));
         Ok(())
     }));
     v.extend(per_type(mode, "SA_RESTART restarts a blocking recv unless SO_RCVTIMEO is set", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         let tx = Arc::new(tx);
         let _handler = SignalHandler::install(libc::SIGUSR1, true).ctx("sigaction")?;
-        let raw = rx.0;
+        let raw = rx.as_raw_fd();
         // Three signals, then the data.
         let sender = tx.clone();
         let intr = Interrupter::start(3, move |done| {
-            let _ = sys::send(&sender, b"data", 0);
+            let _ = sender.send_with_flags(b"data", 0).sys();
             if !wait_flag(done) {
                 let _ = sys::shutdown_raw(raw, libc::SHUT_RDWR);
             }
@@ -115,7 +117,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let r = recv_text(&rx, 0);
         drop(intr);
         o.note("recv without SO_RCVTIMEO", r);
-        sys::set_timeout(&rx, libc::SO_RCVTIMEO, 5000).ctx("SO_RCVTIMEO")?;
+        rx.set_read_timeout(Some(std::time::Duration::from_millis(5000))).sys().ctx("SO_RCVTIMEO")?;
         let intr = Interrupter::start(100, move |_| {
             let _ = sys::shutdown_raw(raw, libc::SHUT_RDWR);
         });
@@ -127,14 +129,14 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "a blocking send to a full peer is interrupted by a signal -> EINTR", |f, o, ty| {
         let (tx, _rx) = full_channel(f, o, ty)?;
         // The send timeout only keeps a wrong implementation from hanging.
-        sys::set_timeout(&tx, libc::SO_SNDTIMEO, 3000).ctx("SO_SNDTIMEO")?;
-        o.note("send", interrupted(&tx, || sys::send(&tx, &[b'x'; 100], 0))?);
+        tx.set_write_timeout(Some(std::time::Duration::from_millis(3000))).sys().ctx("SO_SNDTIMEO")?;
+        o.note("send", interrupted(&tx, || tx.send_with_flags(&[b'x'; 100], 0).sys())?);
         Ok(())
     }));
     v.push(case(mode, "seqpacket: a blocking accept is interrupted by a signal -> EINTR", |f, o| {
         let (l, a) = listener(f, "srv")?;
         // A second guard against hanging; with a timeout set, a signal still gives EINTR.
-        sys::set_timeout(&l, libc::SO_RCVTIMEO, 3000).ctx("SO_RCVTIMEO")?;
+        l.set_read_timeout(Some(std::time::Duration::from_millis(3000))).sys().ctx("SO_RCVTIMEO")?;
         o.note("accept", interrupted(&l, || sys::accept(&l, 0).map(|_| ()))?);
         let c = sock(f, SEQPACKET)?;
         o.note("the listener still works", sys::connect(&c, &a).and_then(|_| sys::accept(&l, 0)).map(|_| ()));
@@ -144,41 +146,41 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (l, a) = listener(f, "srv")?;
         searchable(f)?;
         chmod(f, "srv", 0o777)?;
-        o.note("unconnected socket", sys::peercred(&sock(f, SEQPACKET)?).map(|c| creds(&c, None)));
-        o.note("listener", sys::peercred(&l).map(|c| creds(&c, None)));
+        o.note("unconnected socket", (sock(f, SEQPACKET)?).peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
+        o.note("listener", l.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
         // SAFETY: plain syscall.
         let parent = unsafe { libc::getpid() };
         // The child connects, sends what it sees as SO_PEERCRED and exits.
         let (pid, r) = as_nobody(|| {
             let c = f.socket(SEQPACKET)?;
             sys::connect(&c, &a)?;
-            let seen = sys::peercred(&c)?;
+            let seen = c.peer_cred().sys().map(sys::Creds::from)?;
             let text = format!("pid is the parent: {} uid {} gid {}", seen.pid == parent, seen.uid, seen.gid);
-            sys::send(&c, text.as_bytes(), 0).map(|_| ())
+            c.send_with_flags(text.as_bytes(), 0).sys().map(|_| ())
         })?;
         o.note("child", r);
-        sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
+        l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
         let s = sys::accept(&l, 0).ctx("accept")?.0;
-        o.note("accepted socket", sys::peercred(&s).map(|c| creds(&c, Some(pid))));
+        o.note("accepted socket", s.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, Some(pid))));
         o.note("the client saw", recv_text(&s, 0));
-        sys::set_nonblocking(&l, false).ctx("O_NONBLOCK")?;
+        l.set_nonblocking(false).sys().ctx("O_NONBLOCK")?;
         let (c, s) = connect_accept(f, &l, &a)?;
-        o.note("same process: client", sys::peercred(&c).map(|c| creds(&c, None)));
-        o.note("same process: accepted", sys::peercred(&s).map(|c| creds(&c, None)));
+        o.note("same process: client", c.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
+        o.note("same process: accepted", s.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
         Ok(())
     }));
     v.push(case(mode, "dgram: SO_PEERCRED of connected sockets", |f, o| {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
-        o.note("unconnected", sys::peercred(&a).map(|c| creds(&c, None)));
+        o.note("unconnected", a.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
         sys::connect(&a, &f.path("b")).ctx("connect")?;
-        o.note("connected", sys::peercred(&a).map(|c| creds(&c, None)));
-        o.note("its peer", sys::peercred(&b).map(|c| creds(&c, None)));
+        o.note("connected", a.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
+        o.note("its peer", b.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
         Ok(())
     }));
     v.extend(per_type(mode, "SO_PASSCRED: SCM_CREDENTIALS carry the sender's pid, uid and gid", |f, o, ty| {
         let (rx, a) = cred_receiver(f, ty)?;
-        o.note("SO_PASSCRED", sys::getsockopt_int(&rx, libc::SOL_SOCKET, libc::SO_PASSCRED));
+        o.note("SO_PASSCRED", rx.passcred().sys());
         o.note("send from this process", cred_send(f, ty, &a, &[]));
         o.note("received", cred_recv(f, ty, &rx, None));
         let (pid, r) = as_nobody(|| cred_send(f, ty, &a, &[]))?;
@@ -224,7 +226,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let s = f.socket(ty).ctx("socket")?;
         passcred(&s, true)?;
         sys::connect(&s, &a).ctx("connect")?;
-        o.note("send with the sender's SO_PASSCRED", sys::send(&s, b"m", 0));
+        o.note("send with the sender's SO_PASSCRED", s.send_with_flags(b"m", 0).sys());
         drop(s);
         passcred(&rx, true)?;
         o.note("received", cred_recv(f, ty, &rx, None));
@@ -245,7 +247,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "SCM_RIGHTS: passed by AF_UNIX, refused by the family with EOPNOTSUPP", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         let (pr, pw) = sys::pipe().ctx("pipe")?;
-        let r = sys::sendmsg(&tx, &[b"fd"], None, &[Ctl::Rights(&[pr.0])], DONTWAIT);
+        let r = sys::sendmsg(&tx, &[b"fd"], None, &[Ctl::Rights(&[pr.as_raw_fd()])], DONTWAIT);
         if f.is_oracle() {
             ensure!(r == Ok(2), "sendmsg: {r:?}");
             let m = sys::recvmsg(&rx, &RecvOpts::DEFAULT, DONTWAIT).ctx("recvmsg")?;
@@ -257,16 +259,16 @@ pub fn cases(mode: Mode) -> Vec<Case> {
             ensure!(r == Err(Errno(libc::EOPNOTSUPP)), "sendmsg with SCM_RIGHTS: {r:?}");
         }
         o.note("nothing else queued", recv_text(&rx, DONTWAIT));
-        o.note("a plain message still passes", sys::send(&tx, b"plain", 0).and_then(|_| recv_text(&rx, DONTWAIT)));
+        o.note("a plain message still passes", tx.send_with_flags(b"plain", 0).sys().and_then(|_| recv_text(&rx, DONTWAIT)));
         Ok(())
     }));
     v.extend(per_type(mode, "SIOCINQ", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         o.note("empty", sys::ioctl_int(&rx, libc::FIONREAD));
-        sys::send(&tx, b"12345", 0).ctx("send")?;
-        sys::send(&tx, &[b'x'; 100], 0).ctx("send")?;
+        tx.send_with_flags(b"12345", 0).sys().ctx("send")?;
+        tx.send_with_flags(&[b'x'; 100], 0).sys().ctx("send")?;
         o.note("5 and 100 bytes queued", sys::ioctl_int(&rx, libc::FIONREAD));
-        sys::recv(&rx, 256, DONTWAIT).ctx("recv")?;
+        client::recv(&rx, 256, DONTWAIT).ctx("recv")?;
         o.note("after reading one", sys::ioctl_int(&rx, libc::FIONREAD));
         o.note("SIOCOUTQ is answered", sys::ioctl_int(&tx, libc::TIOCOUTQ).is_ok());
         if ty == SEQPACKET {
@@ -276,7 +278,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         Ok(())
     }));
     v.extend(per_type(mode, "SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_ERROR", |f, o, ty| {
-        let get = |fd: &Fd| -> SysResult<String> {
+        let get = |fd: &Socket| -> SysResult<String> {
             let opt = |name| sys::getsockopt_int(fd, libc::SOL_SOCKET, name);
             Ok(format!(
                 "type {} domain is the family's {} protocol {} acceptconn {} error {}",

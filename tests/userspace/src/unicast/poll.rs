@@ -32,16 +32,16 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "POLLIN while a message is queued; a blocked poll wakes up", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         o.note("empty, 50 ms poll for POLLIN", sys::poll(&rx, libc::POLLIN, 50).map(|e| events(e as u16 as u32)));
-        sys::send(&tx, b"one", 0).ctx("send")?;
+        tx.send_with_flags(b"one", 0).sys().ctx("send")?;
         o.note("one queued", poll_now(&rx));
-        sys::recv(&rx, 16, DONTWAIT).ctx("recv")?;
+        client::recv(&rx, 16, DONTWAIT).ctx("recv")?;
         o.note("read", poll_now(&rx));
         // The thread shares the sender, so its end stays open whatever the timing.
         let tx = Arc::new(tx);
         let shared = tx.clone();
         let sender = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
-            sys::send(&shared, b"later", 0)
+            shared.send_with_flags(b"later", 0).sys()
         });
         o.note("blocking poll", sys::poll(&rx, libc::POLLIN, 5000).map(|e| events(e as u16 as u32)));
         let sent = sender.join().map_err(|_| "sender thread panicked".to_string())?;
@@ -51,9 +51,9 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "seqpacket: POLLRDHUP and POLLHUP after the peer's shutdown and close", |f, o| {
         let (c, s) = seq_pair(f, "srv")?;
         o.note("connected", poll_now(&c));
-        sys::shutdown(&s, libc::SHUT_WR).ctx("shutdown")?;
+        s.shutdown(std::net::Shutdown::Write).sys().ctx("shutdown")?;
         o.note("peer shut down writing", poll_now(&c));
-        sys::shutdown(&s, libc::SHUT_RD).ctx("shutdown")?;
+        s.shutdown(std::net::Shutdown::Read).sys().ctx("shutdown")?;
         o.note("peer shut down both", poll_now(&c));
         drop(s);
         o.note("peer closed", poll_now(&c));
@@ -64,7 +64,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let ep = Epoll::new().ctx("epoll")?;
         ep.add(&c, (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32).ctx("epoll_ctl")?;
         o.note("connected", ready(&ep, 0));
-        sys::shutdown(&s, libc::SHUT_WR).ctx("shutdown")?;
+        s.shutdown(std::net::Shutdown::Write).sys().ctx("shutdown")?;
         o.note("peer shut down writing", ready(&ep, 0));
         o.note("again", ready(&ep, 0));
         drop(s);
@@ -78,16 +78,16 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let lt = Epoll::new().ctx("epoll")?;
         lt.add(&rx, libc::EPOLLIN as u32).ctx("epoll_ctl")?;
         o.note("empty", ready(&et, 0));
-        sys::send(&tx, b"a", 0).ctx("send")?;
+        tx.send_with_flags(b"a", 0).sys().ctx("send")?;
         o.note("first arrival", ready(&et, 0));
         o.note("nothing new", ready(&et, 0));
-        sys::send(&tx, b"b", 0).ctx("send")?;
+        tx.send_with_flags(b"b", 0).sys().ctx("send")?;
         o.note("second arrival", ready(&et, 0));
-        sys::recv(&rx, 16, DONTWAIT).ctx("recv")?;
+        client::recv(&rx, 16, DONTWAIT).ctx("recv")?;
         o.note("after reading one", ready(&et, 0));
         o.note("level-triggered", ready(&lt, 0));
         o.note("level-triggered again", ready(&lt, 0));
-        sys::recv(&rx, 16, DONTWAIT).ctx("recv")?;
+        client::recv(&rx, 16, DONTWAIT).ctx("recv")?;
         o.note("level-triggered when empty", ready(&lt, 0));
         Ok(())
     }));
@@ -110,11 +110,11 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (tx, rx) = full_channel(f, o, DGRAM)?;
         o.note("POLLOUT when full", writable(&tx));
         o.note("sendto the same peer", sys::sendto(&tx, &MSG, DONTWAIT, &f.path("rx")));
-        o.note("read one", sys::recv(&rx, 256, DONTWAIT).map(|d| d.len()));
-        o.note("send after reading one", sys::send(&tx, &MSG, DONTWAIT));
+        o.note("read one", client::recv(&rx, 256, DONTWAIT).map(|d| d.len()));
+        o.note("send after reading one", tx.send_with_flags(&MSG, DONTWAIT).sys());
         drain(&rx);
         o.note("POLLOUT after draining", writable(&tx));
-        o.note("send after draining", sys::send(&tx, &MSG, DONTWAIT));
+        o.note("send after draining", tx.send_with_flags(&MSG, DONTWAIT).sys());
         Ok(())
     }));
     v.push(case(mode, "dgram: flow control of an unconnected sender", |f, o| {
@@ -124,17 +124,17 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let tx = sock(f, DGRAM)?;
         o.note("filled until EAGAIN", fill(&tx, Some(&f.path("rx")), &MSG).map(|_| ()));
         o.note("another receiver still takes messages", sys::sendto(&tx, &MSG, DONTWAIT, &f.path("other")));
-        o.note("it received", sys::recv(&other, 256, DONTWAIT).map(|d| d.len()));
-        o.note("read one", sys::recv(&rx, 256, DONTWAIT).map(|d| d.len()));
+        o.note("it received", client::recv(&other, 256, DONTWAIT).map(|d| d.len()));
+        o.note("read one", client::recv(&rx, 256, DONTWAIT).map(|d| d.len()));
         o.note("sendto after reading one", sys::sendto(&tx, &MSG, DONTWAIT, &f.path("rx")));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: flow control", |f, o| {
         let (tx, rx) = full_channel(f, o, SEQPACKET)?;
         o.note("POLLOUT when full", writable(&tx));
-        o.note("the peer can still send back", sys::send(&rx, b"back", DONTWAIT));
-        o.note("read one", sys::recv(&rx, 256, DONTWAIT).map(|d| d.len()));
-        o.note("send after reading one", sys::send(&tx, &MSG, DONTWAIT));
+        o.note("the peer can still send back", rx.send_with_flags(b"back", DONTWAIT).sys());
+        o.note("read one", client::recv(&rx, 256, DONTWAIT).map(|d| d.len()));
+        o.note("send after reading one", tx.send_with_flags(&MSG, DONTWAIT).sys());
         drain(&rx);
         o.note("POLLOUT after draining", writable(&tx));
         Ok(())

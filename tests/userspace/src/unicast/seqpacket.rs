@@ -7,19 +7,19 @@ const NOSIGNAL: i32 = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
 
 /// A blocking recv() that AF_UNIX answers at once; a 1 s SO_RCVTIMEO keeps a
 /// wrong implementation from hanging the run.
-fn recv_blocking(fd: &Fd) -> SysResult<String> {
-    sys::set_timeout(fd, libc::SO_RCVTIMEO, 1000)?;
+fn recv_blocking(fd: &Socket) -> SysResult<String> {
+    fd.set_read_timeout(Some(std::time::Duration::from_millis(1000))).sys()?;
     recv_text(fd, 0)
 }
 
 /// Flags of a descriptor as observed: (O_NONBLOCK, FD_CLOEXEC).
-fn fd_flags(fd: &Fd) -> SysResult<(bool, bool)> {
+fn fd_flags(fd: &Socket) -> SysResult<(bool, bool)> {
     Ok((sys::fcntl_getfl(fd)? & libc::O_NONBLOCK != 0, sys::fcntl_getfd(fd)? & libc::FD_CLOEXEC != 0))
 }
 
 /// Connected seqpacket sockets where the server end has closed after `setup`
 /// ran on (client, server).
-fn peer_closed(f: &Fam, setup: impl FnOnce(&Fd, &Fd) -> R<()>) -> R<Fd> {
+fn peer_closed(f: &Fam, setup: impl FnOnce(&Socket, &Socket) -> R<()>) -> R<Socket> {
     let (c, s) = seq_pair(f, "srv")?;
     setup(&c, &s)?;
     drop(s);
@@ -33,24 +33,24 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let c = sock(f, SEQPACKET)?;
         o.note("connect", sys::connect(&c, &f.path("t")));
         o.note("getpeername", peername(f, &c));
-        o.note("listen", sys::listen(&t, 1));
+        o.note("listen", t.listen(1).sys());
         o.note("connect after listen", sys::connect(&c, &f.path("t")));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: listen needs a bound socket", |f, o| {
         let s = sock(f, SEQPACKET)?;
-        o.note("listen unbound", sys::listen(&s, 1));
+        o.note("listen unbound", s.listen(1).sys());
         sys::bind(&s, &SockAddr::family_only(f.af)).ctx("autobind")?;
-        o.note("listen autobound", sys::listen(&s, 1));
-        o.note("listen again with another backlog", sys::listen(&s, 4));
-        o.note("listen with a negative backlog", sys::listen(&s, -1));
+        o.note("listen autobound", s.listen(1).sys());
+        o.note("listen again with another backlog", s.listen(4).sys());
+        o.note("listen with a negative backlog", s.listen(-1).sys());
         let c = sock(f, SEQPACKET)?;
         o.note("connect to the autobound listener", sys::connect(&c, &sys::getsockname(&s).ctx("getsockname")?));
         Ok(())
     }));
     v.push(case(mode, "dgram: listen and accept -> EOPNOTSUPP", |f, o| {
         let s = bound(f, DGRAM, &f.path("s"))?;
-        o.note("listen", sys::listen(&s, 1));
+        o.note("listen", s.listen(1).sys());
         o.note("accept", sys::accept(&s, 0).map(|_| ()));
         o.note("accept4 SOCK_NONBLOCK", sys::accept(&s, libc::SOCK_NONBLOCK).map(|_| ()));
         let a = sock(f, DGRAM)?;
@@ -69,19 +69,19 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.push(case(mode, "seqpacket: accept on an empty queue: EAGAIN non-blocking or after SO_RCVTIMEO", |f, o| {
         let (l, _) = listener(f, "srv")?;
-        sys::set_timeout(&l, libc::SO_RCVTIMEO, 100).ctx("SO_RCVTIMEO")?;
+        l.set_read_timeout(Some(std::time::Duration::from_millis(100))).sys().ctx("SO_RCVTIMEO")?;
         let (waited, r) = timed(50, || sys::accept(&l, 0).map(|_| ()));
         o.note("blocking accept with SO_RCVTIMEO", r);
         o.note("waited for the timeout", waited);
-        sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
+        l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
         o.note("non-blocking accept", sys::accept(&l, 0).map(|_| ()));
         o.note("poll", poll_now(&l));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: accept4 flags take effect on the accepted socket", |f, o| {
         let (l, a) = listener(f, "srv")?;
-        sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
-        let clients: Vec<Fd> = (0..3).map(|_| sock(f, SEQPACKET)).collect::<R<_>>()?;
+        l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
+        let clients: Vec<Socket> = (0..3).map(|_| sock(f, SEQPACKET)).collect::<R<_>>()?;
         for c in &clients {
             sys::connect(c, &a).ctx("connect")?;
         }
@@ -115,7 +115,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.push(case(mode, "seqpacket: the backlog bounds pending connections", |f, o| {
         let (l, a) = listener(f, "srv")?;
-        sys::listen(&l, 1).ctx("listen")?;
+        l.listen(1).sys().ctx("listen")?;
         let mut clients = Vec::new();
         for i in 0..4 {
             let c = f.socket(SEQPACKET | libc::SOCK_NONBLOCK).ctx("socket")?;
@@ -124,21 +124,21 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         }
         o.note("poll listener", poll_now(&l));
         let c = sock(f, SEQPACKET)?;
-        sys::set_timeout(&c, libc::SO_SNDTIMEO, 100).ctx("SO_SNDTIMEO")?;
+        c.set_write_timeout(Some(std::time::Duration::from_millis(100))).sys().ctx("SO_SNDTIMEO")?;
         let (waited, r) = timed(50, || sys::connect(&c, &a));
         o.note("blocking connect with SO_SNDTIMEO", r);
         o.note("waited for the timeout", waited);
         let _first = sys::accept(&l, 0).ctx("accept")?;
         o.note("connect after one accept", sys::connect(&c, &a));
-        sys::listen(&l, 4).ctx("listen")?;
+        l.listen(4).sys().ctx("listen")?;
         let d = f.socket(SEQPACKET | libc::SOCK_NONBLOCK).ctx("socket")?;
         o.note("connect after raising the backlog", sys::connect(&d, &a));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: listen on a connected socket, connect on a listening one -> EINVAL", |f, o| {
         let (c, s) = seq_pair(f, "srv")?;
-        o.note("listen on the client", sys::listen(&c, 1));
-        o.note("listen on the accepted socket", sys::listen(&s, 1));
+        o.note("listen on the client", c.listen(1).sys());
+        o.note("listen on the accepted socket", s.listen(1).sys());
         let (l, _) = listener(f, "l")?;
         let (_other, b) = listener(f, "other")?;
         o.note("connect a listener", sys::connect(&l, &b));
@@ -146,8 +146,8 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.push(case(mode, "seqpacket: after the peer closes, queued messages, then end of file", |f, o| {
         let c = peer_closed(f, |_, s| {
-            sys::send(s, b"one", 0).ctx("send")?;
-            sys::send(s, b"two", 0).ctx("send").map(|_| ())
+            s.send_with_flags(b"one", 0).sys().ctx("send")?;
+            s.send_with_flags(b"two", 0).sys().ctx("send").map(|_| ())
         })?;
         o.note("poll", poll_now(&c));
         o.note("recv", recv_text(&c, DONTWAIT));
@@ -161,15 +161,15 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.push(case(mode, "seqpacket: send after the peer closed -> EPIPE", |f, o| {
         let c = peer_closed(f, |_, _| Ok(()))?;
-        o.note("send", sys::send(&c, b"x", NOSIGNAL));
+        o.note("send", c.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("sendmsg", sys::sendmsg(&c, &[b"x"], None, &[], NOSIGNAL));
         o.note("SO_ERROR", so_error(&c));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: the peer closed with unread data: recv reports ECONNRESET first", |f, o| {
         let c = peer_closed(f, |c, s| {
-            sys::send(c, b"unread", 0).ctx("send")?;
-            sys::send(s, b"for the client", 0).ctx("send").map(|_| ())
+            c.send_with_flags(b"unread", 0).sys().ctx("send")?;
+            s.send_with_flags(b"for the client", 0).sys().ctx("send").map(|_| ())
         })?;
         o.note("poll", poll_now(&c));
         o.note("recv", recv_text(&c, DONTWAIT));
@@ -180,14 +180,14 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         Ok(())
     }));
     v.push(case(mode, "seqpacket: the peer closed with unread data: send reports ECONNRESET once", |f, o| {
-        let c = peer_closed(f, |c, _| sys::send(c, b"unread", 0).ctx("send").map(|_| ()))?;
-        o.note("send", sys::send(&c, b"x", NOSIGNAL));
+        let c = peer_closed(f, |c, _| c.send_with_flags(b"unread", 0).sys().ctx("send").map(|_| ()))?;
+        o.note("send", c.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("SO_ERROR after", so_error(&c));
-        o.note("send again", sys::send(&c, b"x", NOSIGNAL));
+        o.note("send again", c.send_with_flags(b"x", NOSIGNAL).sys());
         Ok(())
     }));
     v.push(case(mode, "seqpacket: the peer closed with unread data: SO_ERROR reports ECONNRESET once", |f, o| {
-        let c = peer_closed(f, |c, _| sys::send(c, b"unread", 0).ctx("send").map(|_| ()))?;
+        let c = peer_closed(f, |c, _| c.send_with_flags(b"unread", 0).sys().ctx("send").map(|_| ()))?;
         o.note("SO_ERROR", so_error(&c));
         o.note("SO_ERROR again", so_error(&c));
         o.note("recv", recv_text(&c, DONTWAIT));
@@ -195,40 +195,40 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.push(case(mode, "seqpacket: shutdown(SHUT_WR)", |f, o| {
         let (c, s) = seq_pair(f, "srv")?;
-        sys::send(&c, b"last", 0).ctx("send")?;
-        o.note("shutdown", sys::shutdown(&c, libc::SHUT_WR));
+        c.send_with_flags(b"last", 0).sys().ctx("send")?;
+        o.note("shutdown", c.shutdown(std::net::Shutdown::Write).sys());
         o.note("poll the peer", poll_now(&s));
         o.note("poll own", poll_now(&c));
         o.note("the peer receives", recv_text(&s, DONTWAIT));
         o.note("then end of file", recv_text(&s, DONTWAIT));
         o.note("blocking, end of file", recv_blocking(&s));
-        o.note("send", sys::send(&c, b"x", NOSIGNAL));
-        o.note("the peer sends back", sys::send(&s, b"reply", NOSIGNAL));
+        o.note("send", c.send_with_flags(b"x", NOSIGNAL).sys());
+        o.note("the peer sends back", s.send_with_flags(b"reply", NOSIGNAL).sys());
         o.note("receive the reply", recv_text(&c, DONTWAIT));
-        o.note("shutdown again", sys::shutdown(&c, libc::SHUT_WR));
+        o.note("shutdown again", c.shutdown(std::net::Shutdown::Write).sys());
         Ok(())
     }));
     v.push(case(mode, "seqpacket: shutdown(SHUT_RD)", |f, o| {
         let (c, s) = seq_pair(f, "srv")?;
-        sys::send(&s, b"early", 0).ctx("send")?;
-        o.note("shutdown", sys::shutdown(&c, libc::SHUT_RD));
+        s.send_with_flags(b"early", 0).sys().ctx("send")?;
+        o.note("shutdown", c.shutdown(std::net::Shutdown::Read).sys());
         o.note("poll own", poll_now(&c));
         o.note("poll the peer", poll_now(&s));
         o.note("queued data", recv_text(&c, DONTWAIT));
         o.note("then end of file", recv_text(&c, DONTWAIT));
-        o.note("the peer sends", sys::send(&s, b"x", NOSIGNAL));
-        o.note("send", sys::send(&c, b"up", NOSIGNAL));
+        o.note("the peer sends", s.send_with_flags(b"x", NOSIGNAL).sys());
+        o.note("send", c.send_with_flags(b"up", NOSIGNAL).sys());
         o.note("the peer receives", recv_text(&s, DONTWAIT));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: shutdown(SHUT_RDWR)", |f, o| {
         let (c, s) = seq_pair(f, "srv")?;
-        o.note("shutdown", sys::shutdown(&c, libc::SHUT_RDWR));
+        o.note("shutdown", c.shutdown(std::net::Shutdown::Both).sys());
         o.note("poll own", poll_now(&c));
         o.note("poll the peer", poll_now(&s));
-        o.note("send", sys::send(&c, b"x", NOSIGNAL));
+        o.note("send", c.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("recv", recv_text(&c, DONTWAIT));
-        o.note("the peer sends", sys::send(&s, b"x", NOSIGNAL));
+        o.note("the peer sends", s.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("the peer receives", recv_text(&s, DONTWAIT));
         o.note("SO_ERROR of the peer", so_error(&s));
         Ok(())
@@ -237,27 +237,27 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let s = bound(f, ty, &f.path("s"))?;
         o.note("mode 3", sys::shutdown(&s, 3));
         o.note("mode -1", sys::shutdown(&s, -1));
-        o.note("SHUT_RD", sys::shutdown(&s, libc::SHUT_RD));
-        o.note("SHUT_WR", sys::shutdown(&s, libc::SHUT_WR));
+        o.note("SHUT_RD", s.shutdown(std::net::Shutdown::Read).sys());
+        o.note("SHUT_WR", s.shutdown(std::net::Shutdown::Write).sys());
         o.note("poll", poll_now(&s));
         let c = sock(f, ty)?;
         if ty == DGRAM {
             o.note("sendto it", sys::sendto(&c, b"x", NOSIGNAL, &f.path("s")));
             o.note("it sends", sys::sendto(&s, b"x", NOSIGNAL, &f.abstract_("none")));
         } else {
-            o.note("listen", sys::listen(&s, 1));
+            o.note("listen", s.listen(1).sys());
             o.note("connect to it", sys::connect(&c, &f.path("s")));
         }
         Ok(())
     }));
     v.extend(per_type(mode, "send and recv on an unconnected socket", |f, o, ty| {
         let s = bound(f, ty, &f.path("s"))?;
-        o.note("send", sys::send(&s, b"x", NOSIGNAL));
+        o.note("send", s.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("recv", recv_text(&s, DONTWAIT));
         o.note("recvmsg", received(f, &sys::recvmsg(&s, &sys::RecvOpts::DEFAULT, DONTWAIT)));
         if ty == SEQPACKET {
-            sys::listen(&s, 1).ctx("listen")?;
-            o.note("send on a listener", sys::send(&s, b"x", NOSIGNAL));
+            s.listen(1).sys().ctx("listen")?;
+            o.note("send on a listener", s.send_with_flags(b"x", NOSIGNAL).sys());
             o.note("recv on a listener", recv_text(&s, DONTWAIT));
         }
         Ok(())
@@ -269,7 +269,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         sys::connect(&c, &a).ctx("connect")?;
         o.note("connect again", sys::connect(&c, &a));
         o.note("connect elsewhere", sys::connect(&c, &b));
-        sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
+        l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
         o.note("first accept", sys::accept(&l, 0).map(|_| ()));
         o.note("second accept", sys::accept(&l, 0).map(|_| ()));
         Ok(())
@@ -278,12 +278,12 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (l, a) = listener(f, "srv")?;
         let c = sock(f, SEQPACKET)?;
         sys::connect(&c, &a).ctx("connect")?;
-        o.note("send before accept", sys::send(&c, b"early", 0));
+        o.note("send before accept", c.send_with_flags(b"early", 0).sys());
         drop(l);
         o.note("poll", poll_now(&c));
         o.note("recv", recv_text(&c, DONTWAIT));
         o.note("recv again", recv_text(&c, DONTWAIT));
-        o.note("send", sys::send(&c, b"x", NOSIGNAL));
+        o.note("send", c.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("connect to the path", sock(f, SEQPACKET).map(|d| sys::connect(&d, &a))?);
         Ok(())
     }));
@@ -291,24 +291,24 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (l, a) = listener(f, "srv")?;
         let c = sock(f, SEQPACKET)?;
         sys::connect(&c, &a).ctx("connect")?;
-        sys::send(&c, b"hello", 0).ctx("send")?;
+        c.send_with_flags(b"hello", 0).sys().ctx("send")?;
         drop(c);
-        sys::set_nonblocking(&l, true).ctx("O_NONBLOCK")?;
+        l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
         let s = sys::accept(&l, 0).ctx("accept")?.0;
         o.note("poll", poll_now(&s));
         o.note("recv", recv_text(&s, 0));
         o.note("then end of file", recv_text(&s, 0));
-        o.note("send", sys::send(&s, b"x", NOSIGNAL));
+        o.note("send", s.send_with_flags(b"x", NOSIGNAL).sys());
         Ok(())
     }));
     v.push(case(mode, "seqpacket: shutdown(SHUT_RD) on a listener refuses connections", |f, o| {
         let (l, a) = listener(f, "srv")?;
         let early = sock(f, SEQPACKET)?;
         sys::connect(&early, &a).ctx("connect")?;
-        o.note("shutdown", sys::shutdown(&l, libc::SHUT_RD));
+        o.note("shutdown", l.shutdown(std::net::Shutdown::Read).sys());
         o.note("poll", poll_now(&l));
         o.note("connect", sock(f, SEQPACKET).map(|c| sys::connect(&c, &a))?);
-        sys::set_timeout(&l, libc::SO_RCVTIMEO, 1000).ctx("SO_RCVTIMEO")?;
+        l.set_read_timeout(Some(std::time::Duration::from_millis(1000))).sys().ctx("SO_RCVTIMEO")?;
         o.note("accept the pending one", sys::accept(&l, 0).map(|_| ()));
         o.note("accept on the empty queue", sys::accept(&l, 0).map(|_| ()));
         Ok(())
@@ -317,10 +317,10 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let a = bound(f, DGRAM, &f.path("a"))?;
         let b = bound(f, DGRAM, &f.path("b"))?;
         sys::connect(&a, &f.path("b")).ctx("connect")?;
-        o.note("shutdown", sys::shutdown(&a, libc::SHUT_WR));
+        o.note("shutdown", a.shutdown(std::net::Shutdown::Write).sys());
         o.note("poll own", poll_now(&a));
         o.note("poll the peer", poll_now(&b));
-        o.note("send", sys::send(&a, b"after", NOSIGNAL));
+        o.note("send", a.send_with_flags(b"after", NOSIGNAL).sys());
         o.note("the peer receives", recv_text(&b, DONTWAIT));
         o.note("the peer sends back", sys::sendto(&b, b"back", NOSIGNAL, &f.path("a")));
         o.note("receive", recv_text(&a, DONTWAIT));
@@ -330,14 +330,14 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
         sys::connect(&a, &f.path("b")).ctx("connect")?;
-        sys::send(&a, b"early", 0).ctx("send")?;
-        o.note("shutdown", sys::shutdown(&b, libc::SHUT_RD));
+        a.send_with_flags(b"early", 0).sys().ctx("send")?;
+        o.note("shutdown", b.shutdown(std::net::Shutdown::Read).sys());
         o.note("poll", poll_now(&b));
         o.note("poll the sender", poll_now(&a));
         o.note("queued data", recv_text(&b, DONTWAIT));
         o.note("empty, non-blocking", recv_text(&b, DONTWAIT));
         o.note("empty, blocking", recv_blocking(&b));
-        o.note("send to it", sys::send(&a, b"x", NOSIGNAL));
+        o.note("send to it", a.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("it sends", sys::sendto(&b, b"x", NOSIGNAL, &f.abstract_("none")));
         Ok(())
     }));
