@@ -71,10 +71,8 @@ fn with_addr_out<T>(
 /// `SO_RCVTIMEO`/`SO_SNDTIMEO` as a `timeval` (`None` and zero: no timeout).
 fn timeval_of(timeout: Option<Duration>) -> libc::timeval {
     let d = timeout.unwrap_or_default();
-    let mut tv = libc::timeval {
-        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_usec: d.subsec_micros() as libc::suseconds_t,
-    };
+    // Capped at 2^31 - 1 seconds (68 years), which fits every `time_t`.
+    let mut tv = libc::timeval { tv_sec: d.as_secs().min(i32::MAX as u64) as _, tv_usec: d.subsec_micros() as _ };
     if tv.tv_sec == 0 && tv.tv_usec == 0 && !d.is_zero() {
         // Below a microsecond: the shortest timeout, not none.
         tv.tv_usec = 1;
