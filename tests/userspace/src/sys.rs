@@ -32,7 +32,7 @@
 use std::ffi::CString;
 use std::fmt;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use mcast_unix::{SockType, Socket};
+use mcast_unix::{Addr, SockType, Socket};
 
 /// An errno value, shown by name.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -230,23 +230,11 @@ impl SockAddr {
         a
     }
 
-    /// A pathname address, NUL-terminated as userspace usually passes it.
-    pub fn path(af: i32, path: &str) -> SockAddr {
-        let mut bytes = path.as_bytes().to_vec();
-        bytes.push(0);
-        Self::raw(af, &bytes)
-    }
-
-    /// An abstract address: a leading NUL, then `name`.
-    pub fn abstract_(af: i32, name: &[u8]) -> SockAddr {
-        let mut bytes = vec![0u8];
-        bytes.extend_from_slice(name);
-        Self::raw(af, &bytes)
-    }
-
-    /// Only the family: autobind for bind(), disconnect for connect(AF_UNSPEC).
-    pub fn family_only(af: i32) -> SockAddr {
-        Self::empty(af)
+    /// The library's well-formed address `a` with `af` in `sun_family` and
+    /// the length the library passes, for cases that then spoil it.
+    pub fn of(af: i32, a: &Addr) -> SockAddr {
+        let (sun, len) = a.to_raw(af as libc::sa_family_t);
+        SockAddr { sun, len }
     }
 
     pub fn as_ptr(&self) -> *const libc::sockaddr {
@@ -612,16 +600,17 @@ pub fn recvmsg(fd: &impl AsRawFd, opts: &RecvOpts, flags: i32) -> SysResult<Rece
 }
 
 /// sendmmsg() of `msgs` (data, optional destination): the number sent and each msg_len.
-pub fn sendmmsg(fd: &impl AsRawFd, msgs: &[(&[u8], Option<&SockAddr>)], flags: i32) -> SysResult<(usize, Vec<u32>)> {
+pub fn sendmmsg(fd: &Socket, msgs: &[(&[u8], Option<&Addr>)], flags: i32) -> SysResult<(usize, Vec<u32>)> {
+    let names: Vec<_> = msgs.iter().map(|(_, to)| to.map(|a| a.to_raw(fd.family() as libc::sa_family_t))).collect();
     let mut iovecs: Vec<libc::iovec> =
         msgs.iter().map(|(d, _)| libc::iovec { iov_base: d.as_ptr() as *mut _, iov_len: d.len() }).collect();
     let mut hdrs: Vec<libc::mmsghdr> = Vec::new();
-    for (i, (_, to)) in msgs.iter().enumerate() {
+    for (i, to) in names.iter().enumerate() {
         // SAFETY: all-zero is a valid mmsghdr.
         let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-        if let Some(a) = to {
-            h.msg_hdr.msg_name = a.as_ptr() as *mut _;
-            h.msg_hdr.msg_namelen = a.len;
+        if let Some((sun, len)) = to {
+            h.msg_hdr.msg_name = (sun as *const libc::sockaddr_un).cast_mut().cast();
+            h.msg_hdr.msg_namelen = *len;
         }
         h.msg_hdr.msg_iov = &mut iovecs[i];
         h.msg_hdr.msg_iovlen = 1;

@@ -15,7 +15,7 @@ fn passcred(fd: &Socket, on: bool) -> R<()> {
 /// The receiving side of the credential cases, with SO_PASSCRED set: a dgram
 /// socket bound to an abstract name, or a non-blocking seqpacket listener at
 /// `DIR/rx` that anyone may connect to. Returns it and the address to reach.
-fn cred_receiver(f: &Fam, ty: i32) -> R<(Socket, SockAddr)> {
+fn cred_receiver(f: &Fam, ty: i32) -> R<(Socket, Addr)> {
     let (rx, a) = if ty == DGRAM {
         (bound(f, DGRAM, &f.abstract_("rx"))?, f.abstract_("rx"))
     } else {
@@ -30,9 +30,9 @@ fn cred_receiver(f: &Fam, ty: i32) -> R<(Socket, SockAddr)> {
 }
 
 /// Sends "m" with ancillary data `ctl` over a new socket connected to `a`.
-fn cred_send(f: &Fam, ty: i32, a: &SockAddr, ctl: &[Ctl]) -> SysResult<()> {
+fn cred_send(f: &Fam, ty: i32, a: &Addr, ctl: &[Ctl]) -> SysResult<()> {
     let s = f.socket(ty)?;
-    sys::connect(&s, a)?;
+    s.connect(a).sys()?;
     sys::sendmsg(&s, &[b"m"], None, ctl, 0).map(|_| ())
 }
 
@@ -41,7 +41,7 @@ fn cred_send(f: &Fam, ty: i32, a: &SockAddr, ctl: &[Ctl]) -> SysResult<()> {
 fn cred_recv(f: &Fam, ty: i32, rx: &Socket, child: Option<i32>) -> SysResult<String> {
     let accepted;
     let from = if ty == SEQPACKET {
-        accepted = sys::accept(rx, 0)?.0;
+        accepted = rx.accept().sys()?.0;
         &accepted
     } else {
         rx
@@ -137,9 +137,9 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (l, a) = listener(f, "srv")?;
         // A second guard against hanging; with a timeout set, a signal still gives EINTR.
         l.set_read_timeout(Some(std::time::Duration::from_millis(3000))).sys().ctx("SO_RCVTIMEO")?;
-        o.note("accept", interrupted(&l, || sys::accept(&l, 0).map(|_| ()))?);
+        o.note("accept", interrupted(&l, || l.accept().sys().map(|_| ()))?);
         let c = sock(f, SEQPACKET)?;
-        o.note("the listener still works", sys::connect(&c, &a).and_then(|_| sys::accept(&l, 0)).map(|_| ()));
+        o.note("the listener still works", c.connect(&a).sys().and_then(|_| l.accept().sys()).map(|_| ()));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: SO_PEERCRED on both ends", |f, o| {
@@ -153,14 +153,14 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         // The child connects, sends what it sees as SO_PEERCRED and exits.
         let (pid, r) = as_nobody(|| {
             let c = f.socket(SEQPACKET)?;
-            sys::connect(&c, &a)?;
+            c.connect(&a).sys()?;
             let seen = c.peer_cred().sys().map(sys::Creds::from)?;
             let text = format!("pid is the parent: {} uid {} gid {}", seen.pid == parent, seen.uid, seen.gid);
             c.send_with_flags(text.as_bytes(), 0).sys().map(|_| ())
         })?;
         o.note("child", r);
         l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
-        let s = sys::accept(&l, 0).ctx("accept")?.0;
+        let s = l.accept().sys().ctx("accept")?.0;
         o.note("accepted socket", s.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, Some(pid))));
         o.note("the client saw", recv_text(&s, 0));
         l.set_nonblocking(false).sys().ctx("O_NONBLOCK")?;
@@ -173,7 +173,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
         o.note("unconnected", a.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        a.connect(&f.path("b")).sys().ctx("connect")?;
         o.note("connected", a.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
         o.note("its peer", b.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
         Ok(())
@@ -225,7 +225,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         passcred(&rx, false)?;
         let s = f.socket(ty).ctx("socket")?;
         passcred(&s, true)?;
-        sys::connect(&s, &a).ctx("connect")?;
+        s.connect(&a).sys().ctx("connect")?;
         o.note("send with the sender's SO_PASSCRED", s.send_with_flags(b"m", 0).sys());
         drop(s);
         passcred(&rx, true)?;
