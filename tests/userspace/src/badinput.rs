@@ -19,11 +19,11 @@
 
 use crate::harness::{self, Case, CaseResult};
 use mcast_unix::Socket;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use crate::mcast;
 use crate::seqgroups::Bus;
 use crate::client;
-use crate::sys::{self, IntoSys, Child, Ctl, Creds, Errno, SockAddr, SysResult};
+use crate::sys::{self, IntoSys, Child, Creds, Errno, SockAddr, SysResult};
 use mcast_unix::Addr;
 use mcast_unix::{
     MCAST_UNIX_ADMIT_MEMBER as ADMIT, MCAST_UNIX_CREATE_GROUP as CREATE, MCAST_UNIX_JOIN_GROUP as JOIN,
@@ -372,7 +372,7 @@ fn ucred(pid: i32, uid: u32, gid: u32) -> Vec<u8> {
 
 /// sendmsg() of one byte with explicit SCM_CREDENTIALS.
 fn send_creds(fd: &Socket, c: Creds) -> Out {
-    sys::sendmsg(fd, &[b"x"], None, &[Ctl::Creds(c)], libc::MSG_DONTWAIT).map(|_| ())
+    fd.send_msg(b"x", None, Some(c.ucred()), &[], libc::MSG_DONTWAIT).sys().map(|_| ())
 }
 
 /// Runs `f` in a child as nobody; the child's errno is the row's result.
@@ -830,12 +830,12 @@ fn cmsg_rows(v: &mut Vec<Row>) {
     row!(v, "sendmsg", "`SCM_RIGHTS` with one descriptor", "connected dgram socket", EOPNOTSUPP, OK, |e| {
         let (tx, _rx) = e.dgram_pair()?;
         let (r, _w) = ctx(sys::pipe(), "pipe")?;
-        Ok(sys::sendmsg(&tx, &[b"x"], None, &[Ctl::Rights(&[r.as_raw_fd()])], libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(tx.send_msg(b"x", None, None, &[r.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "sendmsg", "`SCM_RIGHTS` with one descriptor", "connected seqpacket socket", EOPNOTSUPP, OK, |e| {
         let (c, _acc) = e.seq_pair()?;
         let (r, _w) = ctx(sys::pipe(), "pipe")?;
-        Ok(sys::sendmsg(&c, &[b"x"], None, &[Ctl::Rights(&[r.as_raw_fd()])], libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(c.send_msg(b"x", None, None, &[r.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "sendmsg", "`SCM_CREDENTIALS` with `cmsg_len` `CMSG_LEN(8)`", "connected dgram socket", EINVAL, SAME, |e| {
         let me = Creds::mine();

@@ -417,6 +417,11 @@ impl Creds {
     fn from_ucred(u: &libc::ucred) -> Creds {
         Creds { pid: u.pid, uid: u.uid, gid: u.gid }
     }
+
+    /// As the library passes them.
+    pub fn ucred(self) -> libc::ucred {
+        libc::ucred { pid: self.pid, uid: self.uid, gid: self.gid }
+    }
 }
 
 impl From<libc::ucred> for Creds {
@@ -425,75 +430,20 @@ impl From<libc::ucred> for Creds {
     }
 }
 
-/// Ancillary data to send.
-pub enum Ctl<'a> {
-    Creds(Creds),
-    Rights(&'a [i32]),
-}
-
-/// A control buffer holding `items`, 8-byte aligned as cmsghdr requires.
-fn encode_control(items: &[Ctl]) -> Vec<u64> {
-    let payload = |c: &Ctl| -> (i32, Vec<u8>) {
-        match c {
-            Ctl::Creds(cr) => {
-                let u = libc::ucred { pid: cr.pid, uid: cr.uid, gid: cr.gid };
-                // SAFETY: ucred is plain data; we copy its bytes.
-                let bytes = unsafe {
-                    std::slice::from_raw_parts((&u as *const libc::ucred).cast::<u8>(), std::mem::size_of_val(&u))
-                };
-                (libc::SCM_CREDENTIALS, bytes.to_vec())
-            }
-            Ctl::Rights(fds) => (libc::SCM_RIGHTS, fds.iter().flat_map(|fd| fd.to_ne_bytes()).collect()),
-        }
-    };
-    let items: Vec<(i32, Vec<u8>)> = items.iter().map(payload).collect();
-    // SAFETY: CMSG_SPACE only computes a size.
-    let total: usize = items.iter().map(|(_, d)| unsafe { libc::CMSG_SPACE(d.len() as _) } as usize).sum();
-    let mut buf = vec![0u64; total.div_ceil(8)];
-    if total == 0 {
-        return buf;
-    }
-    // SAFETY: all-zero is a valid msghdr; the CMSG_* macros walk `buf`, which
-    // is `total` bytes long and holds exactly the headers and data we write.
-    unsafe {
-        let mut m: libc::msghdr = std::mem::zeroed();
-        m.msg_control = buf.as_mut_ptr().cast();
-        m.msg_controllen = total as _;
-        let mut c = libc::CMSG_FIRSTHDR(&m);
-        for (ty, data) in &items {
-            (*c).cmsg_level = libc::SOL_SOCKET;
-            (*c).cmsg_type = *ty;
-            (*c).cmsg_len = libc::CMSG_LEN(data.len() as _) as _;
-            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(c), data.len());
-            c = libc::CMSG_NXTHDR(&m, c);
-        }
-    }
-    buf
-}
-
-/// sendmsg() gathering `iov`, to `to` if given, with ancillary data `ctl`.
-pub fn sendmsg(fd: &impl AsRawFd, iov: &[&[u8]], to: Option<&SockAddr>, ctl: &[Ctl], flags: i32) -> SysResult<usize> {
+/// sendmsg() gathering `iov`, without a name or ancillary data.
+pub fn sendmsg(fd: &impl AsRawFd, iov: &[&[u8]], flags: i32) -> SysResult<usize> {
     let mut iovecs: Vec<libc::iovec> =
         iov.iter().map(|b| libc::iovec { iov_base: b.as_ptr() as *mut _, iov_len: b.len() }).collect();
-    let mut control = encode_control(ctl);
     // SAFETY: all-zero is a valid msghdr.
     let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
-    if let Some(a) = to {
-        m.msg_name = a.as_ptr() as *mut _;
-        m.msg_namelen = a.len;
-    }
     m.msg_iov = iovecs.as_mut_ptr();
     m.msg_iovlen = iovecs.len() as _;
-    if !control.is_empty() {
-        m.msg_control = control.as_mut_ptr().cast();
-        m.msg_controllen = (control.len() * 8) as _;
-    }
     // SAFETY: every pointer in m is valid for the length given with it.
     check(unsafe { libc::sendmsg(fd.as_raw_fd(), &m, flags) } as _).map(|n| n as usize)
 }
 
-/// What recvmsg() returned. Its Debug form leaves out credentials and
-/// descriptors (they differ between runs).
+/// What recvmsg() returned. Its Debug form leaves out credentials (they
+/// differ between runs).
 pub struct Received {
     /// The return value (the full length with MSG_TRUNC).
     pub ret: usize,
@@ -503,20 +453,18 @@ pub struct Received {
     pub from: SockAddr,
     pub flags: i32,
     pub creds: Vec<Creds>,
-    pub rights: Vec<OwnedFd>,
 }
 
 impl fmt::Debug for Received {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ret {} data {:?} from {:?} flags {:#x} creds {} rights {}",
+            "ret {} data {:?} from {:?} flags {:#x} creds {}",
             self.ret,
             String::from_utf8_lossy(&self.data),
             self.from,
             self.flags,
-            self.creds.len(),
-            self.rights.len()
+            self.creds.len()
         )
     }
 }
@@ -545,19 +493,9 @@ fn parse_control(m: &libc::msghdr, out: &mut Received) {
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(m);
         while !c.is_null() {
-            let data = libc::CMSG_DATA(c);
-            let n = (*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-            match ((*c).cmsg_level, (*c).cmsg_type) {
-                (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => {
-                    let u: libc::ucred = std::ptr::read_unaligned(data.cast());
-                    out.creds.push(Creds::from_ucred(&u));
-                }
-                (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
-                    for i in 0..n / 4 {
-                        out.rights.push(owned(std::ptr::read_unaligned(data.cast::<i32>().add(i)) as _));
-                    }
-                }
-                _ => {}
+            if ((*c).cmsg_level, (*c).cmsg_type) == (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) {
+                let u: libc::ucred = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                out.creds.push(Creds::from_ucred(&u));
             }
             c = libc::CMSG_NXTHDR(m, c);
         }
@@ -594,7 +532,7 @@ pub fn recvmsg(fd: &impl AsRawFd, opts: &RecvOpts, flags: i32) -> SysResult<Rece
     let ret = check(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut m, flags) } as _)? as usize;
     buf.truncate(ret.min(total));
     from.len = m.msg_namelen;
-    let mut out = Received { ret, data: buf, from, flags: m.msg_flags, creds: Vec::new(), rights: Vec::new() };
+    let mut out = Received { ret, data: buf, from, flags: m.msg_flags, creds: Vec::new() };
     parse_control(&m, &mut out);
     Ok(out)
 }
@@ -649,7 +587,7 @@ pub fn recvmmsg(fd: &impl AsRawFd, n: usize, cap: usize, flags: i32, timeout_ms:
         .map(|((h, mut b), mut from)| {
             b.truncate((h.msg_len as usize).min(cap));
             from.len = h.msg_hdr.msg_namelen;
-            Received { ret: h.msg_len as usize, data: b, from, flags: h.msg_hdr.msg_flags, creds: Vec::new(), rights: Vec::new() }
+            Received { ret: h.msg_len as usize, data: b, from, flags: h.msg_hdr.msg_flags, creds: Vec::new() }
         })
         .collect())
 }

@@ -17,7 +17,7 @@ use mcast_unix::Socket;
 use crate::harness::{Case, CaseResult};
 use crate::client;
 use crate::sys::{self, IntoSys, Ctx, Received, SockAddr, SysResult};
-use mcast_unix::Addr;
+use mcast_unix::{Addr, RecvMeta};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,6 +178,28 @@ fn message(f: &Fam, m: &Received) -> String {
         show(f, &m.from),
         msg_flags(m.flags)
     )
+}
+
+/// An address the library reports, as observed (autobind names, random,
+/// show as `@<autobind>`).
+fn shown(a: &Addr) -> String {
+    match a.as_abstract() {
+        Some(n) if n.len() == 5 && n.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) => "@<autobind>".into(),
+        _ => a.to_string(),
+    }
+}
+
+/// A message the library's recv_msg() put into `buf`, as observed
+/// (credentials and descriptors left out).
+fn meta(buf: &[u8], m: &RecvMeta) -> String {
+    let data = &buf[..m.len.min(buf.len())];
+    format!("ret {} data {:?} from {} flags {}", m.len, String::from_utf8_lossy(data), shown(&m.from), msg_flags(m.flags))
+}
+
+/// The library's recv_msg() into 256 bytes, as observed.
+fn recv_meta(fd: &Socket, flags: i32) -> SysResult<String> {
+    let mut buf = [0u8; 256];
+    fd.recv_msg(&mut buf, flags).sys().map(|m| meta(&buf, &m))
 }
 
 /// A recvmsg() result as observed.

@@ -40,7 +40,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "zero-length messages", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         o.note("send empty", tx.send_with_flags(b"", 0).sys());
-        o.note("sendmsg without iovecs", sys::sendmsg(&tx, &[], None, &[], 0));
+        o.note("sendmsg without iovecs", sys::sendmsg(&tx, &[], 0));
         o.note("poll", poll_now(&rx));
         o.note("SIOCINQ", sys::ioctl_int(&rx, libc::FIONREAD));
         o.note("recv", recv_text(&rx, DONTWAIT));
@@ -100,7 +100,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "MSG_OOB -> EOPNOTSUPP", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         o.note("send MSG_OOB", tx.send_with_flags(b"urgent", libc::MSG_OOB).sys());
-        o.note("sendmsg MSG_OOB", sys::sendmsg(&tx, &[b"urgent"], None, &[], libc::MSG_OOB));
+        o.note("sendmsg MSG_OOB", tx.send_msg(b"urgent", None, None, &[], libc::MSG_OOB).sys());
         tx.send_with_flags(b"normal", 0).sys().ctx("send")?;
         o.note("recv MSG_OOB", recv_text(&rx, libc::MSG_OOB | DONTWAIT));
         o.note("recv", recv_text(&rx, DONTWAIT));
@@ -192,10 +192,10 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.extend(per_type(mode, "sendmsg gathers and recvmsg scatters", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        o.note("sendmsg", sys::sendmsg(&tx, &[b"ab", b"", b"cde", b"f"], None, &[], 0));
+        o.note("sendmsg", sys::sendmsg(&tx, &[b"ab", b"", b"cde", b"f"], 0));
         let m = sys::recvmsg(&rx, &RecvOpts { iov: &[2, 1, 10], name: true, control: 0 }, DONTWAIT);
         o.note("recvmsg into 2+1+10", received(f, &m));
-        sys::sendmsg(&tx, &[b"gh", b"ijk"], None, &[], 0).ctx("sendmsg")?;
+        sys::sendmsg(&tx, &[b"gh", b"ijk"], 0).ctx("sendmsg")?;
         let m = sys::recvmsg(&rx, &RecvOpts { iov: &[1, 0, 2], name: true, control: 0 }, DONTWAIT);
         o.note("recvmsg into 1+0+2", received(f, &m));
         Ok(())

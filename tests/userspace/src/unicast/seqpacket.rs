@@ -162,7 +162,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "seqpacket: send after the peer closed -> EPIPE", |f, o| {
         let c = peer_closed(f, |_, _| Ok(()))?;
         o.note("send", c.send_with_flags(b"x", NOSIGNAL).sys());
-        o.note("sendmsg", sys::sendmsg(&c, &[b"x"], None, &[], NOSIGNAL));
+        o.note("sendmsg", c.send_msg(b"x", None, None, &[], NOSIGNAL).sys());
         o.note("SO_ERROR", so_error(&c));
         Ok(())
     }));
@@ -254,7 +254,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let s = bound(f, ty, &f.path("s"))?;
         o.note("send", s.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("recv", recv_text(&s, DONTWAIT));
-        o.note("recvmsg", received(f, &sys::recvmsg(&s, &sys::RecvOpts::DEFAULT, DONTWAIT)));
+        o.note("recvmsg", recv_meta(&s, DONTWAIT));
         if ty == SEQPACKET {
             s.listen(1).sys().ctx("listen")?;
             o.note("send on a listener", s.send_with_flags(b"x", NOSIGNAL).sys());
