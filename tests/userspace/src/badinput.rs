@@ -997,13 +997,13 @@ fn misc_rows(v: &mut Vec<Row>) {
         out(sc(libc::SYS_shutdown, &[i(e.sock(D)?.as_raw_fd()), 0x7fff_ffff]))
     });
     row!(v, "getpeername", "not connected", "unconnected dgram socket", ENOTCONN, SAME, |e| {
-        Ok(sys::getpeername(&e.sock(D)?).map(|_| ()))
+        Ok(e.sock(D)?.peer_addr().sys().map(|_| ()))
     });
     row!(v, "getpeername", "not connected", "unconnected seqpacket socket", ENOTCONN, SAME, |e| {
-        Ok(sys::getpeername(&e.sock(S)?).map(|_| ()))
+        Ok(e.sock(S)?.peer_addr().sys().map(|_| ()))
     });
     row!(v, "getpeername", "not connected", "listening seqpacket socket", ENOTCONN, SAME, |e| {
-        Ok(sys::getpeername(&e.listener()?.0).map(|_| ()))
+        Ok((e.listener()?.0).peer_addr().sys().map(|_| ()))
     });
     row!(v, "getpeername", "address unmapped", "connected seqpacket client", EFAULT, SAME, |e| {
         let mut len: u32 = 110;

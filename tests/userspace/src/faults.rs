@@ -363,7 +363,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             |st| st.c.connect(&st.a).sys(),
             |st, r| {
                 if r.is_err() {
-                    expect("getpeername", sys::getpeername(&st.c).err(), Some(Errno(libc::ENOTCONN)))?;
+                    expect("getpeername", st.c.peer_addr().sys().err(), Some(Errno(libc::ENOTCONN)))?;
                     expect("accept", st.l.accept().sys().err(), Some(Errno(libc::EAGAIN)))?;
                     expect("socket lines (no connection left listed)", socket_lines().len(), st.before)?;
                     ok(st.c.connect(&st.a).sys(), "connect again")?;

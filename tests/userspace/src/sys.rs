@@ -1,16 +1,19 @@
 //! Raw system calls the cases need beyond the client library
 //! (`mcast_unix`), each returning `Result<_, Errno>` so cases compare errnos
-//! directly. Sockets are the library's [`Socket`]; cases make them and use
-//! them through the library wherever its API can express the case (send and
-//! receive with flags, timeouts, options, group calls, filters: see
-//! client.rs and mcast.rs). What stays here, and why it is raw:
+//! directly. Sockets are the library's [`Socket`] and well-formed addresses
+//! its `Addr` (`mcast::fresh`, `Fam::path`/`abstract_`, badinput's `Env`);
+//! cases bind, connect, send to, accept, disconnect, send with credentials or
+//! descriptors and use every option, group call and filter through the
+//! library (see client.rs and mcast.rs). What stays here, and why it is raw:
 //!
-//! - [`SockAddr`] and the calls taking or reporting one (`bind`, `connect`,
-//!   `sendto`, `accept`, `getsockname`, `getpeername`, `recvfrom`,
-//!   [`addr_op_len`]): any family in `sun_family`, unterminated or oversized
-//!   paths and explicit address lengths, and the exact addrlen the kernel
-//!   reports, which the library's `Addr` normalises away. (Cases with
-//!   well-formed addresses still use these; moving them to `Addr` is left.)
+//! - [`SockAddr`] ([`SockAddr::of`] an `Addr` in any family number, then
+//!   spoiled) with [`addr_op`] / [`addr_op_len`]: foreign or bare families in
+//!   `sun_family`, a path followed by junk, explicit address lengths.
+//! - [`getsockname`], [`getpeername`], [`recvfrom`], [`accept`], [`recvmsg`]:
+//!   the exact addrlen and `sun_family` the kernel reports (0 or 2 for an
+//!   unnamed sender, the NUL counted or not), which the differential cases
+//!   compare with AF_UNIX and `Addr` normalises away; [`accept`] also takes
+//!   any `accept4()` flags.
 //! - [`socket`]: any type, protocol and `SOCK_*` flags, including the ones
 //!   the family must refuse; [`send`]: flags exactly as given (the library
 //!   adds `MSG_NOSIGNAL`), for the bad-input rows; [`shutdown`]: invalid modes.
@@ -18,10 +21,10 @@
 //!   options and requests the library has no method for (`SO_TYPE`,
 //!   `SO_ERROR`, `SO_ATTACH_BPF`, `FIONREAD`, ...) and arbitrary values.
 //! - [`send_null`] / [`recv_null`]: bad buffer pointers.
-//! - [`sendmsg`] / [`recvmsg`] with [`Ctl`] / [`RecvOpts`], [`sendmmsg`],
-//!   [`recvmmsg`]: several iovecs, no name buffer, short control buffers,
-//!   credentials of other processes and batches, which the library's
-//!   one-buffer `send_msg`/`recv_msg` do not offer.
+//! - [`sendmsg`] / [`recvmsg`] with [`RecvOpts`], [`sendmmsg`], [`recvmmsg`]:
+//!   several or no iovecs, no name buffer, short control buffers and
+//!   batches, which the library's one-buffer `send_msg`/`recv_msg` do not
+//!   offer.
 //! - Module load and unload, [`Child`] (fork, setuid), [`SignalHandler`] and
 //!   thread signals, [`Epoll`], [`pipe`], [`read()`] / [`write()`],
 //!   [`shutdown_raw`] and [`close`] on descriptors owned elsewhere: test
@@ -264,16 +267,6 @@ impl fmt::Debug for SockAddr {
     }
 }
 
-pub fn bind(fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
-    // SAFETY: the address is valid for `len` bytes.
-    check(unsafe { libc::bind(fd.as_raw_fd(), a.as_ptr(), a.len) } as _).map(|_| ())
-}
-
-pub fn connect(fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
-    // SAFETY: the address is valid for `len` bytes.
-    check(unsafe { libc::connect(fd.as_raw_fd(), a.as_ptr(), a.len) } as _).map(|_| ())
-}
-
 pub fn accept(l: &Socket, flags: i32) -> SysResult<(Socket, SockAddr)> {
     let mut a = SockAddr::raw(0, &[]);
     a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
@@ -301,12 +294,6 @@ pub fn getpeername(fd: &impl AsRawFd) -> SysResult<SockAddr> {
 pub fn send(fd: &impl AsRawFd, data: &[u8], flags: i32) -> SysResult<usize> {
     // SAFETY: data is valid for its length.
     check(unsafe { libc::send(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags) } as _).map(|n| n as usize)
-}
-
-pub fn sendto(fd: &impl AsRawFd, data: &[u8], flags: i32, a: &SockAddr) -> SysResult<usize> {
-    // SAFETY: data and address are valid for their lengths.
-    check(unsafe { libc::sendto(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags, a.as_ptr(), a.len) } as _)
-        .map(|n| n as usize)
 }
 
 /// Returned length (may exceed the data with MSG_TRUNC), data, sender.
@@ -360,6 +347,11 @@ pub enum AddrOp {
     Connect,
     /// sendto() of one byte.
     SendTo,
+}
+
+/// `op` with the address `a` and its length.
+pub fn addr_op(op: AddrOp, fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
+    addr_op_len(op, fd, a, a.len)
 }
 
 /// `op` with the address `a` but an explicit address length, which may exceed

@@ -22,7 +22,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         a.connect(&f.path("b")).sys().ctx("connect")?;
         let mut short = SockAddr::of(libc::AF_UNSPEC, &Addr::unnamed());
         short.len = 1;
-        o.note("AF_UNSPEC with addrlen 1", sys::connect(&a, &short));
+        o.note("AF_UNSPEC with addrlen 1", sys::addr_op(AddrOp::Connect, &a, &short));
         o.note("AF_UNSPEC", a.disconnect().sys());
         o.note("getpeername", peername(f, &a));
         o.note("send", a.send_with_flags(b"x", libc::MSG_DONTWAIT).sys());
@@ -150,14 +150,14 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         for (name, fam) in [("AF_INET", libc::AF_INET), ("other unix family", foreign)] {
             let mut a = f.raw(&f.path("t"));
             a.sun.sun_family = fam as libc::sa_family_t;
-            o.note(name, sock(f, ty).map(|s| sys::connect(&s, &a))?);
+            o.note(name, sock(f, ty).map(|s| sys::addr_op(AddrOp::Connect, &s, &a))?);
         }
         o.note("own family only", sock(f, ty).map(|s| s.connect(&Addr::unnamed()).sys())?);
         o.note("AF_UNSPEC", sock(f, ty).map(|s| s.disconnect().sys())?);
         if ty == DGRAM {
             let mut a = f.raw(&f.path("t"));
             a.sun.sun_family = libc::AF_INET as libc::sa_family_t;
-            o.note("sendto AF_INET", sock(f, ty).map(|s| sys::sendto(&s, b"x", 0, &a))?);
+            o.note("sendto AF_INET", sock(f, ty).map(|s| sys::addr_op(AddrOp::SendTo, &s, &a))?);
             o.note(
                 "sendto own family only",
                 sock(f, ty).map(|s| sys::addr_op_len(AddrOp::SendTo, &s, &f.raw(&f.path("t")), 2))?,

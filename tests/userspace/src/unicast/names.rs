@@ -50,9 +50,9 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("getsockname", sockname(f, &s));
         let t = sock(f, ty)?;
         t.bind(&Addr::unnamed()).sys().ctx("autobind")?;
-        let before = sys::getsockname(&t).ctx("getsockname")?;
+        let before = t.local_addr().sys().ctx("getsockname")?;
         o.note("autobind again", t.bind(&Addr::unnamed()).sys());
-        o.note("name unchanged", sys::getsockname(&t).ctx("getsockname")?.bytes() == before.bytes());
+        o.note("name unchanged", t.local_addr().sys().ctx("getsockname")? == before);
         o.note("explicit bind after autobind", t.bind(&f.path("t")).sys());
         Ok(())
     }));
@@ -128,8 +128,8 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         for (name, fam) in [("AF_UNSPEC", libc::AF_UNSPEC), ("AF_INET", libc::AF_INET), ("other unix family", foreign)]
         {
             let a = SockAddr::of(fam, &f.path("s"));
-            o.note(&format!("{name} with a path"), sock(f, ty).map(|s| sys::bind(&s, &a))?);
-            o.note(&format!("{name}, family only"), sock(f, ty).map(|s| sys::bind(&s, &SockAddr::of(fam, &Addr::unnamed())))?);
+            o.note(&format!("{name} with a path"), sock(f, ty).map(|s| sys::addr_op(AddrOp::Bind, &s, &a))?);
+            o.note(&format!("{name}, family only"), sock(f, ty).map(|s| sys::addr_op(AddrOp::Bind, &s, &SockAddr::of(fam, &Addr::unnamed())))?);
         }
         o.note("nothing created", !exists(f, "s"));
         Ok(())
@@ -225,7 +225,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let mut padded = SockAddr::raw(f.af, format!("{}/p\0junk", f.dir).as_bytes());
         padded.len = std::mem::size_of::<libc::sockaddr_un>() as _;
         let p = sock(f, ty)?;
-        o.note("bind a path followed by junk", sys::bind(&p, &padded));
+        o.note("bind a path followed by junk", sys::addr_op(AddrOp::Bind, &p, &padded));
         o.note("getsockname", sockname(f, &p));
         o.note("the plain path is taken", sock(f, ty).map(|t| t.bind(&f.path("p")).sys())?);
         Ok(())
