@@ -19,11 +19,12 @@
 
 use crate::harness::{self, Case, CaseResult};
 use mcast_unix::Socket;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use crate::mcast;
 use crate::seqgroups::Bus;
 use crate::client;
-use crate::sys::{self, IntoSys, Child, Ctl, Creds, Errno, SockAddr, SysResult};
+use crate::sys::{self, IntoSys, Child, Creds, Errno, SockAddr, SysResult};
+use mcast_unix::Addr;
 use mcast_unix::{
     MCAST_UNIX_ADMIT_MEMBER as ADMIT, MCAST_UNIX_CREATE_GROUP as CREATE, MCAST_UNIX_JOIN_GROUP as JOIN,
     MCAST_UNIX_LEAVE_GROUP as LEAVE, MCAST_UNIX_LOOPBACK, MCAST_UNIX_PEER_FILTER as PEER_FILTER,
@@ -114,13 +115,18 @@ impl Env {
     }
 
     /// `DIR/name`.
-    fn path(&self, name: &str) -> SockAddr {
-        SockAddr::path(self.af, &self.fs(name))
+    fn path(&self, name: &str) -> Addr {
+        Addr::path(self.fs(name)).expect("short path")
     }
 
     /// `\0TAG-name`.
-    fn abs(&self, name: &str) -> SockAddr {
-        SockAddr::abstract_(self.af, format!("{}-{name}", self.tag).as_bytes())
+    fn abs(&self, name: &str) -> Addr {
+        Addr::abstract_(format!("{}-{name}", self.tag)).expect("short name")
+    }
+
+    /// `a` as a raw address of the family, for the rows that spoil it.
+    fn raw(&self, a: &Addr) -> SockAddr {
+        SockAddr::of(self.af, a)
     }
 
     fn fs(&self, name: &str) -> String {
@@ -128,20 +134,22 @@ impl Env {
     }
 
     /// An unterminated 108-byte path `DIR/prefix` padded with 'a'.
-    fn long_path(&self, prefix: &str) -> SockAddr {
-        let mut p = self.fs(prefix).into_bytes();
-        p.resize(108, b'a');
-        SockAddr::raw(self.af, &p)
+    fn long_path(&self, prefix: &str) -> Addr {
+        let mut p = self.fs(prefix);
+        while p.len() < 108 {
+            p.push('a');
+        }
+        Addr::path(p).expect("108 bytes")
     }
 
-    fn bound(&self, ty: i32, a: &SockAddr) -> R<Socket> {
+    fn bound(&self, ty: i32, a: &Addr) -> R<Socket> {
         let s = self.sock(ty)?;
-        sys::bind(&s, a).map_err(|e| format!("bind {a:?}: {e:?}"))?;
+        s.bind(a).map_err(|e| format!("bind {a}: {e:?}"))?;
         Ok(s)
     }
 
     /// A seqpacket listener at `\0TAG-l` (backlog 8).
-    fn listener(&self) -> R<(Socket, SockAddr)> {
+    fn listener(&self) -> R<(Socket, Addr)> {
         let a = self.abs("l");
         let l = self.bound(S, &a)?;
         ctx(l.listen(8).sys(), "listen")?;
@@ -152,8 +160,8 @@ impl Env {
     fn seq_pair(&self) -> R<(Socket, Socket)> {
         let (l, a) = self.listener()?;
         let c = self.sock(S)?;
-        ctx(sys::connect(&c, &a), "connect")?;
-        let (acc, _) = ctx(sys::accept(&l, 0), "accept")?;
+        ctx(c.connect(&a).sys(), "connect")?;
+        let (acc, _) = ctx(l.accept().sys(), "accept")?;
         Ok((c, acc))
     }
 
@@ -161,7 +169,7 @@ impl Env {
     fn dgram_pair(&self) -> R<(Socket, Socket)> {
         let rx = self.bound(D, &self.abs("rx"))?;
         let tx = self.sock(D)?;
-        ctx(sys::connect(&tx, &self.abs("rx")), "connect")?;
+        ctx(tx.connect(&self.abs("rx")).sys(), "connect")?;
         Ok((tx, rx))
     }
 
@@ -279,10 +287,9 @@ fn addr_len(op: Op, fd: &Socket, a: &SockAddr, len: i64) -> R<Out> {
     addr_at(op, fd, p(buf.as_ptr()), len as usize)
 }
 
-fn with_family(a: &SockAddr, af: i32) -> SockAddr {
-    let mut a = *a;
-    a.sun.sun_family = af as libc::sa_family_t;
-    a
+/// `a` with `af` in `sun_family`.
+fn with_family(a: &Addr, af: i32) -> SockAddr {
+    SockAddr::of(af, a)
 }
 
 /// What a sendmsg()/recvmsg() row passes: a one-iovec message whose fields
@@ -365,7 +372,7 @@ fn ucred(pid: i32, uid: u32, gid: u32) -> Vec<u8> {
 
 /// sendmsg() of one byte with explicit SCM_CREDENTIALS.
 fn send_creds(fd: &Socket, c: Creds) -> Out {
-    sys::sendmsg(fd, &[b"x"], None, &[Ctl::Creds(c)], libc::MSG_DONTWAIT).map(|_| ())
+    fd.send_msg(b"x", None, Some(c.ucred()), &[], libc::MSG_DONTWAIT).sys().map(|_| ())
 }
 
 /// Runs `f` in a child as nobody; the child's errno is the row's result.
@@ -389,16 +396,15 @@ fn getopt(fd: &Socket, level: i32, name: i32) -> R<Out> {
 
 /// The bytes of a `struct mcast_unix_mreq` for `a`, with `address_len` and `flags`.
 fn mreq(a: &SockAddr, address_len: u32, flags: u32) -> [u8; 120] {
-    let mut m = mcast::mreq(a, flags);
-    m.address_len = address_len;
+    let m = mcast_unix::McastUnixMreq { address: a.sun, address_len, flags };
     let mut b = [0u8; 120];
     // SAFETY: McastUnixMreq is the 120-byte uapi struct (checked by the library's test).
     unsafe { std::ptr::copy_nonoverlapping((&m as *const mcast_unix::McastUnixMreq).cast::<u8>(), b.as_mut_ptr(), 120) };
     b
 }
 
-fn mreq_opt(fd: &Socket, name: i32, a: &SockAddr, flags: u32) -> R<Out> {
-    setopt(fd, SOL, name, &mreq(a, a.len, flags))
+fn mreq_opt(fd: &Socket, name: i32, a: &Addr, flags: u32) -> R<Out> {
+    Ok(mcast::mreq_opt(fd, name, a, flags))
 }
 
 /// A `struct sock_fprog` of `len` instructions at `insns`, as bytes.
@@ -471,8 +477,8 @@ fn socket_rows(v: &mut Vec<Row>) {
 }
 
 fn bind_rows(v: &mut Vec<Row>) {
-    row!(v, "bind", "addrlen 0", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.path("s"), 0) });
-    row!(v, "bind", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.path("s"), 1) });
+    row!(v, "bind", "addrlen 0", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0) });
+    row!(v, "bind", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 1) });
     row!(v, "bind", "addrlen 2, `sun_family` `AF_INET`", "unbound dgram socket", EINVAL, SAME, |e| {
         addr_len(Op::Bind, &e.sock(D)?, &with_family(&e.path("s"), WRONG_AF), 2)
     });
@@ -480,92 +486,92 @@ fn bind_rows(v: &mut Vec<Row>) {
         addr_len(Op::Bind, &e.sock(S)?, &with_family(&e.path("s"), libc::AF_UNSPEC), 2)
     });
     row!(v, "bind", "addrlen 3 (path `x`), `sun_family` `AF_INET`", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::Bind, &e.sock(D)?, &with_family(&SockAddr::raw(e.af, b"x"), WRONG_AF), 3)
+        addr_len(Op::Bind, &e.sock(D)?, &with_family(&Addr::path("x").unwrap(), WRONG_AF), 3)
     });
     row!(v, "bind", "addrlen 110, `sun_family` `AF_INET`", "unbound dgram socket", EINVAL, SAME, |e| {
         addr_len(Op::Bind, &e.sock(D)?, &with_family(&e.path("s"), WRONG_AF), 110)
     });
-    row!(v, "bind", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.path("s"), 111) });
-    row!(v, "bind", "addrlen 128", "unbound seqpacket socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(S)?, &e.path("s"), 128) });
-    row!(v, "bind", "addrlen 129", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.path("s"), 129) });
-    row!(v, "bind", "addrlen −1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.path("s"), 0xffff_ffff) });
+    row!(v, "bind", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 111) });
+    row!(v, "bind", "addrlen 128", "unbound seqpacket socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(S)?, &e.raw(&e.path("s")), 128) });
+    row!(v, "bind", "addrlen 129", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 129) });
+    row!(v, "bind", "addrlen −1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0xffff_ffff) });
     row!(v, "bind", "addrlen 0x7fffffff", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::Bind, &e.sock(D)?, &e.path("s"), 0x7fff_ffff)
+        addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0x7fff_ffff)
     });
     row!(v, "bind", "address NULL, addrlen 16", "unbound dgram socket", EFAULT, SAME, |e| { addr_at(Op::Bind, &e.sock(D)?, 0, 16) });
     row!(v, "bind", "address unmapped, addrlen 110", "unbound seqpacket socket", EFAULT, SAME, |e| {
         addr_at(Op::Bind, &e.sock(S)?, unmapped(), 110)
     });
     row!(v, "bind", "path in a missing directory", "unbound dgram socket", ENOENT, SAME, |e| {
-        Ok(sys::bind(&e.sock(D)?, &e.path("missing/s")))
+        Ok(e.sock(D)?.bind(&e.path("missing/s")).sys())
     });
     row!(v, "bind", "path under a regular file", "unbound seqpacket socket", ENOTDIR, SAME, |e| {
         std::fs::write(e.fs("file"), b"x").map_err(|x| x.to_string())?;
-        Ok(sys::bind(&e.sock(S)?, &e.path("file/s")))
+        Ok(e.sock(S)?.bind(&e.path("file/s")).sys())
     });
     row!(v, "bind", "path where a regular file exists", "unbound dgram socket", EADDRINUSE, SAME, |e| {
         std::fs::write(e.fs("file"), b"x").map_err(|x| x.to_string())?;
-        Ok(sys::bind(&e.sock(D)?, &e.path("file")))
+        Ok(e.sock(D)?.bind(&e.path("file")).sys())
     });
     row!(v, "bind", "path where a directory exists", "unbound seqpacket socket", EADDRINUSE, SAME, |e| {
         std::fs::create_dir(e.fs("dir")).map_err(|x| x.to_string())?;
-        Ok(sys::bind(&e.sock(S)?, &e.path("dir")))
+        Ok(e.sock(S)?.bind(&e.path("dir")).sys())
     });
     row!(v, "bind", "path of a bound socket", "unbound dgram socket; another bound to the path", EADDRINUSE, SAME, |e| {
         let _other = e.bound(D, &e.path("s"))?;
-        Ok(sys::bind(&e.sock(D)?, &e.path("s")))
+        Ok(e.sock(D)?.bind(&e.path("s")).sys())
     });
     row!(v, "bind", "unterminated 108-byte path in a missing directory", "unbound dgram socket", ENOENT, SAME, |e| {
-        Ok(sys::bind(&e.sock(D)?, &e.long_path("missing/")))
+        Ok(e.sock(D)?.bind(&e.long_path("missing/")).sys())
     });
     row!(v, "bind", "unterminated 108-byte path, bound by another socket", "unbound dgram socket; another bound to the path", EADDRINUSE, SAME, |e| {
         let _other = e.bound(D, &e.long_path("x"))?;
-        Ok(sys::bind(&e.sock(D)?, &e.long_path("x")))
+        Ok(e.sock(D)?.bind(&e.long_path("x")).sys())
     });
     row!(v, "bind", "abstract name taken", "unbound dgram socket; another dgram socket holds the name", EADDRINUSE, SAME, |e| {
         let _other = e.bound(D, &e.abs("n"))?;
-        Ok(sys::bind(&e.sock(D)?, &e.abs("n")))
+        Ok(e.sock(D)?.bind(&e.abs("n")).sys())
     });
     row!(v, "bind", "abstract name taken", "unbound seqpacket socket; another seqpacket socket holds the name", EADDRINUSE, SAME, |e| {
         let _other = e.bound(S, &e.abs("n"))?;
-        Ok(sys::bind(&e.sock(S)?, &e.abs("n")))
+        Ok(e.sock(S)?.bind(&e.abs("n")).sys())
     });
     row!(v, "bind", "a second path", "dgram socket bound to a path", EINVAL, SAME, |e| {
-        Ok(sys::bind(&e.bound(D, &e.path("first"))?, &e.path("second")))
+        Ok(e.bound(D, &e.path("first"))?.bind(&e.path("second")).sys())
     });
     row!(v, "bind", "a second abstract name", "seqpacket socket bound to an abstract name", EINVAL, SAME, |e| {
-        Ok(sys::bind(&e.bound(S, &e.abs("first"))?, &e.abs("second")))
+        Ok(e.bound(S, &e.abs("first"))?.bind(&e.abs("second")).sys())
     });
     row!(v, "bind", "a path that exists", "dgram socket bound to an abstract name", EADDRINUSE, SAME, |e| {
         std::fs::write(e.fs("file"), b"x").map_err(|x| x.to_string())?;
-        Ok(sys::bind(&e.bound(D, &e.abs("first"))?, &e.path("file")))
+        Ok(e.bound(D, &e.abs("first"))?.bind(&e.path("file")).sys())
     });
     row!(v, "bind", "a free path", "listening seqpacket socket", EINVAL, SAME, |e| {
         let (l, _) = e.listener()?;
-        Ok(sys::bind(&l, &e.path("s")))
+        Ok(l.bind(&e.path("s")).sys())
     });
     row!(v, "bind", "a free abstract name", "accepted seqpacket socket (it has the listener's address)", EINVAL, SAME, |e| {
         let (_c, acc) = e.seq_pair()?;
-        Ok(sys::bind(&acc, &e.abs("free")))
+        Ok(acc.bind(&e.abs("free")).sys())
     });
     row!(v, "bind", "a free path", "owner of a datagram group", EINVAL, NA, |e| {
         let (owner, _) = mcast::dgram_group(e.af);
-        Ok(sys::bind(&owner, &e.path("s")))
+        Ok(owner.bind(&e.path("s")).sys())
     });
     row!(v, "bind", "path in a directory the caller cannot write", "unbound dgram socket, run as nobody", EACCES, SAME, |e| {
         let (af, a) = (e.af, e.path("s"));
-        as_nobody(move || sys::bind(&sys::socket(af, D, 0)?, &a))
+        as_nobody(move || sys::socket(af, D, 0)?.bind(&a).sys())
     });
 }
 
 fn connect_rows(v: &mut Vec<Row>) {
-    row!(v, "connect", "addrlen 0", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.abs("x"), 0) });
-    row!(v, "connect", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.abs("x"), 1) });
+    row!(v, "connect", "addrlen 0", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 0) });
+    row!(v, "connect", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 1) });
     row!(v, "connect", "addrlen 2 (the family only)", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::Connect, &e.sock(D)?, &SockAddr::family_only(e.af), 2)
+        addr_len(Op::Connect, &e.sock(D)?, &e.raw(&Addr::unnamed()), 2)
     });
     row!(v, "connect", "addrlen 2 (the family only)", "unbound seqpacket socket", EINVAL, SAME, |e| {
-        addr_len(Op::Connect, &e.sock(S)?, &SockAddr::family_only(e.af), 2)
+        addr_len(Op::Connect, &e.sock(S)?, &e.raw(&Addr::unnamed()), 2)
     });
     row!(v, "connect", "`sun_family` `AF_UNSPEC`, addrlen 110", "seqpacket socket; a listener", EINVAL, SAME, |e| {
         let (_l, a) = e.listener()?;
@@ -575,116 +581,116 @@ fn connect_rows(v: &mut Vec<Row>) {
         let _rx = e.bound(D, &e.abs("rx"))?;
         addr_len(Op::Connect, &e.sock(D)?, &with_family(&e.abs("rx"), WRONG_AF), 110)
     });
-    row!(v, "connect", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.abs("x"), 111) });
-    row!(v, "connect", "addrlen 129", "unbound seqpacket socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(S)?, &e.abs("x"), 129) });
+    row!(v, "connect", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 111) });
+    row!(v, "connect", "addrlen 129", "unbound seqpacket socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(S)?, &e.raw(&e.abs("x")), 129) });
     row!(v, "connect", "addrlen −1", "unbound seqpacket socket", EINVAL, SAME, |e| {
-        addr_len(Op::Connect, &e.sock(S)?, &e.abs("x"), 0xffff_ffff)
+        addr_len(Op::Connect, &e.sock(S)?, &e.raw(&e.abs("x")), 0xffff_ffff)
     });
     row!(v, "connect", "address NULL, addrlen 110", "unbound dgram socket", EFAULT, SAME, |e| { addr_at(Op::Connect, &e.sock(D)?, 0, 110) });
     row!(v, "connect", "address unmapped, addrlen 16", "unbound seqpacket socket", EFAULT, SAME, |e| {
         addr_at(Op::Connect, &e.sock(S)?, unmapped(), 16)
     });
-    row!(v, "connect", "missing path", "unbound dgram socket", ENOENT, SAME, |e| { Ok(sys::connect(&e.sock(D)?, &e.path("missing"))) });
+    row!(v, "connect", "missing path", "unbound dgram socket", ENOENT, SAME, |e| { Ok(e.sock(D)?.connect(&e.path("missing")).sys()) });
     row!(v, "connect", "path in a missing directory", "unbound seqpacket socket", ENOENT, SAME, |e| {
-        Ok(sys::connect(&e.sock(S)?, &e.path("missing/s")))
+        Ok(e.sock(S)?.connect(&e.path("missing/s")).sys())
     });
     row!(v, "connect", "path of a regular file", "unbound dgram socket", ECONNREFUSED, SAME, |e| {
         std::fs::write(e.fs("file"), b"x").map_err(|x| x.to_string())?;
-        Ok(sys::connect(&e.sock(D)?, &e.path("file")))
+        Ok(e.sock(D)?.connect(&e.path("file")).sys())
     });
     row!(v, "connect", "abstract name nobody holds", "unbound dgram socket", ECONNREFUSED, SAME, |e| {
-        Ok(sys::connect(&e.sock(D)?, &e.abs("nobody")))
+        Ok(e.sock(D)?.connect(&e.abs("nobody")).sys())
     });
     row!(v, "connect", "abstract name held only by a dgram socket", "unbound seqpacket socket", ECONNREFUSED, SAME, |e| {
         let _d = e.bound(D, &e.abs("n"))?;
-        Ok(sys::connect(&e.sock(S)?, &e.abs("n")))
+        Ok(e.sock(S)?.connect(&e.abs("n")).sys())
     });
     row!(v, "connect", "path bound by a dgram socket", "unbound seqpacket socket", EPROTOTYPE, SAME, |e| {
         let _d = e.bound(D, &e.path("d"))?;
-        Ok(sys::connect(&e.sock(S)?, &e.path("d")))
+        Ok(e.sock(S)?.connect(&e.path("d")).sys())
     });
     row!(v, "connect", "path bound by a seqpacket socket", "unbound dgram socket", EPROTOTYPE, SAME, |e| {
         let _s = e.bound(S, &e.path("s"))?;
-        Ok(sys::connect(&e.sock(D)?, &e.path("s")))
+        Ok(e.sock(D)?.connect(&e.path("s")).sys())
     });
     row!(v, "connect", "bound socket that is not listening", "unbound seqpacket socket", ECONNREFUSED, SAME, |e| {
         let _s = e.bound(S, &e.abs("s"))?;
-        Ok(sys::connect(&e.sock(S)?, &e.abs("s")))
+        Ok(e.sock(S)?.connect(&e.abs("s")).sys())
     });
     row!(v, "connect", "listener shut down for reading", "unbound seqpacket socket", ECONNREFUSED, SAME, |e| {
         let (l, a) = e.listener()?;
         ctx(l.shutdown(std::net::Shutdown::Read).sys(), "shutdown")?;
-        Ok(sys::connect(&e.sock(S)?, &a))
+        Ok(e.sock(S)?.connect(&a).sys())
     });
     row!(v, "connect", "the listener again", "connected seqpacket client", EISCONN, SAME, |e| {
         let (l, a) = e.listener()?;
         let c = e.sock(S)?;
-        ctx(sys::connect(&c, &a), "connect")?;
-        let _acc = ctx(sys::accept(&l, 0), "accept")?;
-        Ok(sys::connect(&c, &a))
+        ctx(c.connect(&a).sys(), "connect")?;
+        let _acc = ctx(l.accept().sys(), "accept")?;
+        Ok(c.connect(&a).sys())
     });
     row!(v, "connect", "another listener", "listening seqpacket socket", EINVAL, SAME, |e| {
         let (_l, a) = e.listener()?;
         let me = e.bound(S, &e.abs("me"))?;
         ctx(me.listen(1).sys(), "listen")?;
-        Ok(sys::connect(&me, &a))
+        Ok(me.connect(&a).sys())
     });
     row!(v, "connect", "dgram socket connected elsewhere", "unbound dgram socket", EPERM, SAME, |e| {
         let rx = e.bound(D, &e.abs("rx"))?;
         let _o = e.bound(D, &e.abs("o"))?;
-        ctx(sys::connect(&rx, &e.abs("o")), "connect rx")?;
-        Ok(sys::connect(&e.sock(D)?, &e.abs("rx")))
+        ctx(rx.connect(&e.abs("o")).sys(), "connect rx")?;
+        Ok(e.sock(D)?.connect(&e.abs("rx")).sys())
     });
     row!(v, "connect", "socket inode without write permission", "seqpacket listener at a path (mode 0755); client runs as nobody", EACCES, SAME, |e| {
         let l = e.bound(S, &e.path("l"))?;
         ctx(l.listen(1).sys(), "listen")?;
         set_mode(&e.fs("l"), 0o755)?;
         let (af, a) = (e.af, e.path("l"));
-        as_nobody(move || sys::connect(&sys::socket(af, S, 0)?, &a))
+        as_nobody(move || sys::socket(af, S, 0)?.connect(&a).sys())
     });
 }
 
 fn send_rows(v: &mut Vec<Row>) {
-    row!(v, "sendto", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.abs("x"), 1) });
+    row!(v, "sendto", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 1) });
     row!(v, "sendto", "addrlen 2 (the family only)", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::SendTo, &e.sock(D)?, &SockAddr::family_only(e.af), 2)
+        addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&Addr::unnamed()), 2)
     });
-    row!(v, "sendto", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.abs("x"), 111) });
-    row!(v, "sendto", "addrlen 129", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.abs("x"), 129) });
+    row!(v, "sendto", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 111) });
+    row!(v, "sendto", "addrlen 129", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 129) });
     row!(v, "sendto", "addrlen −1", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::SendTo, &e.sock(D)?, &e.abs("x"), 0xffff_ffff)
+        addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 0xffff_ffff)
     });
     row!(v, "sendto", "`sun_family` `AF_INET`", "unbound dgram socket; a bound receiver", EINVAL, SAME, |e| {
         let _rx = e.bound(D, &e.abs("rx"))?;
         let a = e.abs("rx");
-        addr_len(Op::SendTo, &e.sock(D)?, &with_family(&a, WRONG_AF), a.len as i64)
+        addr_len(Op::SendTo, &e.sock(D)?, &with_family(&a, WRONG_AF), e.raw(&a).len as i64)
     });
     row!(v, "sendto", "address unmapped, addrlen 110", "unbound dgram socket", EFAULT, SAME, |e| {
         addr_at(Op::SendTo, &e.sock(D)?, unmapped(), 110)
     });
     row!(v, "sendto", "abstract name nobody holds", "unbound dgram socket", ECONNREFUSED, SAME, |e| {
-        Ok(sys::sendto(&e.sock(D)?, b"x", 0, &e.abs("nobody")).map(|_| ()))
+        Ok(e.sock(D)?.send_to(b"x", &e.abs("nobody")).sys().map(|_| ()))
     });
     row!(v, "sendto", "missing path", "unbound dgram socket", ENOENT, SAME, |e| {
-        Ok(sys::sendto(&e.sock(D)?, b"x", 0, &e.path("missing")).map(|_| ()))
+        Ok(e.sock(D)?.send_to(b"x", &e.path("missing")).sys().map(|_| ()))
     });
     row!(v, "sendto", "address given, addrlen 0", "unconnected dgram socket", ENOTCONN, SAME, |e| {
-        addr_len(Op::SendTo, &e.sock(D)?, &e.abs("x"), 0)
+        addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 0)
     });
     row!(v, "sendto", "a receiver connected elsewhere", "unbound dgram socket", EPERM, SAME, |e| {
         let rx = e.bound(D, &e.abs("rx"))?;
         let _o = e.bound(D, &e.abs("o"))?;
-        ctx(sys::connect(&rx, &e.abs("o")), "connect rx")?;
-        Ok(sys::sendto(&e.sock(D)?, b"x", libc::MSG_DONTWAIT, &e.abs("rx")).map(|_| ()))
+        ctx(rx.connect(&e.abs("o")).sys(), "connect rx")?;
+        Ok(e.sock(D)?.send_to_with_flags(b"x", &e.abs("rx"), libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "sendto", "a receiver that shut down reading", "unbound dgram socket", EPIPE, SAME, |e| {
         let rx = e.bound(D, &e.abs("rx"))?;
         ctx(rx.shutdown(std::net::Shutdown::Read).sys(), "shutdown")?;
-        Ok(sys::sendto(&e.sock(D)?, b"x", libc::MSG_DONTWAIT, &e.abs("rx")).map(|_| ()))
+        Ok(e.sock(D)?.send_to_with_flags(b"x", &e.abs("rx"), libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "sendto", "an address", "unconnected seqpacket socket; a listener", ENOTCONN, SAME, |e| {
         let (_l, a) = e.listener()?;
-        Ok(sys::sendto(&e.sock(S)?, b"x", libc::MSG_DONTWAIT, &a).map(|_| ()))
+        Ok(e.sock(S)?.send_to_with_flags(b"x", &a, libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "send", "no destination", "unconnected dgram socket", ENOTCONN, SAME, |e| {
         Ok(sys::send(&e.sock(D)?, b"x", libc::MSG_DONTWAIT).map(|_| ()))
@@ -761,12 +767,12 @@ fn sendmsg_rows(v: &mut Vec<Row>) {
     row!(v, "sendmsg", "`msg_namelen` 200 (the kernel reads 128)", "unbound dgram socket; a bound receiver", EINVAL, SAME, |e| {
         let _rx = e.bound(D, &e.abs("rx"))?;
         let mut h = Hdr::new(1);
-        h.name(&e.abs("rx"), 200);
+        h.name(&e.raw(&e.abs("rx")), 200);
         h.sendmsg(&e.sock(D)?, libc::MSG_DONTWAIT)
     });
     row!(v, "sendmsg", "`msg_namelen` −1", "unbound dgram socket", EINVAL, SAME, |e| {
         let mut h = Hdr::new(1);
-        h.name(&e.abs("rx"), u32::MAX);
+        h.name(&e.raw(&e.abs("rx")), u32::MAX);
         h.sendmsg(&e.sock(D)?, libc::MSG_DONTWAIT)
     });
     row!(v, "sendmsg", "`msg_control` NULL, `msg_controllen` 32", "connected dgram socket", EFAULT, SAME, |e| {
@@ -824,12 +830,12 @@ fn cmsg_rows(v: &mut Vec<Row>) {
     row!(v, "sendmsg", "`SCM_RIGHTS` with one descriptor", "connected dgram socket", EOPNOTSUPP, OK, |e| {
         let (tx, _rx) = e.dgram_pair()?;
         let (r, _w) = ctx(sys::pipe(), "pipe")?;
-        Ok(sys::sendmsg(&tx, &[b"x"], None, &[Ctl::Rights(&[r.as_raw_fd()])], libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(tx.send_msg(b"x", None, None, &[r.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "sendmsg", "`SCM_RIGHTS` with one descriptor", "connected seqpacket socket", EOPNOTSUPP, OK, |e| {
         let (c, _acc) = e.seq_pair()?;
         let (r, _w) = ctx(sys::pipe(), "pipe")?;
-        Ok(sys::sendmsg(&c, &[b"x"], None, &[Ctl::Rights(&[r.as_raw_fd()])], libc::MSG_DONTWAIT).map(|_| ()))
+        Ok(c.send_msg(b"x", None, None, &[r.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "sendmsg", "`SCM_CREDENTIALS` with `cmsg_len` `CMSG_LEN(8)`", "connected dgram socket", EINVAL, SAME, |e| {
         let me = Creds::mine();
@@ -860,7 +866,7 @@ fn cmsg_rows(v: &mut Vec<Row>) {
         let af = e.af;
         as_nobody(move || {
             let s = sys::socket(af, D, 0)?;
-            sys::connect(&s, &a)?;
+            s.connect(&a).sys()?;
             send_creds(&s, Creds { pid: 1, ..Creds::mine() })
         })
     });
@@ -902,7 +908,7 @@ fn recv_rows(v: &mut Vec<Row>) {
     });
     row!(v, "recvmsg", "`msg_name` unmapped, `msg_namelen` 110", "dgram socket with a message from a bound sender", EFAULT, SAME, |e| {
         let (tx, rx) = e.dgram_pair()?;
-        ctx(sys::bind(&tx, &e.abs("tx")), "bind tx")?;
+        ctx(tx.bind(&e.abs("tx")).sys(), "bind tx")?;
         ctx(sys::send(&tx, b"queued", 0), "send")?;
         let mut h = Hdr::new(8);
         h.m.msg_name = unmapped() as *mut _;
@@ -913,7 +919,7 @@ fn recv_rows(v: &mut Vec<Row>) {
         let (tx, rx) = e.dgram_pair()?;
         ctx(sys::send(&tx, b"queued", 0), "send")?;
         let mut h = Hdr::new(8);
-        h.name(&e.abs("x"), u32::MAX);
+        h.name(&e.raw(&e.abs("x")), u32::MAX);
         h.recvmsg(&rx, libc::MSG_DONTWAIT)
     });
     row!(v, "recvmmsg", "timeout unmapped", "dgram socket with a message queued", EFAULT, SAME, |e| {
@@ -934,8 +940,8 @@ fn listen_accept_rows(v: &mut Vec<Row>) {
     row!(v, "listen", "connected", "bound, connected seqpacket client", EINVAL, SAME, |e| {
         let (l, a) = e.listener()?;
         let c = e.bound(S, &e.abs("c"))?;
-        ctx(sys::connect(&c, &a), "connect")?;
-        let _acc = ctx(sys::accept(&l, 0), "accept")?;
+        ctx(c.connect(&a).sys(), "connect")?;
+        let _acc = ctx(l.accept().sys(), "accept")?;
         out(sc(libc::SYS_listen, &[i(c.as_raw_fd()), 8]))
     });
     row!(v, "listen", "connected", "accepted seqpacket socket", EINVAL, SAME, |e| {
@@ -968,13 +974,13 @@ fn listen_accept_rows(v: &mut Vec<Row>) {
     row!(v, "accept4", "unknown flag 1", "listening seqpacket socket with a pending connection", EINVAL, SAME, |e| {
         let (l, a) = e.listener()?;
         let c = e.sock(S)?;
-        ctx(sys::connect(&c, &a), "connect")?;
+        ctx(c.connect(&a).sys(), "connect")?;
         out_fd(sc(libc::SYS_accept4, &[i(l.as_raw_fd()), 0, 0, 1]))
     });
     row!(v, "accept", "address unmapped", "listening seqpacket socket with a pending connection", EFAULT, SAME, |e| {
         let (l, a) = e.listener()?;
         let c = e.sock(S)?;
-        ctx(sys::connect(&c, &a), "connect")?;
+        ctx(c.connect(&a).sys(), "connect")?;
         let mut len: u32 = 110;
         out_fd(sc(libc::SYS_accept4, &[i(l.as_raw_fd()), unmapped(), pm(&mut len), 0]))
     });
@@ -991,13 +997,13 @@ fn misc_rows(v: &mut Vec<Row>) {
         out(sc(libc::SYS_shutdown, &[i(e.sock(D)?.as_raw_fd()), 0x7fff_ffff]))
     });
     row!(v, "getpeername", "not connected", "unconnected dgram socket", ENOTCONN, SAME, |e| {
-        Ok(sys::getpeername(&e.sock(D)?).map(|_| ()))
+        Ok(e.sock(D)?.peer_addr().sys().map(|_| ()))
     });
     row!(v, "getpeername", "not connected", "unconnected seqpacket socket", ENOTCONN, SAME, |e| {
-        Ok(sys::getpeername(&e.sock(S)?).map(|_| ()))
+        Ok(e.sock(S)?.peer_addr().sys().map(|_| ()))
     });
     row!(v, "getpeername", "not connected", "listening seqpacket socket", ENOTCONN, SAME, |e| {
-        Ok(sys::getpeername(&e.listener()?.0).map(|_| ()))
+        Ok((e.listener()?.0).peer_addr().sys().map(|_| ()))
     });
     row!(v, "getpeername", "address unmapped", "connected seqpacket client", EFAULT, SAME, |e| {
         let mut len: u32 = 110;
@@ -1051,26 +1057,26 @@ fn option_rows(v: &mut Vec<Row>) {
     row!(v, "getsockopt", "`SOL_MCAST_UNIX` option 99", "seqpacket socket", ENOPROTOOPT, NA, |e| { getopt(&e.sock(S)?, SOL, 99) });
     row!(v, "CREATE_GROUP", "`optlen` 0", "unbound dgram socket", EINVAL, NA, |e| { setopt(&e.sock(D)?, SOL, CREATE, &[]) });
     row!(v, "CREATE_GROUP", "`optlen` 119", "unbound dgram socket", EINVAL, NA, |e| {
-        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.abs("g"), e.abs("g").len, 0)[..119])
+        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.raw(&e.abs("g")), e.raw(&e.abs("g")).len, 0)[..119])
     });
     row!(v, "CREATE_GROUP", "`optval` NULL, `optlen` 120", "unbound seqpacket socket", EFAULT, NA, |e| {
         setopt_ptr(&e.sock(S)?, SOL, CREATE, 0, 120)
     });
     row!(v, "CREATE_GROUP", "`address_len` 111", "unbound dgram socket", EINVAL, NA, |e| {
-        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.abs("g"), 111, 0))
+        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.raw(&e.abs("g")), 111, 0))
     });
     row!(v, "CREATE_GROUP", "`address_len` 0xffffffff", "unbound dgram socket", EINVAL, NA, |e| {
-        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.abs("g"), u32::MAX, 0))
+        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.raw(&e.abs("g")), u32::MAX, 0))
     });
     row!(v, "CREATE_GROUP", "`address_len` 2 (no autobind for groups)", "unbound dgram socket", EINVAL, NA, |e| {
-        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.abs("g"), 2, 0))
+        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.raw(&e.abs("g")), 2, 0))
     });
     row!(v, "CREATE_GROUP", "`address_len` 0", "unbound seqpacket socket", EINVAL, NA, |e| {
-        setopt(&e.sock(S)?, SOL, CREATE, &mreq(&e.abs("g"), 0, 0))
+        setopt(&e.sock(S)?, SOL, CREATE, &mreq(&e.raw(&e.abs("g")), 0, 0))
     });
     row!(v, "CREATE_GROUP", "`sun_family` `AF_INET`", "unbound dgram socket", EINVAL, NA, |e| {
         let a = e.abs("g");
-        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&with_family(&a, WRONG_AF), a.len, 0))
+        setopt(&e.sock(D)?, SOL, CREATE, &mreq(&with_family(&a, WRONG_AF), e.raw(&a).len, 0))
     });
     row!(v, "CREATE_GROUP", "flags `LOOPBACK`", "unbound dgram socket", EINVAL, NA, |e| {
         mreq_opt(&e.sock(D)?, CREATE, &e.abs("g"), MCAST_UNIX_LOOPBACK)
@@ -1109,14 +1115,14 @@ fn max_groups() -> usize {
 fn group_rows(v: &mut Vec<Row>) {
     row!(v, "JOIN_GROUP", "`optlen` 119", "dgram socket; a datagram group", EINVAL, NA, |e| {
         let (_owner, a) = mcast::dgram_group(e.af);
-        setopt(&e.sock(D)?, SOL, JOIN, &mreq(&a, a.len, 0)[..119])
+        setopt(&e.sock(D)?, SOL, JOIN, &mreq(&e.raw(&a), e.raw(&a).len, 0)[..119])
     });
     row!(v, "JOIN_GROUP", "`address_len` 111", "dgram socket; a datagram group", EINVAL, NA, |e| {
         let (_owner, a) = mcast::dgram_group(e.af);
-        setopt(&e.sock(D)?, SOL, JOIN, &mreq(&a, 111, 0))
+        setopt(&e.sock(D)?, SOL, JOIN, &mreq(&e.raw(&a), 111, 0))
     });
     row!(v, "JOIN_GROUP", "`address_len` 2", "dgram socket", EINVAL, NA, |e| {
-        setopt(&e.sock(D)?, SOL, JOIN, &mreq(&e.abs("g"), 2, 0))
+        setopt(&e.sock(D)?, SOL, JOIN, &mreq(&e.raw(&e.abs("g")), 2, 0))
     });
     row!(v, "JOIN_GROUP", "flags 8 (unknown bit)", "dgram socket; a datagram group", EINVAL, NA, |e| {
         let (_owner, a) = mcast::dgram_group(e.af);
@@ -1180,7 +1186,7 @@ fn group_rows(v: &mut Vec<Row>) {
     row!(v, "LEAVE_GROUP", "`address_len` 111", "member of a datagram group", EINVAL, NA, |e| {
         let (_owner, a) = mcast::dgram_group(e.af);
         let m = mcast::members(e.af, &a, 1, 0);
-        setopt(&m[0], SOL, LEAVE, &mreq(&a, 111, 0))
+        setopt(&m[0], SOL, LEAVE, &mreq(&e.raw(&a), 111, 0))
     });
     row!(v, "LEAVE_GROUP", "a seqpacket socket", "admitted member of a seqpacket group", EOPNOTSUPP, NA, |e| {
         let bus = Bus::new(e.af);
@@ -1213,19 +1219,19 @@ fn group_rows(v: &mut Vec<Row>) {
     row!(v, "sendto", "flag `MSG_OOB`, to a datagram group", "dgram socket; a group with one member", EOPNOTSUPP, NA, |e| {
         let (_owner, a) = mcast::dgram_group(e.af);
         let _m = mcast::members(e.af, &a, 1, 0);
-        Ok(sys::sendto(&e.sock(D)?, b"x", libc::MSG_OOB | libc::MSG_DONTWAIT, &a).map(|_| ()))
+        Ok(e.sock(D)?.send_to_with_flags(b"x", &a, libc::MSG_OOB | libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "sendto", "larger than `SO_SNDBUF` − 32, to a datagram group", "dgram socket; a group with one member", EMSGSIZE, NA, |e| {
         let (_owner, a) = mcast::dgram_group(e.af);
         let _m = mcast::members(e.af, &a, 1, 0);
         let s = e.sock(D)?;
         let sndbuf = ctx(s.send_buffer_size().sys(), "SO_SNDBUF")? as usize;
-        Ok(sys::sendto(&s, &vec![0u8; sndbuf - 31], libc::MSG_DONTWAIT, &a).map(|_| ()))
+        Ok(s.send_to_with_flags(&vec![0u8; sndbuf - 31], &a, libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "send", "the group's owner closed", "dgram socket connected to a datagram group", ECONNREFUSED, NA, |e| {
         let (owner, a) = mcast::dgram_group(e.af);
         let s = e.sock(D)?;
-        ctx(sys::connect(&s, &a), "connect")?;
+        ctx(s.connect(&a).sys(), "connect")?;
         drop(owner);
         Ok(sys::send(&s, b"x", libc::MSG_DONTWAIT).map(|_| ()))
     });
@@ -1285,9 +1291,9 @@ fn admit_rows(v: &mut Vec<Row>) {
     row!(v, "ADMIT_MEMBER", "the client closed (before accept)", "accepted socket of a seqpacket group's owner", ECONNRESET, NA, |e| {
         let bus = Bus::new(e.af);
         let client = e.sock(S)?;
-        ctx(sys::connect(&client, &bus.addr), "connect")?;
+        ctx(client.connect(&bus.addr).sys(), "connect")?;
         drop(client);
-        let (acc, _) = ctx(sys::accept(&bus.owner, 0), "accept")?;
+        let (acc, _) = ctx(bus.owner.accept().sys(), "accept")?;
         admit_opt(&acc, 0)
     });
     row!(v, "ADMIT_MEMBER", "the group's owner closed", "accepted socket of the former owner", ECONNREFUSED, NA, |e| {

@@ -13,6 +13,7 @@
 use crate::harness::{Case, CaseResult};
 use mcast_unix::Socket;
 use crate::sys::{self, SockAddr, SysResult};
+use mcast_unix::Addr;
 use std::fmt::Debug;
 
 /// One side of a differential run.
@@ -36,13 +37,18 @@ impl Fam {
     }
 
     /// A pathname address `DIR/name`.
-    pub fn path(&self, name: &str) -> SockAddr {
-        SockAddr::path(self.af, &format!("{}/{}", self.dir, name))
+    pub fn path(&self, name: &str) -> Addr {
+        Addr::path(format!("{}/{}", self.dir, name)).expect("short path")
+    }
+
+    /// `a` as a raw address of this family, for cases that spoil it.
+    pub fn raw(&self, a: &Addr) -> SockAddr {
+        SockAddr::of(self.af, a)
     }
 
     /// An abstract address `\0TAG-name`.
-    pub fn abstract_(&self, name: &str) -> SockAddr {
-        SockAddr::abstract_(self.af, format!("{}-{}", self.tag, name).as_bytes())
+    pub fn abstract_(&self, name: &str) -> Addr {
+        Addr::abstract_(format!("{}-{}", self.tag, name)).expect("short name")
     }
 }
 

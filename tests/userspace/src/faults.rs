@@ -28,7 +28,8 @@ use std::os::fd::AsRawFd;
 use crate::mcast::{self, drain, fresh, proc_group, proc_lines, proc_sock};
 use crate::seqgroups::{Bus, Conn};
 use crate::client;
-use crate::sys::{self, IntoSys, Errno, SockAddr, SysResult};
+use crate::sys::{self, IntoSys, Errno, SysResult};
+use mcast_unix::Addr;
 use crate::{case, ensure};
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
@@ -199,12 +200,12 @@ fn sock_line(ino: &str) -> Option<Vec<String>> {
 }
 
 /// The member count of the group at `a` (its G line), or None without one.
-fn members_of(a: &SockAddr) -> Option<usize> {
+fn members_of(a: &Addr) -> Option<usize> {
     proc_group(a).and_then(|g| g.get(3).and_then(|m| m.parse().ok()))
 }
 
 /// The `sent` counter of the group at `a`.
-fn sent_of(a: &SockAddr) -> Option<u64> {
+fn sent_of(a: &Addr) -> Option<u64> {
     proc_group(a).and_then(|g| g.get(4).and_then(|m| m.parse().ok()))
 }
 
@@ -269,8 +270,8 @@ pub fn cases(af: i32) -> Vec<Case> {
                     Ok(fd) => {
                         ensure!(proc_sock(fd).is_some(), "the new socket is not listed");
                         expect("socket lines", socket_lines().len(), *before + 1)?;
-                        let a = fresh(af, "fi-sock");
-                        ok(sys::bind(fd, &a), "bind the new socket")
+                        let a = fresh("fi-sock");
+                        ok(fd.bind(&a).sys(), "bind the new socket")
                     }
                     Err(_) => expect("socket lines", socket_lines().len(), *before),
                 },
@@ -281,26 +282,26 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "bind: an abstract name", |af| {
         struct St {
             s: Socket,
-            a: SockAddr,
+            a: Addr,
         }
         sweep(
             "bind: an abstract name",
             ALLOC,
-            || Ok(St { s: mcast::sock(af, D), a: fresh(af, "fi-bind") }),
-            |st| sys::bind(&st.s, &st.a),
+            || Ok(St { s: mcast::sock(af, D), a: fresh("fi-bind") }),
+            |st| st.s.bind(&st.a).sys(),
             |st, r| {
                 let other = mcast::sock(af, D);
                 if r.is_ok() {
-                    expect("getsockname", ok(sys::getsockname(&st.s), "getsockname")?.bytes(), st.a.bytes())?;
-                    expect("another bind of the name", sys::bind(&other, &st.a), Err(Errno(libc::EADDRINUSE)))?;
-                    ok(sys::sendto(&other, b"m", libc::MSG_DONTWAIT, &st.a), "sendto the name")?;
+                    expect("getsockname", ok(st.s.local_addr().sys(), "getsockname")?, st.a.clone())?;
+                    expect("another bind of the name", other.bind(&st.a).sys(), Err(Errno(libc::EADDRINUSE)))?;
+                    ok(other.send_to_with_flags(b"m", &st.a, libc::MSG_DONTWAIT).sys(), "sendto the name")?;
                     return expect("received", drain(&st.s), vec![b"m".to_vec()]);
                 }
                 expect("getsockname length", ok(sys::getsockname(&st.s), "getsockname")?.len, 2)?;
                 expect("listed address", proc_sock(&st.s).and_then(|f| f.get(5).cloned()), Some("-".to_string()))?;
-                ok(sys::bind(&other, &st.a), "the name is free: another socket binds it")?;
+                ok(other.bind(&st.a).sys(), "the name is free: another socket binds it")?;
                 drop(other);
-                ok(sys::bind(&st.s, &st.a), "bind again")
+                ok(st.s.bind(&st.a).sys(), "bind again")
             },
         )
     });
@@ -310,7 +311,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let mut n = 0;
         struct St {
             s: Socket,
-            a: SockAddr,
+            a: Addr,
             path: String,
         }
         let r = sweep(
@@ -320,20 +321,20 @@ pub fn cases(af: i32) -> Vec<Case> {
                 n += 1;
                 let path = format!("{d}/b{n}");
                 let _ = std::fs::remove_file(&path);
-                Ok(St { s: mcast::sock(af, D), a: SockAddr::path(af, &path), path })
+                Ok(St { s: mcast::sock(af, D), a: Addr::path(&path).unwrap(), path })
             },
-            |st| sys::bind(&st.s, &st.a),
+            |st| st.s.bind(&st.a).sys(),
             |st, r| {
                 let exists = std::fs::symlink_metadata(&st.path).is_ok();
                 if r.is_ok() {
                     ensure!(exists, "no inode at {}", st.path);
                     let other = mcast::sock(af, D);
-                    ok(sys::sendto(&other, b"m", libc::MSG_DONTWAIT, &st.a), "sendto the path")?;
+                    ok(other.send_to_with_flags(b"m", &st.a, libc::MSG_DONTWAIT).sys(), "sendto the path")?;
                     return expect("received", drain(&st.s), vec![b"m".to_vec()]);
                 }
                 ensure!(!exists, "the failed bind left an inode at {} (a new bind gives EADDRINUSE)", st.path);
                 expect("getsockname length", ok(sys::getsockname(&st.s), "getsockname")?.len, 2)?;
-                ok(sys::bind(&st.s, &st.a), "bind again")
+                ok(st.s.bind(&st.a).sys(), "bind again")
             },
         );
         let _ = std::fs::remove_dir_all(&d);
@@ -343,7 +344,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "connect: a seqpacket client to a listener", |af| {
         struct St {
             l: Socket,
-            a: SockAddr,
+            a: Addr,
             c: Socket,
             before: usize,
         }
@@ -352,22 +353,22 @@ pub fn cases(af: i32) -> Vec<Case> {
             ALLOC_SEND,
             || {
                 let l = mcast::sock(af, S);
-                let a = fresh(af, "fi-listen");
-                ok(sys::bind(&l, &a), "bind")?;
+                let a = fresh("fi-listen");
+                ok(l.bind(&a).sys(), "bind")?;
                 ok(l.listen(8).sys(), "listen")?;
                 ok(l.set_nonblocking(true).sys(), "O_NONBLOCK")?;
                 let c = mcast::sock(af, S);
                 Ok(St { l, a, c, before: socket_lines().len() })
             },
-            |st| sys::connect(&st.c, &st.a),
+            |st| st.c.connect(&st.a).sys(),
             |st, r| {
                 if r.is_err() {
-                    expect("getpeername", sys::getpeername(&st.c).err(), Some(Errno(libc::ENOTCONN)))?;
-                    expect("accept", sys::accept(&st.l, 0).err(), Some(Errno(libc::EAGAIN)))?;
+                    expect("getpeername", st.c.peer_addr().sys().err(), Some(Errno(libc::ENOTCONN)))?;
+                    expect("accept", st.l.accept().sys().err(), Some(Errno(libc::EAGAIN)))?;
                     expect("socket lines (no connection left listed)", socket_lines().len(), st.before)?;
-                    ok(sys::connect(&st.c, &st.a), "connect again")?;
+                    ok(st.c.connect(&st.a).sys(), "connect again")?;
                 }
-                let (acc, _) = ok(sys::accept(&st.l, 0), "accept")?;
+                let (acc, _) = ok(st.l.accept().sys(), "accept")?;
                 ok(st.c.send_with_flags(b"m", libc::MSG_DONTWAIT).sys(), "send")?;
                 expect("received", drain(&acc), vec![b"m".to_vec()])
             },
@@ -377,7 +378,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "JOIN_GROUP: a datagram group with two members", |af| {
         struct St {
             _owner: Socket,
-            a: SockAddr,
+            a: Addr,
             old: Vec<Socket>,
             new: Socket,
             tx: Socket,
@@ -395,7 +396,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 if r.is_err() {
                     expect("members", members_of(&st.a), Some(2))?;
                     expect("the joiner's groups and role", groups_role(&st.new), Some(("0".into(), "plain".into())))?;
-                    ok(sys::sendto(&st.tx, b"before", libc::MSG_DONTWAIT, &st.a), "send to the group")?;
+                    ok(st.tx.send_to_with_flags(b"before", &st.a, libc::MSG_DONTWAIT).sys(), "send to the group")?;
                     expect("the joiner received", drain(&st.new).len(), 0)?;
                     for m in &st.old {
                         expect("a member received", drain(m), vec![b"before".to_vec()])?;
@@ -404,7 +405,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 }
                 expect("members", members_of(&st.a), Some(3))?;
                 expect("the joiner's groups and role", groups_role(&st.new), Some(("1".into(), "member".into())))?;
-                ok(sys::sendto(&st.tx, b"after", libc::MSG_DONTWAIT, &st.a), "send to the group")?;
+                ok(st.tx.send_to_with_flags(b"after", &st.a, libc::MSG_DONTWAIT).sys(), "send to the group")?;
                 expect("the joiner received", drain(&st.new), vec![b"after".to_vec()])?;
                 for m in &st.old {
                     expect("a member received", drain(m), vec![b"after".to_vec()])?;
@@ -496,7 +497,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 }
                 Ok((format!("message {n}").into_bytes(), sent_of(&a).ok_or_else(|| "no group line".to_string())?))
             },
-            |st| sys::sendto(&tx, &st.0, 0, &a),
+            |st| tx.send_to(&st.0, &a).sys(),
             |st, r| {
                 let got: Vec<Vec<Vec<u8>>> = ms.iter().map(drain).collect();
                 let reached = got.iter().filter(|g| !g.is_empty()).count();
@@ -515,7 +516,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "close: a member of a datagram group", |af| {
         struct St {
             _owner: Socket,
-            a: SockAddr,
+            a: Addr,
             victim: Option<Socket>,
             ino: String,
             rest: Vec<Socket>,
@@ -535,7 +536,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 ensure!(sock_line(&st.ino).is_none(), "the closed socket is still listed");
                 expect("members (the closed one must be gone)", members_of(&st.a), Some(2))?;
                 let t = Instant::now();
-                ok(sys::sendto(&st.tx, b"m", libc::MSG_DONTWAIT, &st.a), "send to the group")?;
+                ok(st.tx.send_to_with_flags(b"m", &st.a, libc::MSG_DONTWAIT).sys(), "send to the group")?;
                 ensure!(t.elapsed() < Duration::from_secs(1), "the send took {:?}", t.elapsed());
                 for m in &st.rest {
                     expect("a member received", drain(m), vec![b"m".to_vec()])?;
@@ -548,7 +549,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "faults", "close: the owner of a datagram group with three members", |af| {
         struct St {
             owner: Option<Socket>,
-            a: SockAddr,
+            a: Addr,
             ino: String,
             ms: Vec<Socket>,
         }
@@ -569,7 +570,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                     expect("LEAVE", mcast::leave(m, &st.a).err(), Some(Errno(libc::EADDRNOTAVAIL)))?;
                 }
                 let tx = mcast::sock(af, D);
-                expect("send to the address", sys::sendto(&tx, b"m", libc::MSG_DONTWAIT, &st.a).err(), Some(Errno(libc::ECONNREFUSED)))?;
+                expect("send to the address", tx.send_to_with_flags(b"m", &st.a, libc::MSG_DONTWAIT).sys().err(), Some(Errno(libc::ECONNREFUSED)))?;
                 ok(mcast::create_group(&mcast::sock(af, D), &st.a), "a new group at the address")
             },
         )

@@ -7,13 +7,14 @@ use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
-use crate::sys::{self, IntoSys, Errno, SockAddr};
+use crate::sys::{self, IntoSys, Errno};
+use mcast_unix::Addr;
 use mcast_unix::filter::{ByteOrder, FilterBuilder};
 use mcast_unix::MCAST_UNIX_DROP_WHEN_FULL as DROP;
 
 const D: i32 = libc::SOCK_DGRAM;
 
-fn member(af: i32, a: &SockAddr, flags: u32) -> Socket {
+fn member(af: i32, a: &Addr, flags: u32) -> Socket {
     let m = sock(af, D);
     join(&m, a, flags).expect("join");
     m
@@ -75,7 +76,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let picky = member(af, &a, 0);
         let other = member(af, &a, 0);
         attach_filter(&picky, &ret_prog(0)).unwrap();
-        sys::sendto(&sock(af, D), b"hello", 0, &a).unwrap();
+        sock(af, D).send_to(b"hello", &a).sys().unwrap();
         expect_eq("SIOCINQ", inq(&picky), 0)?;
         expect_eq("POLLIN", sys::poll(&picky, libc::POLLIN, 0), Ok(0))?;
         expect_eq("rmem", proc_sock(&picky).map(|l| l[7].clone()), Some("0".into()))?;
@@ -86,7 +87,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let short = member(af, &a, 0);
         let whole = member(af, &a, 0);
         attach_filter(&short, &ret_prog(3)).unwrap();
-        sys::sendto(&sock(af, D), b"0123456789", 0, &a).unwrap();
+        sock(af, D).send_to(b"0123456789", &a).sys().unwrap();
         let m = recvmsg(&short, 64, libc::MSG_DONTWAIT | libc::MSG_TRUNC).map_err(|e| format!("{e:?}"))?;
         expect_eq("short", (m.len, m.data.clone()), (3, b"012".to_vec()))?;
         expect_eq("whole", drain(&whole), vec![b"0123456789".to_vec()])
@@ -98,7 +99,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         // Fill picky first, then make it reject.
         fill(&tx, Some(&a), 1024).unwrap();
         attach_filter(&picky, &ret_prog(0)).unwrap();
-        expect_eq("send", sys::sendto(&tx, b"x", libc::MSG_DONTWAIT, &a), Ok(1))?;
+        expect_eq("send", tx.send_to_with_flags(b"x", &a, libc::MSG_DONTWAIT).sys(), Ok(1))?;
         expect_eq("drops", proc_sock(&picky).map(|l| l[8].clone()), Some("0".into()))?;
         expect_eq("group drops", proc_group(&a).map(|g| g[5].clone()), Some("0".into()))
     });
@@ -111,7 +112,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = sock(af, D);
         let n = fill(&tx, Some(&a), 1024).unwrap();
         expect_eq("fast got as many", drain(&fast).len(), n)?;
-        expect_eq("EAGAIN", err(sys::sendto(&tx, b"x", libc::MSG_DONTWAIT, &a)), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("EAGAIN", err(tx.send_to_with_flags(b"x", &a, libc::MSG_DONTWAIT).sys()), Some(Errno(libc::EAGAIN)))?;
         expect_eq("fast nothing", drain(&fast).len(), 0)?;
         drain(&slow);
         Ok(())
@@ -120,9 +121,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let m = member(af, &a, 0);
         attach_filter(&m, &ret_prog(0)).unwrap();
-        sys::sendto(&sock(af, D), b"1", 0, &a).unwrap();
+        sock(af, D).send_to(b"1", &a).sys().unwrap();
         setopt(&m, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0i32.to_ne_bytes()).unwrap();
-        sys::sendto(&sock(af, D), b"2", 0, &a).unwrap();
+        sock(af, D).send_to(b"2", &a).sys().unwrap();
         expect_eq("after detach", drain(&m), vec![b"2".to_vec()])
     });
     case!(v, "filter", "SO_LOCK_FILTER: the filter can no longer be changed", |af| {
@@ -138,20 +139,20 @@ pub fn cases(af: i32) -> Vec<Case> {
         let other = member(af, &a, 0);
         let prog = bpf_prog_returning(0)?;
         sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, prog.as_raw_fd()).map_err(|e| format!("attach: {e:?}"))?;
-        sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
+        sock(af, D).send_to(b"x", &a).sys().unwrap();
         expect_eq("rejected", inq(&m), 0)?;
         expect_eq("other", drain(&other).len(), 1)?;
         let keep2 = bpf_prog_returning(2)?;
         sys::setsockopt_int(&m, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, keep2.as_raw_fd()).map_err(|e| format!("attach: {e:?}"))?;
-        sys::sendto(&sock(af, D), b"xyz", 0, &a).unwrap();
+        sock(af, D).send_to(b"xyz", &a).sys().unwrap();
         expect_eq("trimmed", drain(&m), vec![b"xy".to_vec()])
     });
     case!(v, "filter", "unicast: the receiver's filter drops silently, as AF_UNIX", |af| {
         let rx = sock(af, D);
-        let ra = fresh(af, "urx");
-        sys::bind(&rx, &ra).unwrap();
+        let ra = fresh("urx");
+        rx.bind(&ra).sys().unwrap();
         attach_filter(&rx, &ret_prog(0)).unwrap();
-        expect_eq("send", sys::sendto(&sock(af, D), b"x", 0, &ra), Ok(1))?;
+        expect_eq("send", sock(af, D).send_to(b"x", &ra).sys(), Ok(1))?;
         expect_eq("nothing", inq(&rx), 0)
     });
     case!(v, "filter", "topic filters from the client builder select by header hash", |af| {
@@ -166,7 +167,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         attach(&both, &["news", "weather"])?;
         let tx = sock(af, D);
         for (t, b) in [("news", "n1"), ("weather", "w1"), ("sports", "s1"), ("news", "n2")] {
-            sys::sendto(&tx, &topic_msg(t, b.as_bytes()), 0, &a).unwrap();
+            tx.send_to(&topic_msg(t, b.as_bytes()), &a).sys().unwrap();
         }
         let body = |v: Vec<Vec<u8>>| v.into_iter().map(|m| String::from_utf8_lossy(&m[4..]).into_owned()).collect::<Vec<_>>();
         expect_eq("news", body(drain(&news)), vec!["n1".to_string(), "n2".into()])?;
@@ -178,7 +179,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         attach_filter(&d, &ret_prog(0)).unwrap();
         let tx = sock(af, D);
         for _ in 0..300 {
-            sys::sendto(&tx, &[0u8; 1024], libc::MSG_DONTWAIT, &a).unwrap();
+            tx.send_to_with_flags(&[0u8; 1024], &a, libc::MSG_DONTWAIT).sys().unwrap();
         }
         expect_eq("drops", proc_sock(&d).map(|l| l[8].clone()), Some("0".into()))
     });
@@ -303,7 +304,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             v
         };
         for (t, d) in [("signals", 7), ("signals", 8), ("other", 7), ("signals", 9)] {
-            sys::sendto(&tx, &msg(t, d), 0, &a).unwrap();
+            tx.send_to(&msg(t, d), &a).sys().unwrap();
         }
         let got: Vec<u16> = drain(&m).iter().map(|v| u16::from_ne_bytes([v[4], v[5]])).collect();
         expect_eq("accepted", got, vec![7, 9])
@@ -313,7 +314,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = member(af, &a, 0);
         let prog = FilterBuilder::new().u32_in(8, ByteOrder::Native, [1]).build().map_err(|e| e.to_string())?;
         m.attach_filter(&prog).sys().unwrap();
-        sys::sendto(&sock(af, D), &[0u8; 6], 0, &a).unwrap();
+        sock(af, D).send_to(&[0u8; 6], &a).sys().unwrap();
         expect_eq("dropped", inq(&m), 0)
     });
     case!(v, "filter", "unicast seqpacket: the receiver's filter truncates", |af| {
@@ -348,10 +349,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         let per = 150u32;
         let senders: Vec<_> = (0..2u32)
             .map(|s| {
+                let a = a.clone();
                 std::thread::spawn(move || {
                     let tx = sock(af, D);
                     for i in 0..per {
-                        sys::sendto(&tx, &[s.to_ne_bytes(), i.to_ne_bytes()].concat(), 0, &a).expect("send");
+                        tx.send_to(&[s.to_ne_bytes(), i.to_ne_bytes()].concat(), &a).sys().expect("send");
                     }
                 })
             })

@@ -7,7 +7,8 @@ use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::client;
-use crate::sys::{self, IntoSys, Errno, SockAddr};
+use crate::sys::{self, IntoSys, Errno};
+use mcast_unix::Addr;
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ const D: i32 = libc::SOCK_DGRAM;
 
 /// A group with a `slow` member whose queue a sender `tx` filled and a
 /// `fast` member that was drained: the next blocking send must wait.
-fn stuck_group(af: i32) -> (Socket, SockAddr, Socket, Socket, Socket, usize) {
+fn stuck_group(af: i32) -> (Socket, Addr, Socket, Socket, Socket, usize) {
     let (owner, a) = dgram_group(af);
     let slow = members(af, &a, 1, 0).remove(0);
     let fast = members(af, &a, 1, 0).remove(0);
@@ -30,16 +31,16 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     case!(v, "group", "create binds the owner to the address", |af| {
         let (owner, a) = dgram_group(af);
-        expect_eq("getsockname", sys::getsockname(&owner).map(|x| x.show()), Ok(a.show()))
+        expect_eq("getsockname", owner.local_addr().sys(), Ok(a))
     });
     case!(v, "group", "create with flags != 0 -> EINVAL", |af| {
         let s = sock(af, D);
-        expect_eq("flags", err(mreq_opt(&s, mcast_unix::MCAST_UNIX_CREATE_GROUP, &fresh(af, "f"), LOOP)), Some(Errno(libc::EINVAL)))
+        expect_eq("flags", err(mreq_opt(&s, mcast_unix::MCAST_UNIX_CREATE_GROUP, &fresh("f"), LOOP)), Some(Errno(libc::EINVAL)))
     });
     case!(v, "group", "options with optlen < sizeof(mreq) -> EINVAL", |af| {
         let s = sock(af, D);
-        let a = fresh(af, "short");
-        let m = mreq(&a, 0);
+        let a = fresh("short");
+        let m = mreq(af, &a, 0);
         // SAFETY: viewing the struct's bytes.
         let bytes = unsafe { std::slice::from_raw_parts(&m as *const _ as *const u8, 119) };
         for opt in [mcast_unix::MCAST_UNIX_CREATE_GROUP, mcast_unix::MCAST_UNIX_JOIN_GROUP, mcast_unix::MCAST_UNIX_LEAVE_GROUP] {
@@ -49,14 +50,14 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "group", "create on a bound socket -> EINVAL", |af| {
         let s = sock(af, D);
-        sys::bind(&s, &fresh(af, "b")).unwrap();
-        expect_eq("bound", err(create_group(&s, &fresh(af, "g"))), Some(Errno(libc::EINVAL)))
+        s.bind(&fresh("b")).sys().unwrap();
+        expect_eq("bound", err(create_group(&s, &fresh("g"))), Some(Errno(libc::EINVAL)))
     });
     case!(v, "group", "create on a taken address -> EADDRINUSE", |af| {
         let (_owner, a) = dgram_group(af);
         let plain = sock(af, D);
-        let b = fresh(af, "plain");
-        sys::bind(&plain, &b).unwrap();
+        let b = fresh("plain");
+        plain.bind(&b).sys().unwrap();
         expect_eq("group address", err(create_group(&sock(af, D), &a)), Some(Errno(libc::EADDRINUSE)))?;
         expect_eq("plain address", err(create_group(&sock(af, D), &b)), Some(Errno(libc::EADDRINUSE)))
     });
@@ -64,20 +65,20 @@ pub fn cases(af: i32) -> Vec<Case> {
         let path = format!("/tmp/grp-{}", std::process::id());
         let _ = std::fs::remove_file(&path);
         let owner = sock(af, D);
-        create_group(&owner, &SockAddr::path(af, &path)).map_err(|e| format!("{e:?}"))?;
+        create_group(&owner, &Addr::path(&path).unwrap()).map_err(|e| format!("{e:?}"))?;
         let meta = std::fs::metadata(&path).map_err(|e| e.to_string())?;
         use std::os::unix::fs::FileTypeExt;
         ensure!(meta.file_type().is_socket());
         let m = sock(af, D);
-        join(&m, &SockAddr::path(af, &path), 0).map_err(|e| format!("join: {e:?}"))?;
-        sys::sendto(&sock(af, D), b"p", 0, &SockAddr::path(af, &path)).map_err(|e| format!("{e:?}"))?;
+        join(&m, &Addr::path(&path).unwrap(), 0).map_err(|e| format!("join: {e:?}"))?;
+        sock(af, D).send_to(b"p", &Addr::path(&path).unwrap()).sys().map_err(|e| format!("{e:?}"))?;
         let got = client::recv(&m, 16, libc::MSG_DONTWAIT);
         let _ = std::fs::remove_file(&path);
         expect_eq("member got", got, Ok(b"p".to_vec()))
     });
     case!(v, "group", "wrong level or unknown option -> ENOPROTOOPT", |af| {
         let s = sock(af, D);
-        let m = mreq(&fresh(af, "x"), 0);
+        let m = mreq(af, &fresh("x"), 0);
         // SAFETY: viewing the struct's bytes.
         let bytes = unsafe { std::slice::from_raw_parts(&m as *const _ as *const u8, std::mem::size_of_val(&m)) };
         expect_eq("level", err(setopt(&s, mcast_unix::SOL_MCAST_UNIX + 1, 1, bytes)), Some(Errno(libc::ENOPROTOOPT)))?;
@@ -95,13 +96,13 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "group", "join a missing group -> ECONNREFUSED (abstract) / ENOENT (path)", |af| {
         let m = sock(af, D);
-        expect_eq("abstract", err(join(&m, &fresh(af, "none"), 0)), Some(Errno(libc::ECONNREFUSED)))?;
-        expect_eq("path", err(join(&m, &SockAddr::path(af, "/nonexistent-dir/group"), 0)), Some(Errno(libc::ENOENT)))
+        expect_eq("abstract", err(join(&m, &fresh("none"), 0)), Some(Errno(libc::ECONNREFUSED)))?;
+        expect_eq("path", err(join(&m, &Addr::path("/nonexistent-dir/group").unwrap(), 0)), Some(Errno(libc::ENOENT)))
     });
     case!(v, "group", "join a plain bound socket -> EINVAL", |af| {
         let plain = sock(af, D);
-        let a = fresh(af, "plain");
-        sys::bind(&plain, &a).unwrap();
+        let a = fresh("plain");
+        plain.bind(&a).sys().unwrap();
         expect_eq("plain", err(join(&sock(af, D), &a, 0)), Some(Errno(libc::EINVAL)))
     });
     case!(v, "group", "join/leave on a seqpacket socket -> EOPNOTSUPP", |af| {
@@ -122,9 +123,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 2, 0);
         let tx = sock(af, D);
-        sys::sendto(&tx, b"1", 0, &a).unwrap();
+        tx.send_to(b"1", &a).sys().unwrap();
         leave(&ms[0], &a).unwrap();
-        sys::sendto(&tx, b"2", 0, &a).unwrap();
+        tx.send_to(b"2", &a).sys().unwrap();
         expect_eq("left", drain(&ms[0]), vec![b"1".to_vec()])?;
         expect_eq("stayed", drain(&ms[1]), vec![b"1".to_vec(), b"2".to_vec()])
     });
@@ -133,7 +134,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let ms = members(af, &a, 8, 0);
         let tx = sock(af, D);
         for i in 0..100u32 {
-            sys::sendto(&tx, &i.to_ne_bytes(), 0, &a).unwrap();
+            tx.send_to(&i.to_ne_bytes(), &a).sys().unwrap();
         }
         let want: Vec<Vec<u8>> = (0..100u32).map(|i| i.to_ne_bytes().to_vec()).collect();
         for m in &ms {
@@ -145,15 +146,15 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 2, 0);
         let tx = sock(af, D);
-        let me = fresh(af, "sender");
-        sys::bind(&tx, &me).unwrap();
-        sys::sendto(&tx, b"x", 0, &a).unwrap();
+        let me = fresh("sender");
+        tx.bind(&me).sys().unwrap();
+        tx.send_to(b"x", &a).sys().unwrap();
         for m in &ms {
             let msg = recvmsg(m, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
-            expect_eq("from", msg.from, addr(&me))?;
+            expect_eq("from", &msg.from, &me)?;
         }
         // An unbound sender shows no address.
-        sys::sendto(&sock(af, D), b"y", 0, &a).unwrap();
+        sock(af, D).send_to(b"y", &a).sys().unwrap();
         let (_, _, from) = sys::recvfrom(&ms[0], 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
         expect_eq("unnamed", from.len, 0)
     });
@@ -161,7 +162,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 3, 0);
         let tx = sock(af, D);
-        sys::connect(&tx, &a).unwrap();
+        tx.connect(&a).sys().unwrap();
         expect_eq("send", tx.send_with_flags(b"hi", 0).sys(), Ok(2))?;
         for m in &ms {
             expect_eq("got", drain(m), vec![b"hi".to_vec()])?;
@@ -171,39 +172,39 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "group", "the owner is not a member unless it joins", |af| {
         let (owner, a) = dgram_group(af);
         let _ms = members(af, &a, 1, 0);
-        sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
+        sock(af, D).send_to(b"x", &a).sys().unwrap();
         expect_eq("owner", drain(&owner).len(), 0)?;
         join(&owner, &a, 0).map_err(|e| format!("owner join: {e:?}"))?;
-        sys::sendto(&sock(af, D), b"y", 0, &a).unwrap();
+        sock(af, D).send_to(b"y", &a).sys().unwrap();
         expect_eq("owner joined", drain(&owner), vec![b"y".to_vec()])
     });
     case!(v, "group", "a member does not get its own messages without LOOPBACK", |af| {
         let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
         let other = members(af, &a, 1, 0).remove(0);
-        sys::sendto(&m, b"me", 0, &a).unwrap();
+        m.send_to(b"me", &a).sys().unwrap();
         expect_eq("self", drain(&m).len(), 0)?;
         expect_eq("other", drain(&other).len(), 1)
     });
     case!(v, "group", "LOOPBACK: a member gets its own messages", |af| {
         let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, LOOP).remove(0);
-        sys::sendto(&m, b"me", 0, &a).unwrap();
+        m.send_to(b"me", &a).sys().unwrap();
         expect_eq("self", drain(&m), vec![b"me".to_vec()])
     });
     case!(v, "group", "SEND_TO_PEER: the owner gets a copy of that member's messages", |af| {
         let (owner, a) = dgram_group(af);
         let m = members(af, &a, 1, TO_PEER).remove(0);
         let plain_member = members(af, &a, 1, 0).remove(0);
-        sys::sendto(&m, b"up", 0, &a).unwrap();
-        sys::sendto(&plain_member, b"no", 0, &a).unwrap();
+        m.send_to(b"up", &a).sys().unwrap();
+        plain_member.send_to(b"no", &a).sys().unwrap();
         expect_eq("owner", drain(&owner), vec![b"up".to_vec()])
     });
     case!(v, "group", "SO_PASSCRED members get the sender's credentials", |af| {
         let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
         m.set_passcred(true).sys().unwrap();
-        sys::sendto(&sock(af, D), b"c", 0, &a).unwrap();
+        sock(af, D).send_to(b"c", &a).sys().unwrap();
         let msg = recvmsg(&m, 8, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
         let c = msg.creds().ok_or("no SCM_CREDENTIALS")?;
         // SAFETY: plain getters.
@@ -212,19 +213,19 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "group", "an empty group accepts a send (no recipients)", |af| {
         let (_o, a) = dgram_group(af);
-        expect_eq("send", sys::sendto(&sock(af, D), b"x", 0, &a), Ok(1))
+        expect_eq("send", sock(af, D).send_to(b"x", &a).sys(), Ok(1))
     });
     case!(v, "group", "a message larger than SO_SNDBUF -> EMSGSIZE", |af| {
         let (_o, a) = dgram_group(af);
         let _m = members(af, &a, 1, 0);
         let tx = sock(af, D);
         tx.set_send_buffer_size(4096).sys().unwrap();
-        expect_eq("big", err(sys::sendto(&tx, &vec![0u8; 16384], 0, &a)), Some(Errno(libc::EMSGSIZE)))
+        expect_eq("big", err(tx.send_to(&vec![0u8; 16384], &a).sys()), Some(Errno(libc::EMSGSIZE)))
     });
     case!(v, "group", "MSG_TRUNC at a member", |af| {
         let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
-        sys::sendto(&sock(af, D), b"0123456789", 0, &a).unwrap();
+        sock(af, D).send_to(b"0123456789", &a).sys().unwrap();
         let msg = recvmsg(&m, 4, libc::MSG_DONTWAIT | libc::MSG_TRUNC).map_err(|e| format!("{e:?}"))?;
         expect_eq("len", msg.len, 10)?;
         expect_eq("data", msg.data, b"0123".to_vec())?;
@@ -234,17 +235,17 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "group", "members also receive unicast messages", |af| {
         let (_o, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
-        let ma = fresh(af, "m");
-        sys::bind(&m, &ma).unwrap();
+        let ma = fresh("m");
+        m.bind(&ma).sys().unwrap();
         let tx = sock(af, D);
-        sys::sendto(&tx, b"g", 0, &a).unwrap();
-        sys::sendto(&tx, b"u", 0, &ma).unwrap();
+        tx.send_to(b"g", &a).sys().unwrap();
+        tx.send_to(b"u", &ma).sys().unwrap();
         expect_eq("both", drain(&m), vec![b"g".to_vec(), b"u".to_vec()])
     });
     case!(v, "group", "each member is charged for its copy", |af| {
         let (_o, a) = dgram_group(af);
         let ms = members(af, &a, 4, 0);
-        sys::sendto(&sock(af, D), &[1u8; 1000], 0, &a).unwrap();
+        sock(af, D).send_to(&[1u8; 1000], &a).sys().unwrap();
         for m in &ms {
             let line = proc_sock(m).ok_or("no /proc line")?;
             let rmem: u64 = line[7].parse().map_err(|_| "rmem")?;
@@ -265,7 +266,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             expect_eq("fast got all that slow got", drain(f).len(), n)?;
         }
         let before = inq(&slow);
-        expect_eq("EAGAIN", err(sys::sendto(&sock(af, D), b"x", libc::MSG_DONTWAIT, &a)), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("EAGAIN", err(sock(af, D).send_to_with_flags(b"x", &a, libc::MSG_DONTWAIT).sys()), Some(Errno(libc::EAGAIN)))?;
         for f in &fast {
             expect_eq("fast untouched", drain(f).len(), 0)?;
         }
@@ -274,7 +275,7 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "group", "blocking send bounded by SO_SNDTIMEO -> EAGAIN, nothing delivered", |af| {
         let (_o, a, _slow, fast, tx, _) = stuck_group(af);
         tx.set_write_timeout(Some(std::time::Duration::from_millis(100))).expect("SO_SNDTIMEO");
-        expect_eq("timeout", err(sys::sendto(&tx, b"late", 0, &a)), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("timeout", err(tx.send_to(b"late", &a).sys()), Some(Errno(libc::EAGAIN)))?;
         expect_eq("fast", drain(&fast).len(), 0)
     });
     case!(v, "group", "a blocked sender resumes when the slow member drains", |af| {
@@ -284,7 +285,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             // Room for one more message.
             client::recv(&slow, 2048, 0).map(|_| slow)
         });
-        let r = sys::sendto(&tx, b"after", 0, &a);
+        let r = tx.send_to(b"after", &a).sys();
         let slow = reader.join().unwrap().map_err(|e| format!("{e:?}"))?;
         expect_eq("send", r, Ok(5))?;
         let rest = drain(&slow);
@@ -314,7 +315,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
             }
         });
-        let r = sys::sendto(&tx, b"x", 0, &a);
+        let r = tx.send_to(b"x", &a).sys();
         done.store(true, std::sync::atomic::Ordering::SeqCst);
         t.join().unwrap();
         expect_eq("EINTR", err(r), Some(Errno(libc::EINTR)))?;
@@ -328,7 +329,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = sock(af, D);
         let mut sent = 0;
         for _ in 0..400 {
-            sys::sendto(&tx, &[7u8; 1024], libc::MSG_DONTWAIT, &a).map_err(|e| format!("send {sent}: {e:?}"))?;
+            tx.send_to_with_flags(&[7u8; 1024], &a, libc::MSG_DONTWAIT).sys().map_err(|e| format!("send {sent}: {e:?}"))?;
             sent += 1;
             drain(&fast);
         }
@@ -339,7 +340,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("proc drops", line[8].parse::<u64>().ok(), Some(drops))?;
         let g = proc_group(&a).ok_or("no group line")?;
         expect_eq("group dropped", g[5].parse::<u64>().ok(), Some(drops))?;
-        sys::sendto(&tx, b"next", 0, &a).unwrap();
+        tx.send_to(b"next", &a).sys().unwrap();
         let msg = recvmsg(&dropper, 64, libc::MSG_DONTWAIT).map_err(|e| format!("{e:?}"))?;
         expect_eq("SO_RXQ_OVFL", msg.overflow(), Some(drops as u32))
     });
@@ -350,7 +351,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let tx = sock(af, D);
         fill(&tx, Some(&a), 1024).unwrap();
         let before = proc_sock(&dropper).ok_or("proc")?[8].clone();
-        expect_eq("EAGAIN", err(sys::sendto(&tx, b"x", libc::MSG_DONTWAIT, &a)), Some(Errno(libc::EAGAIN)))?;
+        expect_eq("EAGAIN", err(tx.send_to_with_flags(b"x", &a, libc::MSG_DONTWAIT).sys()), Some(Errno(libc::EAGAIN)))?;
         expect_eq("drops unchanged", proc_sock(&dropper).ok_or("proc")?[8].clone(), before)?;
         drop(slow);
         Ok(())
@@ -362,7 +363,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let slow = members(af, &a, 1, 0).remove(0);
         let _dropper = members(af, &a, 1, DROP);
         let tx = sock(af, D);
-        sys::connect(&tx, &a).unwrap();
+        tx.connect(&a).sys().unwrap();
         expect_eq("empty", sys::poll(&tx, libc::POLLOUT, 0).map(|r| r & libc::POLLOUT), Ok(libc::POLLOUT))?;
         fill(&tx, None, 1024).unwrap();
         expect_eq("full", sys::poll(&tx, libc::POLLOUT, 0), Ok(0))?;
@@ -373,7 +374,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let _dropper = members(af, &a, 1, DROP);
         let tx = sock(af, D);
-        sys::connect(&tx, &a).unwrap();
+        tx.connect(&a).sys().unwrap();
         for _ in 0..400 {
             tx.send_with_flags(&[0u8; 1024], libc::MSG_DONTWAIT).sys().map_err(|e| format!("{e:?}"))?;
         }
@@ -383,7 +384,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (_o, a) = dgram_group(af);
         let slow = members(af, &a, 1, 0).remove(0);
         let tx = sock(af, D);
-        sys::connect(&tx, &a).unwrap();
+        tx.connect(&a).sys().unwrap();
         fill(&tx, None, 1024).unwrap();
         // SAFETY: epoll on our descriptors.
         let ep = sys::owned(unsafe { libc::epoll_create1(0) } as _);
@@ -416,12 +417,13 @@ pub fn cases(af: i32) -> Vec<Case> {
         let per = 2000u32;
         let senders: Vec<_> = (0..3u32)
             .map(|s| {
+                let a = a.clone();
                 std::thread::spawn(move || {
                     let tx = sock(af, D);
                     for i in 0..per {
                         let mut msg = s.to_ne_bytes().to_vec();
                         msg.extend_from_slice(&i.to_ne_bytes());
-                        sys::sendto(&tx, &msg, 0, &a).expect("send");
+                        tx.send_to(&msg, &a).sys().expect("send");
                     }
                 })
             })
@@ -462,10 +464,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         let stay = members(af, &a, 1, 0).remove(0);
         stay.set_recv_buffer_size(1 << 20).sys().unwrap();
         let total = 3000u32;
+        let to = a.clone();
         let sender = std::thread::spawn(move || {
             let tx = sock(af, D);
             for i in 0..total {
-                sys::sendto(&tx, &i.to_ne_bytes(), 0, &a).expect("send");
+                tx.send_to(&i.to_ne_bytes(), &to).sys().expect("send");
             }
         });
         let churn = std::thread::spawn(move || {
@@ -501,7 +504,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("groups", proc_sock(&m).map(|l| l[6].clone()), Some("2".into()))?;
         m.shutdown(std::net::Shutdown::Read).sys().unwrap();
         expect_eq("groups after", proc_sock(&m).map(|l| l[6].clone()), Some("0".into()))?;
-        sys::sendto(&sock(af, D), b"x", 0, &a1).unwrap();
+        sock(af, D).send_to(b"x", &a1).sys().unwrap();
         expect_eq("nothing queued", inq(&m), 0)?;
         expect_eq("leave", err(leave(&m, &a1)), Some(Errno(libc::EADDRNOTAVAIL)))?;
         expect_eq("members", proc_group(&a1).map(|g| g[3].clone()), Some("0".into()))
@@ -517,10 +520,10 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (owner, a) = dgram_group(af);
         let m = members(af, &a, 1, 0).remove(0);
         let connected = sock(af, D);
-        sys::connect(&connected, &a).unwrap();
+        connected.connect(&a).sys().unwrap();
         drop(owner);
         expect_eq("leave", err(leave(&m, &a)), Some(Errno(libc::EADDRNOTAVAIL)))?;
-        expect_eq("sendto", err(sys::sendto(&sock(af, D), b"x", 0, &a)), Some(Errno(libc::ECONNREFUSED)))?;
+        expect_eq("sendto", err(sock(af, D).send_to(b"x", &a).sys()), Some(Errno(libc::ECONNREFUSED)))?;
         expect_eq("send", err(connected.send_with_flags(b"x", 0).sys()), Some(Errno(libc::ECONNREFUSED)))?;
         expect_eq("member groups", proc_sock(&m).map(|l| l[6].clone()), Some("0".into()))
     });
@@ -530,7 +533,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let owner2 = sock(af, D);
         create_group(&owner2, &a).map_err(|e| format!("{e:?}"))?;
         let m = members(af, &a, 1, 0).remove(0);
-        sys::sendto(&sock(af, D), b"new", 0, &a).unwrap();
+        sock(af, D).send_to(b"new", &a).sys().unwrap();
         expect_eq("got", drain(&m), vec![b"new".to_vec()])
     });
 
@@ -539,10 +542,10 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (owner, a) = dgram_group(af);
         let m = members(af, &a, 2, 0);
         for _ in 0..5 {
-            sys::sendto(&sock(af, D), b"x", 0, &a).unwrap();
+            sock(af, D).send_to(b"x", &a).sys().unwrap();
         }
         let o = proc_sock(&owner).ok_or("owner line")?;
-        expect_eq("owner role", (o[2].as_str(), o[4].as_str(), o[5].clone()), ("dgram", "owner", a.show()))?;
+        expect_eq("owner role", (o[2].as_str(), o[4].as_str(), o[5].clone()), ("dgram", "owner", a.to_string()))?;
         let l = proc_sock(&m[0]).ok_or("member line")?;
         expect_eq("member role", (l[4].as_str(), l[6].as_str()), ("member", "1"))?;
         let g = proc_group(&a).ok_or("group line")?;
@@ -551,7 +554,7 @@ pub fn cases(af: i32) -> Vec<Case> {
 
     // Limits.
     case!(v, "group", "max_groups (20): the 21st join -> ENOBUFS", |af| {
-        let groups: Vec<(Socket, SockAddr)> = (0..21).map(|_| dgram_group(af)).collect();
+        let groups: Vec<(Socket, Addr)> = (0..21).map(|_| dgram_group(af)).collect();
         let m = sock(af, D);
         for (i, (_, a)) in groups.iter().enumerate().take(20) {
             join(&m, a, 0).map_err(|e| format!("join {i}: {e:?}"))?;
@@ -585,7 +588,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let path = format!("/tmp/perm-{}", std::process::id());
         let _ = std::fs::remove_file(&path);
         let owner = sock(af, D);
-        create_group(&owner, &SockAddr::path(af, &path)).unwrap();
+        create_group(&owner, &Addr::path(&path).unwrap()).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let p2 = path.clone();
@@ -596,7 +599,7 @@ pub fn cases(af: i32) -> Vec<Case> {
                 libc::setuid(65534);
             }
             let m = sock(af, D);
-            match join(&m, &SockAddr::path(af, &p2), 0) {
+            match join(&m, &Addr::path(&p2).unwrap(), 0) {
                 Err(Errno(libc::EACCES)) => 0,
                 _ => 1,
             }
@@ -615,7 +618,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             if join(&s, &a, 0) != Err(Errno(libc::ECONNREFUSED)) {
                 return 3;
             }
-            if sys::sendto(&s, b"x", 0, &a) != Err(Errno(libc::ECONNREFUSED)) {
+            if s.send_to(b"x", &a).sys() != Err(Errno(libc::ECONNREFUSED)) {
                 return 4;
             }
             // The same name is free here.

@@ -13,7 +13,8 @@ use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
 use crate::client;
-use crate::sys::{self, IntoSys, Errno, SockAddr};
+use crate::sys::{self, IntoSys, Errno};
+use mcast_unix::Addr;
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 use std::time::{Duration, Instant};
 
@@ -22,8 +23,9 @@ const S: i32 = libc::SOCK_SEQPACKET;
 const DONTWAIT: i32 = libc::MSG_DONTWAIT;
 
 /// sendmsg() of one byte with `control` as the raw ancillary data.
-fn send_raw_control(fd: &Socket, to: Option<&SockAddr>, control: &mut [u64], controllen: usize) -> Result<usize, Errno> {
+fn send_raw_control(fd: &Socket, to: Option<&Addr>, control: &mut [u64], controllen: usize) -> Result<usize, Errno> {
     let data = [0x41u8];
+    let name = to.map(|a| a.to_raw(fd.family() as libc::sa_family_t));
     let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: 1 };
     // SAFETY: all-zero is a valid msghdr; every pointer is valid for the
     // length given with it (controllen <= the buffer's size).
@@ -31,9 +33,9 @@ fn send_raw_control(fd: &Socket, to: Option<&SockAddr>, control: &mut [u64], con
         let mut m: libc::msghdr = std::mem::zeroed();
         m.msg_iov = &mut iov;
         m.msg_iovlen = 1;
-        if let Some(a) = to {
-            m.msg_name = (&a.sun as *const libc::sockaddr_un) as *mut _;
-            m.msg_namelen = a.len;
+        if let Some((raw, len)) = &name {
+            m.msg_name = (raw as *const libc::sockaddr_un) as *mut _;
+            m.msg_namelen = *len;
         }
         m.msg_control = control.as_mut_ptr().cast();
         m.msg_controllen = controllen as _;
@@ -42,10 +44,10 @@ fn send_raw_control(fd: &Socket, to: Option<&SockAddr>, control: &mut [u64], con
 }
 
 /// A bound datagram receiver of family `af` and a sender.
-fn pair(af: i32) -> (Socket, Socket, SockAddr) {
+fn pair(af: i32) -> (Socket, Socket, Addr) {
     let rx = sock(af, D);
-    let a = fresh(af, "hx");
-    sys::bind(&rx, &a).expect("bind");
+    let a = fresh("hx");
+    rx.bind(&a).sys().expect("bind");
     (rx, sock(af, D), a)
 }
 
@@ -64,8 +66,8 @@ fn malformed_cmsgs(af: i32) -> CaseResult {
         for fam in [libc::AF_UNIX, af] {
             let (rx, tx, a) = if fam == libc::AF_UNIX {
                 let rx = sys::socket(libc::AF_UNIX, D, 0).expect("socket");
-                let a = fresh(libc::AF_UNIX, "hx-unix");
-                sys::bind(&rx, &a).expect("bind AF_UNIX");
+                let a = fresh("hx-unix");
+                rx.bind(&a).sys().expect("bind AF_UNIX");
                 (rx, sys::socket(libc::AF_UNIX, D, 0).expect("socket"), a)
             } else {
                 pair(af)
@@ -157,7 +159,7 @@ fn setup_faults() -> bool {
 }
 
 /// The member count of the group at `a` in /proc/net/mcast_unix.
-fn proc_members(a: &SockAddr) -> Option<usize> {
+fn proc_members(a: &Addr) -> Option<usize> {
     proc_group(a).and_then(|f| f.get(3).and_then(|n| n.parse().ok()))
 }
 
@@ -179,7 +181,7 @@ fn owner_close_race(af: i32) -> CaseResult {
         let tx = sock(af, D);
         let connected = round % 2 == 1;
         if connected {
-            sys::connect(&tx, &a).expect("connect");
+            tx.connect(&a).sys().expect("connect");
         }
         let closed = Arc::new(AtomicBool::new(false));
         let seen = closed.clone();
@@ -189,7 +191,7 @@ fn owner_close_race(af: i32) -> CaseResult {
             loop {
                 let after_close = seen.load(Ordering::Acquire);
                 let msg = ok.to_ne_bytes();
-                let r = if connected { fd.send_with_flags(&msg, DONTWAIT).sys() } else { sys::sendto(fd, &msg, DONTWAIT, &a2) };
+                let r = if connected { fd.send_with_flags(&msg, DONTWAIT).sys() } else { fd.send_to_with_flags(&msg, &a2, DONTWAIT).sys() };
                 match r {
                     Ok(_) if after_close => return Err(format!("send {ok} succeeded after close() returned")),
                     Ok(_) => ok += 1,
@@ -229,8 +231,8 @@ pub fn cases(af: i32) -> Vec<Case> {
             if unsafe { libc::setgid(sys::NOBODY) != 0 || libc::setuid(sys::NOBODY) != 0 } {
                 return 2;
             }
-            let forged = sys::Creds { pid: 1, uid: 0, gid: 0 };
-            let r = sys::sendmsg(&tx, &[b"x"], Some(&a), &[sys::Ctl::Creds(forged)], DONTWAIT);
+            let forged = libc::ucred { pid: 1, uid: 0, gid: 0 };
+            let r = tx.send_msg(b"x", Some(&a), Some(forged), &[], DONTWAIT).sys();
             if r != Err(Errno(libc::EPERM)) {
                 return 3;
             }
@@ -260,7 +262,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         set_rcvbuf(&owner, 2048);
         let m = sock(af, D);
         join(&m, &a, TO_PEER).expect("join");
-        sys::connect(&m, &a).expect("connect");
+        m.connect(&a).sys().expect("connect");
         let n = fill(&m, None, 200).expect("fill");
         ensure!(n > 0, "filled with {n}");
         m.set_write_timeout(Some(std::time::Duration::from_millis(300))).expect("SO_SNDTIMEO");
@@ -273,11 +275,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         let (owner, a) = dgram_group(af);
         let slow = members(af, &a, 1, 0).remove(0);
         let tx = sock(af, D);
-        sys::connect(&tx, &a).expect("connect");
+        tx.connect(&a).sys().expect("connect");
         ensure!(fill(&tx, None, 1024).expect("fill") > 0, "filled");
         tx.set_write_timeout(Some(std::time::Duration::from_millis(8000))).expect("SO_SNDTIMEO");
         let poller = sock(af, D);
-        sys::connect(&poller, &a).expect("connect poller");
+        poller.connect(&a).sys().expect("connect poller");
         let sender = on_thread(&tx, |fd| {
             let t0 = Instant::now();
             (fd.send_with_flags(b"blocked", 0).sys(), t0.elapsed())
@@ -304,14 +306,14 @@ pub fn cases(af: i32) -> Vec<Case> {
         let m = bus.member(0);
         // A listener whose backlog is full: one pending connection, backlog 0.
         let other = sock(af, S);
-        let oa = fresh(af, "full");
-        sys::bind(&other, &oa).expect("bind");
+        let oa = fresh("full");
+        other.bind(&oa).sys().expect("bind");
         other.listen(0).sys().expect("listen");
         let pending = sock(af, S);
-        sys::connect(&pending, &oa).expect("first connect");
+        pending.connect(&oa).sys().expect("first connect");
         m.client.set_write_timeout(Some(std::time::Duration::from_millis(4000))).expect("SO_SNDTIMEO");
         let oa2 = oa.clone();
-        let blocked = on_thread(&m.client, move |fd| sys::connect(fd, &oa2));
+        let blocked = on_thread(&m.client, move |fd| fd.connect(&oa2).sys());
         std::thread::sleep(Duration::from_millis(300));
         let t0 = Instant::now();
         drop(m.accepted);
@@ -325,17 +327,17 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "hostile", "a second connect on a socket that is connecting -> EALREADY", |af| {
         let other = sock(af, S);
-        let oa = fresh(af, "full2");
-        sys::bind(&other, &oa).expect("bind");
+        let oa = fresh("full2");
+        other.bind(&oa).sys().expect("bind");
         other.listen(0).sys().expect("listen");
         let pending = sock(af, S);
-        sys::connect(&pending, &oa).expect("first connect");
+        pending.connect(&oa).sys().expect("first connect");
         let c = sock(af, S);
         c.set_write_timeout(Some(std::time::Duration::from_millis(1500))).expect("SO_SNDTIMEO");
         let oa2 = oa.clone();
-        let blocked = on_thread(&c, move |fd| sys::connect(fd, &oa2));
+        let blocked = on_thread(&c, move |fd| fd.connect(&oa2).sys());
         std::thread::sleep(Duration::from_millis(300));
-        let second = sys::connect(&c, &oa);
+        let second = c.connect(&oa).sys();
         let first = blocked.join().expect("thread");
         expect_eq("second connect", second.err(), Some(Errno(libc::EALREADY)))?;
         expect_eq("first connect at its timeout", first.err(), Some(Errno(libc::EAGAIN)))?;
@@ -344,13 +346,13 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "hostile", "sends to itself are bounded: EAGAIN once the queue is full (4000 x 1000 bytes)", |af| {
         let s = sock(af, D);
-        let a = fresh(af, "self");
-        sys::bind(&s, &a).expect("bind");
+        let a = fresh("self");
+        s.bind(&a).sys().expect("bind");
         let payload = vec![7u8; 1000];
         let mut n = 0;
         let mut last = Ok(0);
         for _ in 0..4000 {
-            last = sys::sendto(&s, &payload, DONTWAIT, &a);
+            last = s.send_to_with_flags(&payload, &a, DONTWAIT).sys();
             if last.is_err() {
                 break;
             }
@@ -368,14 +370,14 @@ pub fn cases(af: i32) -> Vec<Case> {
             set_rcvbuf(&me, 2048);
             // Fill my own queue through the group (the other member drains).
             let mut sent = 0;
-            while sent < 200 && sys::sendto(&me, &[1u8; 200], DONTWAIT, &a).is_ok() {
+            while sent < 200 && me.send_to_with_flags(&[1u8; 200], &a, DONTWAIT).sys().is_ok() {
                 sent += 1;
                 let _ = drain(&other);
             }
             let _ = drain(&other);
             me.set_write_timeout(Some(std::time::Duration::from_millis(300))).expect("SO_SNDTIMEO");
             let t0 = Instant::now();
-            let r = sys::sendto(&me, b"again", 0, &a);
+            let r = me.send_to(b"again", &a).sys();
             let waited = t0.elapsed();
             if own & DROP == 0 {
                 ensure!(sent < 200, "my own full queue never stopped a non-blocking send ({sent} sent)");
@@ -393,8 +395,8 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "hostile", "SO_PEERCRED while the listener re-listens: no use after free (KASAN)", |af| {
         let l = sock(af, S);
-        let la = fresh(af, "peercred");
-        sys::bind(&l, &la).expect("bind");
+        let la = fresh("peercred");
+        l.bind(&la).sys().expect("bind");
         l.listen(128).sys().expect("listen");
         l.set_nonblocking(true).sys().expect("O_NONBLOCK");
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -411,11 +413,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         let mut ok = 0;
         while t0.elapsed() < Duration::from_millis(1500) {
             let c = sock(af, S);
-            if sys::connect(&c, &la).is_ok() {
+            if c.connect(&la).sys().is_ok() {
                 ensure!(c.peer_cred().sys().map(sys::Creds::from).is_ok_and(|p| p.pid > 0), "peercred");
                 ok += 1;
             }
-            while sys::accept(&l, 0).is_ok() {}
+            while l.accept().sys().is_ok() {}
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let n = relisten.join().expect("listen thread");
@@ -450,7 +452,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         ];
         attach_filter(&full, &only_a).expect("filter");
         let tx = sock(af, D);
-        sys::connect(&tx, &a).expect("connect");
+        tx.connect(&a).sys().expect("connect");
         let payload = vec![b'A'; 1000];
         while tx.send_with_flags(&payload, DONTWAIT).sys().is_ok() {}
         expect_eq("POLLOUT while the member is full", sys::poll(&tx, libc::POLLOUT, 0).map(|e| e & libc::POLLOUT), Ok(0))?;
@@ -507,9 +509,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         for nth in 1..=60 {
             let s = sock(af, D);
             let path = format!("{dir}/s{nth}");
-            let a = SockAddr::path(af, &path);
+            let a = Addr::path(&path).unwrap();
             ensure!(fail_nth(nth), "fail-nth");
-            let r = sys::bind(&s, &a);
+            let r = s.bind(&a).sys();
             let unused = fault_unused();
             let exists = std::path::Path::new(&path).exists();
             match r {

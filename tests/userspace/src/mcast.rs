@@ -2,7 +2,7 @@
 //! recvmsg with ancillary data, /proc/net/mcast_unix, socket timeouts.
 
 use crate::client;
-use crate::sys::{self, IntoSys, check, Errno, SockAddr, SysResult};
+use crate::sys::{self, IntoSys, check, Errno, SysResult};
 use mcast_unix::Socket;
 use std::os::fd::AsRawFd;
 use mcast_unix::{
@@ -12,10 +12,10 @@ use mcast_unix::{
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A fresh abstract address (unique within this run).
-pub fn fresh(af: i32, what: &str) -> SockAddr {
+pub fn fresh(what: &str) -> Addr {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    SockAddr::abstract_(af, format!("g{}-{what}-{n}", std::process::id()).as_bytes())
+    Addr::abstract_(format!("g{}-{what}-{n}", std::process::id())).expect("short name")
 }
 
 pub fn setopt(fd: &Socket, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
@@ -23,8 +23,10 @@ pub fn setopt(fd: &Socket, level: i32, name: i32, val: &[u8]) -> SysResult<()> {
     check(unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, val.as_ptr().cast(), val.len() as _) } as _).map(|_| ())
 }
 
-pub fn mreq(a: &SockAddr, flags: u32) -> McastUnixMreq {
-    McastUnixMreq { address: a.sun, address_len: a.len, flags }
+/// The `struct mcast_unix_mreq` for `a` in family `af`.
+pub fn mreq(af: i32, a: &Addr, flags: u32) -> McastUnixMreq {
+    let (address, address_len) = a.to_raw(af as libc::sa_family_t);
+    McastUnixMreq { address, address_len, flags }
 }
 
 fn bytes_of<T>(v: &T) -> &[u8] {
@@ -34,25 +36,20 @@ fn bytes_of<T>(v: &T) -> &[u8] {
 
 /// A `struct mcast_unix_mreq` option with any flags: raw, as the library
 /// sends CREATE_GROUP with flags 0 only.
-pub fn mreq_opt(fd: &Socket, name: i32, a: &SockAddr, flags: u32) -> SysResult<()> {
-    setopt(fd, mcast_unix::SOL_MCAST_UNIX, name, bytes_of(&mreq(a, flags)))
+pub fn mreq_opt(fd: &Socket, name: i32, a: &Addr, flags: u32) -> SysResult<()> {
+    setopt(fd, mcast_unix::SOL_MCAST_UNIX, name, bytes_of(&mreq(fd.family(), a, flags)))
 }
 
-/// The library's form of a well-formed address the tests built.
-pub fn addr(a: &SockAddr) -> Addr {
-    Addr::from_raw(&a.sun, a.len)
+pub fn create_group(fd: &Socket, a: &Addr) -> SysResult<()> {
+    fd.create_group(a).sys()
 }
 
-pub fn create_group(fd: &Socket, a: &SockAddr) -> SysResult<()> {
-    fd.create_group(&addr(a)).sys()
+pub fn join(fd: &Socket, a: &Addr, flags: u32) -> SysResult<()> {
+    fd.join_group(a, flags).sys()
 }
 
-pub fn join(fd: &Socket, a: &SockAddr, flags: u32) -> SysResult<()> {
-    fd.join_group(&addr(a), flags).sys()
-}
-
-pub fn leave(fd: &Socket, a: &SockAddr) -> SysResult<()> {
-    fd.leave_group(&addr(a)).sys()
+pub fn leave(fd: &Socket, a: &Addr) -> SysResult<()> {
+    fd.leave_group(a).sys()
 }
 
 pub fn admit(fd: &Socket, flags: u32) -> SysResult<()> {
@@ -133,11 +130,11 @@ pub fn inq(fd: &Socket) -> i32 {
 
 /// Fills a receiver through `tx` (non-blocking sends to `dest`, or the
 /// connected destination) until EAGAIN; returns how many fitted.
-pub fn fill(tx: &Socket, dest: Option<&SockAddr>, size: usize) -> SysResult<usize> {
+pub fn fill(tx: &Socket, dest: Option<&Addr>, size: usize) -> SysResult<usize> {
     let payload = vec![0x5au8; size];
     for n in 0..100_000 {
         let r = match dest {
-            Some(d) => sys::sendto(tx, &payload, libc::MSG_DONTWAIT, d),
+            Some(d) => tx.send_to_with_flags(&payload, d, libc::MSG_DONTWAIT).sys(),
             None => tx.send_with_flags(&payload, libc::MSG_DONTWAIT).sys(),
         };
         match r {
@@ -155,8 +152,8 @@ pub fn proc_lines() -> Vec<String> {
 }
 
 /// The group line for `a` (`G address type members sent dropped`), split.
-pub fn proc_group(a: &SockAddr) -> Option<Vec<String>> {
-    let name = a.show();
+pub fn proc_group(a: &Addr) -> Option<Vec<String>> {
+    let name = a.to_string();
     proc_lines()
         .into_iter()
         .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
@@ -195,15 +192,15 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
 }
 
 /// A datagram group at a fresh abstract address, with its owner.
-pub fn dgram_group(af: i32) -> (Socket, SockAddr) {
+pub fn dgram_group(af: i32) -> (Socket, Addr) {
     let owner = sock(af, libc::SOCK_DGRAM);
-    let a = fresh(af, "dg");
+    let a = fresh("dg");
     create_group(&owner, &a).expect("create");
     (owner, a)
 }
 
 /// `n` datagram members of the group at `a`, joined with `flags`.
-pub fn members(af: i32, a: &SockAddr, n: usize, flags: u32) -> Vec<Socket> {
+pub fn members(af: i32, a: &Addr, n: usize, flags: u32) -> Vec<Socket> {
     (0..n)
         .map(|_| {
             let m = sock(af, libc::SOCK_DGRAM);

@@ -7,7 +7,8 @@ use std::os::fd::AsRawFd;
 use crate::harness::{expect_eq, Case};
 use crate::mcast::*;
 use crate::client;
-use crate::sys::{self, IntoSys, Errno, SockAddr};
+use crate::sys::{self, IntoSys, Errno};
+use mcast_unix::Addr;
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DROP, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 
 const S: i32 = libc::SOCK_SEQPACKET;
@@ -15,7 +16,7 @@ const S: i32 = libc::SOCK_SEQPACKET;
 /// A seqpacket group: the listening owner and its address.
 pub struct Bus {
     pub owner: Socket,
-    pub addr: SockAddr,
+    pub addr: Addr,
     af: i32,
 }
 
@@ -28,7 +29,7 @@ pub struct Conn {
 impl Bus {
     pub fn new(af: i32) -> Bus {
         let owner = sock(af, S);
-        let addr = fresh(af, "bus");
+        let addr = fresh("bus");
         create_group(&owner, &addr).expect("create");
         owner.listen(64).sys().expect("listen");
         Bus { owner, addr, af }
@@ -36,8 +37,8 @@ impl Bus {
 
     pub fn connect(&self) -> Conn {
         let client = sock(self.af, S);
-        sys::connect(&client, &self.addr).expect("connect");
-        let (accepted, _) = sys::accept(&self.owner, 0).expect("accept");
+        client.connect(&self.addr).sys().expect("connect");
+        let (accepted, _) = self.owner.accept().sys().expect("accept");
         Conn { client, accepted }
     }
 
@@ -121,12 +122,12 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("client side", err(admit(&c.client, 0)), Some(Errno(libc::EINVAL)))?;
         // An accepted connection of a plain (non-group) listener.
         let l = sock(af, S);
-        let la = fresh(af, "plain");
-        sys::bind(&l, &la).unwrap();
+        let la = fresh("plain");
+        l.bind(&la).sys().unwrap();
         l.listen(4).sys().unwrap();
         let cl = sock(af, S);
-        sys::connect(&cl, &la).unwrap();
-        let (acc, _) = sys::accept(&l, 0).unwrap();
+        cl.connect(&la).sys().unwrap();
+        let (acc, _) = l.accept().sys().unwrap();
         expect_eq("plain listener", err(admit(&acc, 0)), Some(Errno(libc::EINVAL)))?;
         expect_eq("dgram", err(admit(&sock(af, libc::SOCK_DGRAM), 0)), Some(Errno(libc::EINVAL)))
     });

@@ -1,16 +1,19 @@
 //! Raw system calls the cases need beyond the client library
 //! (`mcast_unix`), each returning `Result<_, Errno>` so cases compare errnos
-//! directly. Sockets are the library's [`Socket`]; cases make them and use
-//! them through the library wherever its API can express the case (send and
-//! receive with flags, timeouts, options, group calls, filters: see
-//! client.rs and mcast.rs). What stays here, and why it is raw:
+//! directly. Sockets are the library's [`Socket`] and well-formed addresses
+//! its `Addr` (`mcast::fresh`, `Fam::path`/`abstract_`, badinput's `Env`);
+//! cases bind, connect, send to, accept, disconnect, send with credentials or
+//! descriptors and use every option, group call and filter through the
+//! library (see client.rs and mcast.rs). What stays here, and why it is raw:
 //!
-//! - [`SockAddr`] and the calls taking or reporting one (`bind`, `connect`,
-//!   `sendto`, `accept`, `getsockname`, `getpeername`, `recvfrom`,
-//!   [`addr_op_len`]): any family in `sun_family`, unterminated or oversized
-//!   paths and explicit address lengths, and the exact addrlen the kernel
-//!   reports, which the library's `Addr` normalises away. (Cases with
-//!   well-formed addresses still use these; moving them to `Addr` is left.)
+//! - [`SockAddr`] ([`SockAddr::of`] an `Addr` in any family number, then
+//!   spoiled) with [`addr_op`] / [`addr_op_len`]: foreign or bare families in
+//!   `sun_family`, a path followed by junk, explicit address lengths.
+//! - [`getsockname`], [`getpeername`], [`recvfrom`], [`accept`], [`recvmsg`]:
+//!   the exact addrlen and `sun_family` the kernel reports (0 or 2 for an
+//!   unnamed sender, the NUL counted or not), which the differential cases
+//!   compare with AF_UNIX and `Addr` normalises away; [`accept`] also takes
+//!   any `accept4()` flags.
 //! - [`socket`]: any type, protocol and `SOCK_*` flags, including the ones
 //!   the family must refuse; [`send`]: flags exactly as given (the library
 //!   adds `MSG_NOSIGNAL`), for the bad-input rows; [`shutdown`]: invalid modes.
@@ -18,10 +21,10 @@
 //!   options and requests the library has no method for (`SO_TYPE`,
 //!   `SO_ERROR`, `SO_ATTACH_BPF`, `FIONREAD`, ...) and arbitrary values.
 //! - [`send_null`] / [`recv_null`]: bad buffer pointers.
-//! - [`sendmsg`] / [`recvmsg`] with [`Ctl`] / [`RecvOpts`], [`sendmmsg`],
-//!   [`recvmmsg`]: several iovecs, no name buffer, short control buffers,
-//!   credentials of other processes and batches, which the library's
-//!   one-buffer `send_msg`/`recv_msg` do not offer.
+//! - [`sendmsg`] / [`recvmsg`] with [`RecvOpts`], [`sendmmsg`], [`recvmmsg`]:
+//!   several or no iovecs, no name buffer, short control buffers and
+//!   batches, which the library's one-buffer `send_msg`/`recv_msg` do not
+//!   offer.
 //! - Module load and unload, [`Child`] (fork, setuid), [`SignalHandler`] and
 //!   thread signals, [`Epoll`], [`pipe`], [`read()`] / [`write()`],
 //!   [`shutdown_raw`] and [`close`] on descriptors owned elsewhere: test
@@ -32,7 +35,7 @@
 use std::ffi::CString;
 use std::fmt;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use mcast_unix::{SockType, Socket};
+use mcast_unix::{Addr, SockType, Socket};
 
 /// An errno value, shown by name.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -230,23 +233,11 @@ impl SockAddr {
         a
     }
 
-    /// A pathname address, NUL-terminated as userspace usually passes it.
-    pub fn path(af: i32, path: &str) -> SockAddr {
-        let mut bytes = path.as_bytes().to_vec();
-        bytes.push(0);
-        Self::raw(af, &bytes)
-    }
-
-    /// An abstract address: a leading NUL, then `name`.
-    pub fn abstract_(af: i32, name: &[u8]) -> SockAddr {
-        let mut bytes = vec![0u8];
-        bytes.extend_from_slice(name);
-        Self::raw(af, &bytes)
-    }
-
-    /// Only the family: autobind for bind(), disconnect for connect(AF_UNSPEC).
-    pub fn family_only(af: i32) -> SockAddr {
-        Self::empty(af)
+    /// The library's well-formed address `a` with `af` in `sun_family` and
+    /// the length the library passes, for cases that then spoil it.
+    pub fn of(af: i32, a: &Addr) -> SockAddr {
+        let (sun, len) = a.to_raw(af as libc::sa_family_t);
+        SockAddr { sun, len }
     }
 
     pub fn as_ptr(&self) -> *const libc::sockaddr {
@@ -276,16 +267,6 @@ impl fmt::Debug for SockAddr {
     }
 }
 
-pub fn bind(fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
-    // SAFETY: the address is valid for `len` bytes.
-    check(unsafe { libc::bind(fd.as_raw_fd(), a.as_ptr(), a.len) } as _).map(|_| ())
-}
-
-pub fn connect(fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
-    // SAFETY: the address is valid for `len` bytes.
-    check(unsafe { libc::connect(fd.as_raw_fd(), a.as_ptr(), a.len) } as _).map(|_| ())
-}
-
 pub fn accept(l: &Socket, flags: i32) -> SysResult<(Socket, SockAddr)> {
     let mut a = SockAddr::raw(0, &[]);
     a.len = std::mem::size_of::<libc::sockaddr_un>() as _;
@@ -313,12 +294,6 @@ pub fn getpeername(fd: &impl AsRawFd) -> SysResult<SockAddr> {
 pub fn send(fd: &impl AsRawFd, data: &[u8], flags: i32) -> SysResult<usize> {
     // SAFETY: data is valid for its length.
     check(unsafe { libc::send(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags) } as _).map(|n| n as usize)
-}
-
-pub fn sendto(fd: &impl AsRawFd, data: &[u8], flags: i32, a: &SockAddr) -> SysResult<usize> {
-    // SAFETY: data and address are valid for their lengths.
-    check(unsafe { libc::sendto(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags, a.as_ptr(), a.len) } as _)
-        .map(|n| n as usize)
 }
 
 /// Returned length (may exceed the data with MSG_TRUNC), data, sender.
@@ -372,6 +347,11 @@ pub enum AddrOp {
     Connect,
     /// sendto() of one byte.
     SendTo,
+}
+
+/// `op` with the address `a` and its length.
+pub fn addr_op(op: AddrOp, fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
+    addr_op_len(op, fd, a, a.len)
 }
 
 /// `op` with the address `a` but an explicit address length, which may exceed
@@ -429,6 +409,11 @@ impl Creds {
     fn from_ucred(u: &libc::ucred) -> Creds {
         Creds { pid: u.pid, uid: u.uid, gid: u.gid }
     }
+
+    /// As the library passes them.
+    pub fn ucred(self) -> libc::ucred {
+        libc::ucred { pid: self.pid, uid: self.uid, gid: self.gid }
+    }
 }
 
 impl From<libc::ucred> for Creds {
@@ -437,75 +422,20 @@ impl From<libc::ucred> for Creds {
     }
 }
 
-/// Ancillary data to send.
-pub enum Ctl<'a> {
-    Creds(Creds),
-    Rights(&'a [i32]),
-}
-
-/// A control buffer holding `items`, 8-byte aligned as cmsghdr requires.
-fn encode_control(items: &[Ctl]) -> Vec<u64> {
-    let payload = |c: &Ctl| -> (i32, Vec<u8>) {
-        match c {
-            Ctl::Creds(cr) => {
-                let u = libc::ucred { pid: cr.pid, uid: cr.uid, gid: cr.gid };
-                // SAFETY: ucred is plain data; we copy its bytes.
-                let bytes = unsafe {
-                    std::slice::from_raw_parts((&u as *const libc::ucred).cast::<u8>(), std::mem::size_of_val(&u))
-                };
-                (libc::SCM_CREDENTIALS, bytes.to_vec())
-            }
-            Ctl::Rights(fds) => (libc::SCM_RIGHTS, fds.iter().flat_map(|fd| fd.to_ne_bytes()).collect()),
-        }
-    };
-    let items: Vec<(i32, Vec<u8>)> = items.iter().map(payload).collect();
-    // SAFETY: CMSG_SPACE only computes a size.
-    let total: usize = items.iter().map(|(_, d)| unsafe { libc::CMSG_SPACE(d.len() as _) } as usize).sum();
-    let mut buf = vec![0u64; total.div_ceil(8)];
-    if total == 0 {
-        return buf;
-    }
-    // SAFETY: all-zero is a valid msghdr; the CMSG_* macros walk `buf`, which
-    // is `total` bytes long and holds exactly the headers and data we write.
-    unsafe {
-        let mut m: libc::msghdr = std::mem::zeroed();
-        m.msg_control = buf.as_mut_ptr().cast();
-        m.msg_controllen = total as _;
-        let mut c = libc::CMSG_FIRSTHDR(&m);
-        for (ty, data) in &items {
-            (*c).cmsg_level = libc::SOL_SOCKET;
-            (*c).cmsg_type = *ty;
-            (*c).cmsg_len = libc::CMSG_LEN(data.len() as _) as _;
-            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(c), data.len());
-            c = libc::CMSG_NXTHDR(&m, c);
-        }
-    }
-    buf
-}
-
-/// sendmsg() gathering `iov`, to `to` if given, with ancillary data `ctl`.
-pub fn sendmsg(fd: &impl AsRawFd, iov: &[&[u8]], to: Option<&SockAddr>, ctl: &[Ctl], flags: i32) -> SysResult<usize> {
+/// sendmsg() gathering `iov`, without a name or ancillary data.
+pub fn sendmsg(fd: &impl AsRawFd, iov: &[&[u8]], flags: i32) -> SysResult<usize> {
     let mut iovecs: Vec<libc::iovec> =
         iov.iter().map(|b| libc::iovec { iov_base: b.as_ptr() as *mut _, iov_len: b.len() }).collect();
-    let mut control = encode_control(ctl);
     // SAFETY: all-zero is a valid msghdr.
     let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
-    if let Some(a) = to {
-        m.msg_name = a.as_ptr() as *mut _;
-        m.msg_namelen = a.len;
-    }
     m.msg_iov = iovecs.as_mut_ptr();
     m.msg_iovlen = iovecs.len() as _;
-    if !control.is_empty() {
-        m.msg_control = control.as_mut_ptr().cast();
-        m.msg_controllen = (control.len() * 8) as _;
-    }
     // SAFETY: every pointer in m is valid for the length given with it.
     check(unsafe { libc::sendmsg(fd.as_raw_fd(), &m, flags) } as _).map(|n| n as usize)
 }
 
-/// What recvmsg() returned. Its Debug form leaves out credentials and
-/// descriptors (they differ between runs).
+/// What recvmsg() returned. Its Debug form leaves out credentials (they
+/// differ between runs).
 pub struct Received {
     /// The return value (the full length with MSG_TRUNC).
     pub ret: usize,
@@ -515,20 +445,18 @@ pub struct Received {
     pub from: SockAddr,
     pub flags: i32,
     pub creds: Vec<Creds>,
-    pub rights: Vec<OwnedFd>,
 }
 
 impl fmt::Debug for Received {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ret {} data {:?} from {:?} flags {:#x} creds {} rights {}",
+            "ret {} data {:?} from {:?} flags {:#x} creds {}",
             self.ret,
             String::from_utf8_lossy(&self.data),
             self.from,
             self.flags,
-            self.creds.len(),
-            self.rights.len()
+            self.creds.len()
         )
     }
 }
@@ -557,19 +485,9 @@ fn parse_control(m: &libc::msghdr, out: &mut Received) {
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(m);
         while !c.is_null() {
-            let data = libc::CMSG_DATA(c);
-            let n = (*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-            match ((*c).cmsg_level, (*c).cmsg_type) {
-                (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => {
-                    let u: libc::ucred = std::ptr::read_unaligned(data.cast());
-                    out.creds.push(Creds::from_ucred(&u));
-                }
-                (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
-                    for i in 0..n / 4 {
-                        out.rights.push(owned(std::ptr::read_unaligned(data.cast::<i32>().add(i)) as _));
-                    }
-                }
-                _ => {}
+            if ((*c).cmsg_level, (*c).cmsg_type) == (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) {
+                let u: libc::ucred = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                out.creds.push(Creds::from_ucred(&u));
             }
             c = libc::CMSG_NXTHDR(m, c);
         }
@@ -606,22 +524,23 @@ pub fn recvmsg(fd: &impl AsRawFd, opts: &RecvOpts, flags: i32) -> SysResult<Rece
     let ret = check(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut m, flags) } as _)? as usize;
     buf.truncate(ret.min(total));
     from.len = m.msg_namelen;
-    let mut out = Received { ret, data: buf, from, flags: m.msg_flags, creds: Vec::new(), rights: Vec::new() };
+    let mut out = Received { ret, data: buf, from, flags: m.msg_flags, creds: Vec::new() };
     parse_control(&m, &mut out);
     Ok(out)
 }
 
 /// sendmmsg() of `msgs` (data, optional destination): the number sent and each msg_len.
-pub fn sendmmsg(fd: &impl AsRawFd, msgs: &[(&[u8], Option<&SockAddr>)], flags: i32) -> SysResult<(usize, Vec<u32>)> {
+pub fn sendmmsg(fd: &Socket, msgs: &[(&[u8], Option<&Addr>)], flags: i32) -> SysResult<(usize, Vec<u32>)> {
+    let names: Vec<_> = msgs.iter().map(|(_, to)| to.map(|a| a.to_raw(fd.family() as libc::sa_family_t))).collect();
     let mut iovecs: Vec<libc::iovec> =
         msgs.iter().map(|(d, _)| libc::iovec { iov_base: d.as_ptr() as *mut _, iov_len: d.len() }).collect();
     let mut hdrs: Vec<libc::mmsghdr> = Vec::new();
-    for (i, (_, to)) in msgs.iter().enumerate() {
+    for (i, to) in names.iter().enumerate() {
         // SAFETY: all-zero is a valid mmsghdr.
         let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-        if let Some(a) = to {
-            h.msg_hdr.msg_name = a.as_ptr() as *mut _;
-            h.msg_hdr.msg_namelen = a.len;
+        if let Some((sun, len)) = to {
+            h.msg_hdr.msg_name = (sun as *const libc::sockaddr_un).cast_mut().cast();
+            h.msg_hdr.msg_namelen = *len;
         }
         h.msg_hdr.msg_iov = &mut iovecs[i];
         h.msg_hdr.msg_iovlen = 1;
@@ -660,7 +579,7 @@ pub fn recvmmsg(fd: &impl AsRawFd, n: usize, cap: usize, flags: i32, timeout_ms:
         .map(|((h, mut b), mut from)| {
             b.truncate((h.msg_len as usize).min(cap));
             from.len = h.msg_hdr.msg_namelen;
-            Received { ret: h.msg_len as usize, data: b, from, flags: h.msg_hdr.msg_flags, creds: Vec::new(), rights: Vec::new() }
+            Received { ret: h.msg_len as usize, data: b, from, flags: h.msg_hdr.msg_flags, creds: Vec::new() }
         })
         .collect())
 }

@@ -17,6 +17,7 @@ use mcast_unix::Socket;
 use crate::harness::{Case, CaseResult};
 use crate::client;
 use crate::sys::{self, IntoSys, Ctx, Received, SockAddr, SysResult};
+use mcast_unix::{Addr, RecvMeta};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,14 +67,14 @@ fn sock(f: &Fam, ty: i32) -> R<Socket> {
     f.socket(ty).ctx("socket")
 }
 
-fn bound(f: &Fam, ty: i32, a: &SockAddr) -> R<Socket> {
+fn bound(f: &Fam, ty: i32, a: &Addr) -> R<Socket> {
     let s = sock(f, ty)?;
-    sys::bind(&s, a).ctx("bind")?;
+    s.bind(a).sys().ctx("bind")?;
     Ok(s)
 }
 
 /// A seqpacket socket bound to `DIR/name` and listening (backlog 8).
-fn listener(f: &Fam, name: &str) -> R<(Socket, SockAddr)> {
+fn listener(f: &Fam, name: &str) -> R<(Socket, Addr)> {
     let a = f.path(name);
     let l = bound(f, SEQPACKET, &a)?;
     l.listen(8).sys().ctx("listen")?;
@@ -81,10 +82,10 @@ fn listener(f: &Fam, name: &str) -> R<(Socket, SockAddr)> {
 }
 
 /// A seqpacket client connected to `l` (listening at `a`) and the accepted socket.
-fn connect_accept(f: &Fam, l: &Socket, a: &SockAddr) -> R<(Socket, Socket)> {
+fn connect_accept(f: &Fam, l: &Socket, a: &Addr) -> R<(Socket, Socket)> {
     let c = sock(f, SEQPACKET)?;
-    sys::connect(&c, a).ctx("connect")?;
-    let (s, _) = sys::accept(l, 0).ctx("accept")?;
+    c.connect(a).sys().ctx("connect")?;
+    let (s, _) = l.accept().sys().ctx("accept")?;
     Ok((c, s))
 }
 
@@ -104,7 +105,7 @@ fn channel(f: &Fam, ty: i32, name: &str) -> R<(Socket, Socket)> {
     }
     let rx = bound(f, DGRAM, &f.path(name))?;
     let tx = sock(f, DGRAM)?;
-    sys::connect(&tx, &f.path(name)).ctx("connect")?;
+    tx.connect(&f.path(name)).sys().ctx("connect")?;
     Ok((tx, rx))
 }
 
@@ -177,6 +178,28 @@ fn message(f: &Fam, m: &Received) -> String {
         show(f, &m.from),
         msg_flags(m.flags)
     )
+}
+
+/// An address the library reports, as observed (autobind names, random,
+/// show as `@<autobind>`).
+fn shown(a: &Addr) -> String {
+    match a.as_abstract() {
+        Some(n) if n.len() == 5 && n.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) => "@<autobind>".into(),
+        _ => a.to_string(),
+    }
+}
+
+/// A message the library's recv_msg() put into `buf`, as observed
+/// (credentials and descriptors left out).
+fn meta(buf: &[u8], m: &RecvMeta) -> String {
+    let data = &buf[..m.len.min(buf.len())];
+    format!("ret {} data {:?} from {} flags {}", m.len, String::from_utf8_lossy(data), shown(&m.from), msg_flags(m.flags))
+}
+
+/// The library's recv_msg() into 256 bytes, as observed.
+fn recv_meta(fd: &Socket, flags: i32) -> SysResult<String> {
+    let mut buf = [0u8; 256];
+    fd.recv_msg(&mut buf, flags).sys().map(|m| meta(&buf, &m))
 }
 
 /// A recvmsg() result as observed.
@@ -269,10 +292,10 @@ fn so_error(fd: &Socket) -> SysResult<String> {
 
 /// Sends `msg` with MSG_DONTWAIT (to `to` if given) until EAGAIN; at most
 /// 100000 times. Fails on another error or if EAGAIN never comes.
-fn fill(tx: &Socket, to: Option<&SockAddr>, msg: &[u8]) -> R<usize> {
+fn fill(tx: &Socket, to: Option<&Addr>, msg: &[u8]) -> R<usize> {
     for n in 0..100_000 {
         let r = match to {
-            Some(a) => sys::sendto(tx, msg, libc::MSG_DONTWAIT, a),
+            Some(a) => tx.send_to_with_flags(msg, a, libc::MSG_DONTWAIT).sys(),
             None => tx.send_with_flags(msg, libc::MSG_DONTWAIT).sys(),
         };
         match r {

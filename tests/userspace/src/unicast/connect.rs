@@ -8,7 +8,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "dgram: connect, then send without an address", |f, o| {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
-        o.note("connect", sys::connect(&a, &f.path("b")));
+        o.note("connect", a.connect(&f.path("b")).sys());
         o.note("getpeername", peername(f, &a));
         o.note("send", a.send_with_flags(b"hello", 0).sys());
         o.note("received", recv_from(f, &b, 64, libc::MSG_DONTWAIT));
@@ -18,27 +18,27 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "dgram: connect(AF_UNSPEC) disconnects", |f, o| {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
-        o.note("AF_UNSPEC while unconnected", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
-        let mut short = SockAddr::family_only(libc::AF_UNSPEC);
+        o.note("AF_UNSPEC while unconnected", a.disconnect().sys());
+        a.connect(&f.path("b")).sys().ctx("connect")?;
+        let mut short = SockAddr::of(libc::AF_UNSPEC, &Addr::unnamed());
         short.len = 1;
-        o.note("AF_UNSPEC with addrlen 1", sys::connect(&a, &short));
-        o.note("AF_UNSPEC", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
+        o.note("AF_UNSPEC with addrlen 1", sys::addr_op(AddrOp::Connect, &a, &short));
+        o.note("AF_UNSPEC", a.disconnect().sys());
         o.note("getpeername", peername(f, &a));
         o.note("send", a.send_with_flags(b"x", libc::MSG_DONTWAIT).sys());
-        o.note("sendto still works", sys::sendto(&a, b"y", libc::MSG_DONTWAIT, &f.path("b")));
+        o.note("sendto still works", a.send_to_with_flags(b"y", &f.path("b"), libc::MSG_DONTWAIT).sys());
         o.note("received", recv_text(&b, libc::MSG_DONTWAIT));
-        o.note("AF_UNSPEC again", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
+        o.note("AF_UNSPEC again", a.disconnect().sys());
         Ok(())
     }));
     v.push(case(mode, "dgram: disconnecting drops queued messages and resets a mutual peer", |f, o| {
         let a = bound(f, DGRAM, &f.path("a"))?;
         let b = bound(f, DGRAM, &f.path("b"))?;
-        sys::connect(&a, &f.path("b")).ctx("connect a")?;
-        sys::connect(&b, &f.path("a")).ctx("connect b")?;
+        a.connect(&f.path("b")).sys().ctx("connect a")?;
+        b.connect(&f.path("a")).sys().ctx("connect b")?;
         b.send_with_flags(b"one", 0).sys().ctx("send")?;
         b.send_with_flags(b"two", 0).sys().ctx("send")?;
-        o.note("disconnect a", sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)));
+        o.note("disconnect a", a.disconnect().sys());
         o.note("a's queue", recv_text(&a, libc::MSG_DONTWAIT));
         o.note("poll b", poll_now(&b));
         o.note("b's SO_ERROR", so_error(&b));
@@ -52,32 +52,32 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let a = bound(f, DGRAM, &f.path("a"))?;
         let b = bound(f, DGRAM, &f.path("b"))?;
         let c = bound(f, DGRAM, &f.path("c"))?;
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
-        sys::sendto(&b, b"from b", 0, &f.path("a")).ctx("sendto")?;
-        o.note("reconnect to c", sys::connect(&a, &f.path("c")));
+        a.connect(&f.path("b")).sys().ctx("connect")?;
+        b.send_to(b"from b", &f.path("a")).sys().ctx("sendto")?;
+        o.note("reconnect to c", a.connect(&f.path("c")).sys());
         o.note("getpeername", peername(f, &a));
         o.note("a's queue", recv_text(&a, libc::MSG_DONTWAIT));
         o.note("b's SO_ERROR", so_error(&b));
-        o.note("b sends to a", sys::sendto(&b, b"b again", libc::MSG_DONTWAIT, &f.path("a")));
-        o.note("c sends to a", sys::sendto(&c, b"from c", libc::MSG_DONTWAIT, &f.path("a")));
+        o.note("b sends to a", b.send_to_with_flags(b"b again", &f.path("a"), libc::MSG_DONTWAIT).sys());
+        o.note("c sends to a", c.send_to_with_flags(b"from c", &f.path("a"), libc::MSG_DONTWAIT).sys());
         o.note("a receives", recv_from(f, &a, 64, libc::MSG_DONTWAIT));
         Ok(())
     }));
     v.extend(per_type(mode, "connect to a missing path -> ENOENT", |f, o, ty| {
         let s = sock(f, ty)?;
-        o.note("connect", sys::connect(&s, &f.path("missing")));
-        o.note("connect in a missing directory", sys::connect(&s, &f.path("nodir/missing")));
+        o.note("connect", s.connect(&f.path("missing")).sys());
+        o.note("connect in a missing directory", s.connect(&f.path("nodir/missing")).sys());
         if ty == DGRAM {
-            o.note("sendto", sys::sendto(&s, b"x", 0, &f.path("missing")));
+            o.note("sendto", s.send_to(b"x", &f.path("missing")).sys());
         }
         o.note("getpeername", peername(f, &s));
         Ok(())
     }));
     v.extend(per_type(mode, "connect to a missing abstract name -> ECONNREFUSED", |f, o, ty| {
         let s = sock(f, ty)?;
-        o.note("connect", sys::connect(&s, &f.abstract_("missing")));
+        o.note("connect", s.connect(&f.abstract_("missing")).sys());
         if ty == DGRAM {
-            o.note("sendto", sys::sendto(&s, b"x", 0, &f.abstract_("missing")));
+            o.note("sendto", s.send_to(b"x", &f.abstract_("missing")).sys());
         }
         o.note("getpeername", peername(f, &s));
         Ok(())
@@ -89,10 +89,10 @@ pub fn cases(mode: Mode) -> Vec<Case> {
             other.listen(1).sys().ctx("listen")?;
         }
         let s = sock(f, ty)?;
-        o.note("connect to its path", sys::connect(&s, &f.path("p")));
-        o.note("connect to its abstract name", sys::connect(&s, &f.abstract_("a")));
+        o.note("connect to its path", s.connect(&f.path("p")).sys());
+        o.note("connect to its abstract name", s.connect(&f.abstract_("a")).sys());
         if ty == DGRAM {
-            o.note("sendto its path", sys::sendto(&s, b"x", 0, &f.path("p")));
+            o.note("sendto its path", s.send_to(b"x", &f.path("p")).sys());
         }
         Ok(())
     }));
@@ -105,11 +105,11 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         searchable(f)?;
         for perm in [0o755, 0o777] {
             chmod(f, "t", perm)?;
-            let child = Child::spawn(true, || sys::connect(&f.socket(ty)?, &target)).ctx("fork")?;
+            let child = Child::spawn(true, || f.socket(ty)?.connect(&target).sys()).ctx("fork")?;
             o.note(&format!("connect to a {perm:o} socket"), child.wait()?);
             if ty == DGRAM {
                 let child =
-                    Child::spawn(true, || sys::sendto(&f.socket(ty)?, b"x", 0, &target).map(|_| ())).ctx("fork")?;
+                    Child::spawn(true, || f.socket(ty)?.send_to(b"x", &target).sys().map(|_| ())).ctx("fork")?;
                 o.note(&format!("sendto a {perm:o} socket"), child.wait()?);
             }
         }
@@ -122,10 +122,10 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         drop(bound(f, ty, &f.path("p"))?);
         drop(bound(f, ty, &f.abstract_("a"))?);
         let s = sock(f, ty)?;
-        o.note("connect to the path", sys::connect(&s, &f.path("p")));
-        o.note("connect to the abstract name", sys::connect(&s, &f.abstract_("a")));
+        o.note("connect to the path", s.connect(&f.path("p")).sys());
+        o.note("connect to the abstract name", s.connect(&f.abstract_("a")).sys());
         if ty == DGRAM {
-            o.note("sendto the path", sys::sendto(&s, b"x", 0, &f.path("p")));
+            o.note("sendto the path", s.send_to(b"x", &f.path("p")).sys());
         }
         Ok(())
     }));
@@ -139,7 +139,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         io(std::os::unix::fs::symlink(fs_path(f, "t"), fs_path(f, "link")), "symlink")?;
         for name in ["file", "dir", "link"] {
             let s = sock(f, ty)?;
-            o.note(&format!("connect to {name}"), sys::connect(&s, &f.path(name)));
+            o.note(&format!("connect to {name}"), s.connect(&f.path(name)).sys());
             o.note(&format!("getpeername after {name}"), peername(f, &s));
         }
         Ok(())
@@ -148,19 +148,19 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let _t = bound(f, ty, &f.path("t"))?;
         let foreign = if f.af == libc::AF_UNIX { libc::AF_INET6 } else { libc::AF_UNIX };
         for (name, fam) in [("AF_INET", libc::AF_INET), ("other unix family", foreign)] {
-            let mut a = f.path("t");
+            let mut a = f.raw(&f.path("t"));
             a.sun.sun_family = fam as libc::sa_family_t;
-            o.note(name, sock(f, ty).map(|s| sys::connect(&s, &a))?);
+            o.note(name, sock(f, ty).map(|s| sys::addr_op(AddrOp::Connect, &s, &a))?);
         }
-        o.note("own family only", sock(f, ty).map(|s| sys::connect(&s, &SockAddr::family_only(f.af)))?);
-        o.note("AF_UNSPEC", sock(f, ty).map(|s| sys::connect(&s, &SockAddr::family_only(libc::AF_UNSPEC)))?);
+        o.note("own family only", sock(f, ty).map(|s| s.connect(&Addr::unnamed()).sys())?);
+        o.note("AF_UNSPEC", sock(f, ty).map(|s| s.disconnect().sys())?);
         if ty == DGRAM {
-            let mut a = f.path("t");
+            let mut a = f.raw(&f.path("t"));
             a.sun.sun_family = libc::AF_INET as libc::sa_family_t;
-            o.note("sendto AF_INET", sock(f, ty).map(|s| sys::sendto(&s, b"x", 0, &a))?);
+            o.note("sendto AF_INET", sock(f, ty).map(|s| sys::addr_op(AddrOp::SendTo, &s, &a))?);
             o.note(
                 "sendto own family only",
-                sock(f, ty).map(|s| sys::addr_op_len(AddrOp::SendTo, &s, &f.path("t"), 2))?,
+                sock(f, ty).map(|s| sys::addr_op_len(AddrOp::SendTo, &s, &f.raw(&f.path("t")), 2))?,
             );
         }
         Ok(())
@@ -168,7 +168,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "dgram: send to a connected peer that closed: ECONNREFUSED, then ENOTCONN", |f, o| {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        a.connect(&f.path("b")).sys().ctx("connect")?;
         a.send_with_flags(b"queued", 0).sys().ctx("send")?;
         drop(b);
         o.note("poll", poll_now(&a));
@@ -182,19 +182,19 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let a = bound(f, DGRAM, &f.path("a"))?;
         let b = bound(f, DGRAM, &f.path("b"))?;
         let c = bound(f, DGRAM, &f.path("c"))?;
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
-        o.note("c sendto a", sys::sendto(&c, b"c", libc::MSG_DONTWAIT, &f.path("a")));
-        o.note("c connect to a", sys::connect(&c, &f.path("a")));
-        o.note("b sendto a", sys::sendto(&b, b"b", libc::MSG_DONTWAIT, &f.path("a")));
+        a.connect(&f.path("b")).sys().ctx("connect")?;
+        o.note("c sendto a", c.send_to_with_flags(b"c", &f.path("a"), libc::MSG_DONTWAIT).sys());
+        o.note("c connect to a", c.connect(&f.path("a")).sys());
+        o.note("b sendto a", b.send_to_with_flags(b"b", &f.path("a"), libc::MSG_DONTWAIT).sys());
         o.note("a receives", recv_from(f, &a, 8, libc::MSG_DONTWAIT));
-        sys::connect(&a, &SockAddr::family_only(libc::AF_UNSPEC)).ctx("disconnect")?;
-        o.note("c sendto a after a disconnected", sys::sendto(&c, b"c", libc::MSG_DONTWAIT, &f.path("a")));
+        a.disconnect().sys().ctx("disconnect")?;
+        o.note("c sendto a after a disconnected", c.send_to_with_flags(b"c", &f.path("a"), libc::MSG_DONTWAIT).sys());
         o.note("a receives", recv_from(f, &a, 8, libc::MSG_DONTWAIT));
         Ok(())
     }));
     v.push(case(mode, "dgram: connect to itself", |f, o| {
         let a = bound(f, DGRAM, &f.abstract_("a"))?;
-        o.note("connect", sys::connect(&a, &f.abstract_("a")));
+        o.note("connect", a.connect(&f.abstract_("a")).sys());
         o.note("getpeername", peername(f, &a));
         o.note("send", a.send_with_flags(b"me", 0).sys());
         o.note("receive", recv_from(f, &a, 8, libc::MSG_DONTWAIT));
@@ -204,9 +204,9 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let c = bound(f, DGRAM, &f.path("c"))?;
         let a = bound(f, DGRAM, &f.path("a"))?;
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
-        o.note("sendto c", sys::sendto(&a, b"to c", 0, &f.path("c")));
-        o.note("sendto the peer", sys::sendto(&a, b"to b", 0, &f.path("b")));
+        a.connect(&f.path("b")).sys().ctx("connect")?;
+        o.note("sendto c", a.send_to(b"to c", &f.path("c")).sys());
+        o.note("sendto the peer", a.send_to(b"to b", &f.path("b")).sys());
         o.note("c receives", recv_from(f, &c, 8, libc::MSG_DONTWAIT));
         o.note("b receives", recv_from(f, &b, 8, libc::MSG_DONTWAIT));
         o.note("b has nothing more", recv_text(&b, libc::MSG_DONTWAIT));
@@ -215,12 +215,12 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "dgram: a connection survives its peer's path being rebound", |f, o| {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        a.connect(&f.path("b")).sys().ctx("connect")?;
         drop(b);
         io(std::fs::remove_file(fs_path(f, "b")), "unlink")?;
         let b2 = bound(f, DGRAM, &f.path("b"))?;
         o.note("send to the dead peer", a.send_with_flags(b"x", libc::MSG_DONTWAIT).sys());
-        o.note("reconnect", sys::connect(&a, &f.path("b")));
+        o.note("reconnect", a.connect(&f.path("b")).sys());
         o.note("send", a.send_with_flags(b"new", libc::MSG_DONTWAIT).sys());
         o.note("the new socket receives", recv_text(&b2, libc::MSG_DONTWAIT));
         Ok(())
@@ -230,16 +230,16 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let a = sock(f, DGRAM)?;
         a.set_passcred(true).sys().ctx("SO_PASSCRED")?;
         o.note("getsockname before", sockname(f, &a));
-        o.note("sendto", sys::sendto(&a, b"x", 0, &f.path("b")));
+        o.note("sendto", a.send_to(b"x", &f.path("b")).sys());
         o.note("getsockname after", sockname(f, &a));
         o.note("receiver sees", recv_from(f, &b, 8, libc::MSG_DONTWAIT));
         let c = sock(f, DGRAM)?;
         c.set_passcred(true).sys().ctx("SO_PASSCRED")?;
-        o.note("connect", sys::connect(&c, &f.path("b")));
+        o.note("connect", c.connect(&f.path("b")).sys());
         o.note("getsockname after connect", sockname(f, &c));
         let d = sock(f, DGRAM)?;
         d.set_passcred(true).sys().ctx("SO_PASSCRED")?;
-        o.note("failed sendto", sys::sendto(&d, b"x", 0, &f.abstract_("missing")));
+        o.note("failed sendto", d.send_to(b"x", &f.abstract_("missing")).sys());
         o.note("getsockname after a failed sendto", sockname(f, &d));
         Ok(())
     }));
@@ -247,7 +247,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (l, a) = listener(f, "srv")?;
         let c = sock(f, SEQPACKET)?;
         c.set_passcred(true).sys().ctx("SO_PASSCRED")?;
-        o.note("connect", sys::connect(&c, &a));
+        o.note("connect", c.connect(&a).sys());
         o.note("client's getsockname", sockname(f, &c));
         let (s, from) = sys::accept(&l, 0).ctx("accept")?;
         o.note("accept's address", show(f, &from));

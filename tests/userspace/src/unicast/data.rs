@@ -19,9 +19,9 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let a = bound(f, DGRAM, &f.abstract_("a"))?;
         let u = sock(f, DGRAM)?;
         for (name, s) in [("path", &p), ("abstract", &a), ("unnamed", &u)] {
-            sys::sendto(s, name.as_bytes(), 0, &f.path("r")).ctx("sendto")?;
+            s.send_to(name.as_bytes(), &f.path("r")).sys().ctx("sendto")?;
             o.note(&format!("recvfrom {name}"), recv_from(f, &r, 64, DONTWAIT));
-            sys::sendto(s, name.as_bytes(), 0, &f.path("r")).ctx("sendto")?;
+            s.send_to(name.as_bytes(), &f.path("r")).sys().ctx("sendto")?;
             o.note(&format!("recvmsg {name}"), recv_msg(f, &r, 64, DONTWAIT));
         }
         Ok(())
@@ -32,7 +32,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("client receives from", recv_from(f, &c, 64, DONTWAIT));
         c.send_with_flags(b"to server", 0).sys().ctx("send")?;
         o.note("server receives from", recv_from(f, &s, 64, DONTWAIT));
-        sys::bind(&c, &f.abstract_("c")).ctx("bind")?;
+        c.bind(&f.abstract_("c")).sys().ctx("bind")?;
         c.send_with_flags(b"bound now", 0).sys().ctx("send")?;
         o.note("server receives from", recv_msg(f, &s, 64, DONTWAIT));
         Ok(())
@@ -40,7 +40,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "zero-length messages", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         o.note("send empty", tx.send_with_flags(b"", 0).sys());
-        o.note("sendmsg without iovecs", sys::sendmsg(&tx, &[], None, &[], 0));
+        o.note("sendmsg without iovecs", sys::sendmsg(&tx, &[], 0));
         o.note("poll", poll_now(&rx));
         o.note("SIOCINQ", sys::ioctl_int(&rx, libc::FIONREAD));
         o.note("recv", recv_text(&rx, DONTWAIT));
@@ -100,7 +100,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "MSG_OOB -> EOPNOTSUPP", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         o.note("send MSG_OOB", tx.send_with_flags(b"urgent", libc::MSG_OOB).sys());
-        o.note("sendmsg MSG_OOB", sys::sendmsg(&tx, &[b"urgent"], None, &[], libc::MSG_OOB));
+        o.note("sendmsg MSG_OOB", tx.send_msg(b"urgent", None, None, &[], libc::MSG_OOB).sys());
         tx.send_with_flags(b"normal", 0).sys().ctx("send")?;
         o.note("recv MSG_OOB", recv_text(&rx, libc::MSG_OOB | DONTWAIT));
         o.note("recv", recv_text(&rx, DONTWAIT));
@@ -138,7 +138,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         if ty == DGRAM {
             o.note(
                 "oversized sendto a missing name",
-                sys::sendto(&tx, &vec![b'x'; sndbuf + 1], DONTWAIT, &f.abstract_("missing")),
+                tx.send_to_with_flags(&vec![b'x'; sndbuf + 1], &f.abstract_("missing"), DONTWAIT).sys(),
             );
         }
         Ok(())
@@ -159,7 +159,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.extend(per_type(mode, "sendmmsg and recvmmsg", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        let msgs: Vec<(&[u8], Option<&SockAddr>)> =
+        let msgs: Vec<(&[u8], Option<&Addr>)> =
             vec![(b"one", None), (b"", None), (b"three", None), (b"four", None)];
         o.note("sendmmsg", sys::sendmmsg(&tx, &msgs, 0));
         let got = sys::recvmmsg(&rx, 3, 4, DONTWAIT, None);
@@ -176,7 +176,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let c = bound(f, DGRAM, &f.abstract_("c"))?;
         let a = sock(f, DGRAM)?;
         let (pb, ac, missing) = (f.path("b"), f.abstract_("c"), f.abstract_("missing"));
-        let msgs: Vec<(&[u8], Option<&SockAddr>)> = vec![
+        let msgs: Vec<(&[u8], Option<&Addr>)> = vec![
             (b"b1", Some(&pb)),
             (b"c1", Some(&ac)),
             (b"b2", Some(&pb)),
@@ -192,10 +192,10 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     }));
     v.extend(per_type(mode, "sendmsg gathers and recvmsg scatters", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
-        o.note("sendmsg", sys::sendmsg(&tx, &[b"ab", b"", b"cde", b"f"], None, &[], 0));
+        o.note("sendmsg", sys::sendmsg(&tx, &[b"ab", b"", b"cde", b"f"], 0));
         let m = sys::recvmsg(&rx, &RecvOpts { iov: &[2, 1, 10], name: true, control: 0 }, DONTWAIT);
         o.note("recvmsg into 2+1+10", received(f, &m));
-        sys::sendmsg(&tx, &[b"gh", b"ijk"], None, &[], 0).ctx("sendmsg")?;
+        sys::sendmsg(&tx, &[b"gh", b"ijk"], 0).ctx("sendmsg")?;
         let m = sys::recvmsg(&rx, &RecvOpts { iov: &[1, 0, 2], name: true, control: 0 }, DONTWAIT);
         o.note("recvmsg into 1+0+2", received(f, &m));
         Ok(())
@@ -226,16 +226,16 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (c, s) = seq_pair(f, "srv")?;
         let other = bound(f, SEQPACKET, &f.abstract_("other"))?;
         other.listen(1).sys().ctx("listen")?;
-        o.note("sendto another socket", sys::sendto(&c, b"one", 0, &f.abstract_("other")));
-        o.note("sendto a missing name", sys::sendto(&c, b"two", 0, &f.abstract_("missing")));
-        o.note("addrlen 111", sys::addr_op_len(AddrOp::SendTo, &c, &f.path("x"), 111));
-        o.note("addrlen 129", sys::addr_op_len(AddrOp::SendTo, &c, &f.path("x"), 129));
+        o.note("sendto another socket", c.send_to(b"one", &f.abstract_("other")).sys());
+        o.note("sendto a missing name", c.send_to(b"two", &f.abstract_("missing")).sys());
+        o.note("addrlen 111", sys::addr_op_len(AddrOp::SendTo, &c, &f.raw(&f.path("x")), 111));
+        o.note("addrlen 129", sys::addr_op_len(AddrOp::SendTo, &c, &f.raw(&f.path("x")), 129));
         for _ in 0..3 {
             o.note("the peer receives", recv_text(&s, DONTWAIT));
         }
         other.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
-        o.note("the other socket got no connection", sys::accept(&other, 0).map(|_| ()));
-        o.note("unconnected sendto", sock(f, SEQPACKET).map(|u| sys::sendto(&u, b"x", 0, &f.abstract_("other")))?);
+        o.note("the other socket got no connection", other.accept().sys().map(|_| ()));
+        o.note("unconnected sendto", sock(f, SEQPACKET).map(|u| u.send_to(b"x", &f.abstract_("other")).sys())?);
         Ok(())
     }));
     v

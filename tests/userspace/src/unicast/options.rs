@@ -4,7 +4,8 @@ use super::*;
 use crate::ensure;
 use mcast_unix::Socket;
 use std::os::fd::AsRawFd;
-use crate::sys::{Child, Creds, Ctl, Errno, RecvOpts, SignalHandler};
+use crate::sys::{Child, Creds, Errno, RecvOpts, SignalHandler};
+use std::os::fd::AsFd;
 
 const DONTWAIT: i32 = libc::MSG_DONTWAIT;
 
@@ -15,7 +16,7 @@ fn passcred(fd: &Socket, on: bool) -> R<()> {
 /// The receiving side of the credential cases, with SO_PASSCRED set: a dgram
 /// socket bound to an abstract name, or a non-blocking seqpacket listener at
 /// `DIR/rx` that anyone may connect to. Returns it and the address to reach.
-fn cred_receiver(f: &Fam, ty: i32) -> R<(Socket, SockAddr)> {
+fn cred_receiver(f: &Fam, ty: i32) -> R<(Socket, Addr)> {
     let (rx, a) = if ty == DGRAM {
         (bound(f, DGRAM, &f.abstract_("rx"))?, f.abstract_("rx"))
     } else {
@@ -29,26 +30,28 @@ fn cred_receiver(f: &Fam, ty: i32) -> R<(Socket, SockAddr)> {
     Ok((rx, a))
 }
 
-/// Sends "m" with ancillary data `ctl` over a new socket connected to `a`.
-fn cred_send(f: &Fam, ty: i32, a: &SockAddr, ctl: &[Ctl]) -> SysResult<()> {
+/// Sends "m" with explicit credentials `cred`, if given, over a new socket
+/// connected to `a`.
+fn cred_send(f: &Fam, ty: i32, a: &Addr, cred: Option<Creds>) -> SysResult<()> {
     let s = f.socket(ty)?;
-    sys::connect(&s, a)?;
-    sys::sendmsg(&s, &[b"m"], None, ctl, 0).map(|_| ())
+    s.connect(a).sys()?;
+    s.send_msg(b"m", None, cred.map(Creds::ucred), &[], 0).sys().map(|_| ())
 }
 
 /// The next message `cred_send` left for `rx` (for seqpacket: on the next
 /// accepted connection), as observed: data, flags and credentials.
-fn cred_recv(f: &Fam, ty: i32, rx: &Socket, child: Option<i32>) -> SysResult<String> {
+fn cred_recv(ty: i32, rx: &Socket, child: Option<i32>) -> SysResult<String> {
     let accepted;
     let from = if ty == SEQPACKET {
-        accepted = sys::accept(rx, 0)?.0;
+        accepted = rx.accept().sys()?.0;
         &accepted
     } else {
         rx
     };
-    let m = sys::recvmsg(from, &RecvOpts::DEFAULT, DONTWAIT)?;
-    let seen: Vec<String> = m.creds.iter().map(|c| creds(c, child)).collect();
-    Ok(format!("{} creds {seen:?}", message(f, &m)))
+    let mut buf = [0u8; 256];
+    let m = from.recv_msg(&mut buf, DONTWAIT).sys()?;
+    let seen: Vec<String> = m.cred.iter().map(|&c| creds(&c.into(), child)).collect();
+    Ok(format!("{} creds {seen:?}", meta(&buf, &m)))
 }
 
 /// Runs `send` in a child process as nobody and returns the child's pid and
@@ -137,9 +140,9 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (l, a) = listener(f, "srv")?;
         // A second guard against hanging; with a timeout set, a signal still gives EINTR.
         l.set_read_timeout(Some(std::time::Duration::from_millis(3000))).sys().ctx("SO_RCVTIMEO")?;
-        o.note("accept", interrupted(&l, || sys::accept(&l, 0).map(|_| ()))?);
+        o.note("accept", interrupted(&l, || l.accept().sys().map(|_| ()))?);
         let c = sock(f, SEQPACKET)?;
-        o.note("the listener still works", sys::connect(&c, &a).and_then(|_| sys::accept(&l, 0)).map(|_| ()));
+        o.note("the listener still works", c.connect(&a).sys().and_then(|_| l.accept().sys()).map(|_| ()));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: SO_PEERCRED on both ends", |f, o| {
@@ -153,14 +156,14 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         // The child connects, sends what it sees as SO_PEERCRED and exits.
         let (pid, r) = as_nobody(|| {
             let c = f.socket(SEQPACKET)?;
-            sys::connect(&c, &a)?;
+            c.connect(&a).sys()?;
             let seen = c.peer_cred().sys().map(sys::Creds::from)?;
             let text = format!("pid is the parent: {} uid {} gid {}", seen.pid == parent, seen.uid, seen.gid);
             c.send_with_flags(text.as_bytes(), 0).sys().map(|_| ())
         })?;
         o.note("child", r);
         l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
-        let s = sys::accept(&l, 0).ctx("accept")?.0;
+        let s = l.accept().sys().ctx("accept")?.0;
         o.note("accepted socket", s.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, Some(pid))));
         o.note("the client saw", recv_text(&s, 0));
         l.set_nonblocking(false).sys().ctx("O_NONBLOCK")?;
@@ -173,7 +176,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
         o.note("unconnected", a.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        a.connect(&f.path("b")).sys().ctx("connect")?;
         o.note("connected", a.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
         o.note("its peer", b.peer_cred().sys().map(sys::Creds::from).map(|c| creds(&c, None)));
         Ok(())
@@ -181,11 +184,11 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "SO_PASSCRED: SCM_CREDENTIALS carry the sender's pid, uid and gid", |f, o, ty| {
         let (rx, a) = cred_receiver(f, ty)?;
         o.note("SO_PASSCRED", rx.passcred().sys());
-        o.note("send from this process", cred_send(f, ty, &a, &[]));
-        o.note("received", cred_recv(f, ty, &rx, None));
-        let (pid, r) = as_nobody(|| cred_send(f, ty, &a, &[]))?;
+        o.note("send from this process", cred_send(f, ty, &a, None));
+        o.note("received", cred_recv(ty, &rx, None));
+        let (pid, r) = as_nobody(|| cred_send(f, ty, &a, None))?;
         o.note("send from a child as nobody", r);
-        o.note("received", cred_recv(f, ty, &rx, Some(pid)));
+        o.note("received", cred_recv(ty, &rx, Some(pid)));
         Ok(())
     }));
     v.extend(per_type(mode, "explicit SCM_CREDENTIALS: checked against the sender's privileges", |f, o, ty| {
@@ -198,8 +201,8 @@ pub fn cases(mode: Mode) -> Vec<Case> {
             ("no such pid", Creds { pid: 0x3fff_fff0, ..me }),
             ("invalid uid", Creds { uid: u32::MAX, ..me }),
         ] {
-            o.note(&format!("send {name}"), cred_send(f, ty, &a, &[Ctl::Creds(c)]));
-            o.note("received", cred_recv(f, ty, &rx, None));
+            o.note(&format!("send {name}"), cred_send(f, ty, &a, Some(c)));
+            o.note("received", cred_recv(ty, &rx, None));
         }
         type Forge = fn(Creds) -> Creds;
         let attempts: [(&str, Forge); 3] = [
@@ -210,35 +213,35 @@ pub fn cases(mode: Mode) -> Vec<Case> {
             ("the parent's pid", |c| Creds { pid: unsafe { libc::getppid() }, ..c }),
         ];
         for (name, make) in attempts {
-            let (pid, r) = as_nobody(|| cred_send(f, ty, &a, &[Ctl::Creds(make(Creds::mine()))]))?;
+            let (pid, r) = as_nobody(|| cred_send(f, ty, &a, Some(make(Creds::mine()))))?;
             o.note(&format!("nobody sends {name}"), r);
-            o.note("received", cred_recv(f, ty, &rx, Some(pid)));
+            o.note("received", cred_recv(ty, &rx, Some(pid)));
         }
         Ok(())
     }));
     v.extend(per_type(mode, "credentials depend on SO_PASSCRED of either end at send time", |f, o, ty| {
         let (rx, a) = cred_receiver(f, ty)?;
         passcred(&rx, false)?;
-        o.note("plain send", cred_send(f, ty, &a, &[]));
+        o.note("plain send", cred_send(f, ty, &a, None));
         passcred(&rx, true)?;
-        o.note("SO_PASSCRED set after it was queued", cred_recv(f, ty, &rx, None));
+        o.note("SO_PASSCRED set after it was queued", cred_recv(ty, &rx, None));
         passcred(&rx, false)?;
         let s = f.socket(ty).ctx("socket")?;
         passcred(&s, true)?;
-        sys::connect(&s, &a).ctx("connect")?;
+        s.connect(&a).sys().ctx("connect")?;
         o.note("send with the sender's SO_PASSCRED", s.send_with_flags(b"m", 0).sys());
         drop(s);
         passcred(&rx, true)?;
-        o.note("received", cred_recv(f, ty, &rx, None));
+        o.note("received", cred_recv(ty, &rx, None));
         passcred(&rx, false)?;
-        o.note("plain send", cred_send(f, ty, &a, &[]));
-        o.note("received without SO_PASSCRED", cred_recv(f, ty, &rx, None));
+        o.note("plain send", cred_send(f, ty, &a, None));
+        o.note("received without SO_PASSCRED", cred_recv(ty, &rx, None));
         Ok(())
     }));
     v.push(case(mode, "dgram: MSG_CTRUNC when the control buffer cannot hold the credentials", |f, o| {
         let (rx, a) = cred_receiver(f, DGRAM)?;
         for control in [0, 8, 64] {
-            cred_send(f, DGRAM, &a, &[]).ctx("send")?;
+            cred_send(f, DGRAM, &a, None).ctx("send")?;
             let m = sys::recvmsg(&rx, &RecvOpts { iov: &[8], name: false, control }, DONTWAIT);
             o.note(&format!("control buffer of {control} bytes"), m.map(|m| (msg_flags(m.flags), m.creds.len())));
         }
@@ -247,13 +250,14 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.extend(per_type(mode, "SCM_RIGHTS: passed by AF_UNIX, refused by the family with EOPNOTSUPP", |f, o, ty| {
         let (tx, rx) = channel(f, ty, "rx")?;
         let (pr, pw) = sys::pipe().ctx("pipe")?;
-        let r = sys::sendmsg(&tx, &[b"fd"], None, &[Ctl::Rights(&[pr.as_raw_fd()])], DONTWAIT);
+        let r = tx.send_msg(b"fd", None, None, &[pr.as_fd()], DONTWAIT).sys();
         if f.is_oracle() {
             ensure!(r == Ok(2), "sendmsg: {r:?}");
-            let m = sys::recvmsg(&rx, &RecvOpts::DEFAULT, DONTWAIT).ctx("recvmsg")?;
-            ensure!(m.data == b"fd" && m.rights.len() == 1, "received {m:?}");
+            let mut buf = [0u8; 16];
+            let m = rx.recv_msg(&mut buf, DONTWAIT).sys().ctx("recvmsg")?;
+            ensure!(&buf[..m.len] == b"fd" && m.fds.len() == 1, "received {m:?}");
             sys::write(&pw, b"z").ctx("write")?;
-            ensure!(sys::read(&m.rights[0], 4) == Ok(b"z".to_vec()), "the passed descriptor is not the pipe");
+            ensure!(sys::read(&m.fds[0], 4) == Ok(b"z".to_vec()), "the passed descriptor is not the pipe");
         } else {
             // Contract: SCM_RIGHTS is refused, never silently dropped.
             ensure!(r == Err(Errno(libc::EOPNOTSUPP)), "sendmsg with SCM_RIGHTS: {r:?}");

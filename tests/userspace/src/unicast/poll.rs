@@ -98,10 +98,10 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("nothing pending", poll_now(&l));
         o.note("epoll, nothing pending", ready(&ep, 0));
         let c = sock(f, SEQPACKET)?;
-        sys::connect(&c, &a).ctx("connect")?;
+        c.connect(&a).sys().ctx("connect")?;
         o.note("one pending", poll_now(&l));
         o.note("epoll, one pending", ready(&ep, 0));
-        let _s = sys::accept(&l, 0).ctx("accept")?;
+        let _s = l.accept().sys().ctx("accept")?;
         o.note("accepted", poll_now(&l));
         Ok(())
     }));
@@ -109,7 +109,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("POLLOUT before", writable(&channel(f, DGRAM, "fresh")?.0));
         let (tx, rx) = full_channel(f, o, DGRAM)?;
         o.note("POLLOUT when full", writable(&tx));
-        o.note("sendto the same peer", sys::sendto(&tx, &MSG, DONTWAIT, &f.path("rx")));
+        o.note("sendto the same peer", tx.send_to_with_flags(&MSG, &f.path("rx"), DONTWAIT).sys());
         o.note("read one", client::recv(&rx, 256, DONTWAIT).map(|d| d.len()));
         o.note("send after reading one", tx.send_with_flags(&MSG, DONTWAIT).sys());
         drain(&rx);
@@ -123,10 +123,10 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         small_rcvbuf(&rx)?;
         let tx = sock(f, DGRAM)?;
         o.note("filled until EAGAIN", fill(&tx, Some(&f.path("rx")), &MSG).map(|_| ()));
-        o.note("another receiver still takes messages", sys::sendto(&tx, &MSG, DONTWAIT, &f.path("other")));
+        o.note("another receiver still takes messages", tx.send_to_with_flags(&MSG, &f.path("other"), DONTWAIT).sys());
         o.note("it received", client::recv(&other, 256, DONTWAIT).map(|d| d.len()));
         o.note("read one", client::recv(&rx, 256, DONTWAIT).map(|d| d.len()));
-        o.note("sendto after reading one", sys::sendto(&tx, &MSG, DONTWAIT, &f.path("rx")));
+        o.note("sendto after reading one", tx.send_to_with_flags(&MSG, &f.path("rx"), DONTWAIT).sys());
         Ok(())
     }));
     v.push(case(mode, "seqpacket: flow control", |f, o| {

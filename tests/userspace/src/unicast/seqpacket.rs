@@ -31,50 +31,50 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "seqpacket: connect to a bound socket that is not listening -> ECONNREFUSED", |f, o| {
         let t = bound(f, SEQPACKET, &f.path("t"))?;
         let c = sock(f, SEQPACKET)?;
-        o.note("connect", sys::connect(&c, &f.path("t")));
+        o.note("connect", c.connect(&f.path("t")).sys());
         o.note("getpeername", peername(f, &c));
         o.note("listen", t.listen(1).sys());
-        o.note("connect after listen", sys::connect(&c, &f.path("t")));
+        o.note("connect after listen", c.connect(&f.path("t")).sys());
         Ok(())
     }));
     v.push(case(mode, "seqpacket: listen needs a bound socket", |f, o| {
         let s = sock(f, SEQPACKET)?;
         o.note("listen unbound", s.listen(1).sys());
-        sys::bind(&s, &SockAddr::family_only(f.af)).ctx("autobind")?;
+        s.bind(&Addr::unnamed()).sys().ctx("autobind")?;
         o.note("listen autobound", s.listen(1).sys());
         o.note("listen again with another backlog", s.listen(4).sys());
         o.note("listen with a negative backlog", s.listen(-1).sys());
         let c = sock(f, SEQPACKET)?;
-        o.note("connect to the autobound listener", sys::connect(&c, &sys::getsockname(&s).ctx("getsockname")?));
+        o.note("connect to the autobound listener", c.connect(&s.local_addr().sys().ctx("getsockname")?).sys());
         Ok(())
     }));
     v.push(case(mode, "dgram: listen and accept -> EOPNOTSUPP", |f, o| {
         let s = bound(f, DGRAM, &f.path("s"))?;
         o.note("listen", s.listen(1).sys());
-        o.note("accept", sys::accept(&s, 0).map(|_| ()));
+        o.note("accept", s.accept().sys().map(|_| ()));
         o.note("accept4 SOCK_NONBLOCK", sys::accept(&s, libc::SOCK_NONBLOCK).map(|_| ()));
         let a = sock(f, DGRAM)?;
-        o.note("still receives", sys::sendto(&a, b"x", 0, &f.path("s")).and_then(|_| recv_text(&s, DONTWAIT)));
+        o.note("still receives", a.send_to(b"x", &f.path("s")).sys().and_then(|_| recv_text(&s, DONTWAIT)));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: accept on a socket that is not listening -> EINVAL", |f, o| {
         let s = sock(f, SEQPACKET)?;
-        o.note("unbound", sys::accept(&s, 0).map(|_| ()));
-        sys::bind(&s, &f.path("s")).ctx("bind")?;
-        o.note("bound", sys::accept(&s, 0).map(|_| ()));
+        o.note("unbound", s.accept().sys().map(|_| ()));
+        s.bind(&f.path("s")).sys().ctx("bind")?;
+        o.note("bound", s.accept().sys().map(|_| ()));
         let (c, a) = seq_pair(f, "srv")?;
-        o.note("connected client", sys::accept(&c, 0).map(|_| ()));
-        o.note("accepted socket", sys::accept(&a, 0).map(|_| ()));
+        o.note("connected client", c.accept().sys().map(|_| ()));
+        o.note("accepted socket", a.accept().sys().map(|_| ()));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: accept on an empty queue: EAGAIN non-blocking or after SO_RCVTIMEO", |f, o| {
         let (l, _) = listener(f, "srv")?;
         l.set_read_timeout(Some(std::time::Duration::from_millis(100))).sys().ctx("SO_RCVTIMEO")?;
-        let (waited, r) = timed(50, || sys::accept(&l, 0).map(|_| ()));
+        let (waited, r) = timed(50, || l.accept().sys().map(|_| ()));
         o.note("blocking accept with SO_RCVTIMEO", r);
         o.note("waited for the timeout", waited);
         l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
-        o.note("non-blocking accept", sys::accept(&l, 0).map(|_| ()));
+        o.note("non-blocking accept", l.accept().sys().map(|_| ()));
         o.note("poll", poll_now(&l));
         Ok(())
     }));
@@ -83,7 +83,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
         let clients: Vec<Socket> = (0..3).map(|_| sock(f, SEQPACKET)).collect::<R<_>>()?;
         for c in &clients {
-            sys::connect(c, &a).ctx("connect")?;
+            c.connect(&a).sys().ctx("connect")?;
         }
         o.note("invalid accept4 flag", sys::accept(&l, 1).map(|_| ()));
         for (name, flags) in [("none", 0), ("SOCK_NONBLOCK", libc::SOCK_NONBLOCK), ("SOCK_CLOEXEC", libc::SOCK_CLOEXEC)]
@@ -99,9 +99,9 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "seqpacket: addresses of listening, connected and accepted sockets", |f, o| {
         let (l, a) = listener(f, "srv")?;
         let c1 = sock(f, SEQPACKET)?;
-        sys::connect(&c1, &a).ctx("connect")?;
+        c1.connect(&a).sys().ctx("connect")?;
         let c2 = bound(f, SEQPACKET, &f.abstract_("c2"))?;
-        sys::connect(&c2, &a).ctx("connect")?;
+        c2.connect(&a).sys().ctx("connect")?;
         for (name, c) in [("unbound client", &c1), ("bound client", &c2)] {
             let (s, from) = sys::accept(&l, 0).ctx("accept")?;
             o.note(&format!("{name}: accept's address"), show(f, &from));
@@ -119,20 +119,20 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let mut clients = Vec::new();
         for i in 0..4 {
             let c = f.socket(SEQPACKET | libc::SOCK_NONBLOCK).ctx("socket")?;
-            o.note(&format!("non-blocking connect {i}"), sys::connect(&c, &a));
+            o.note(&format!("non-blocking connect {i}"), c.connect(&a).sys());
             clients.push(c);
         }
         o.note("poll listener", poll_now(&l));
         let c = sock(f, SEQPACKET)?;
         c.set_write_timeout(Some(std::time::Duration::from_millis(100))).sys().ctx("SO_SNDTIMEO")?;
-        let (waited, r) = timed(50, || sys::connect(&c, &a));
+        let (waited, r) = timed(50, || c.connect(&a).sys());
         o.note("blocking connect with SO_SNDTIMEO", r);
         o.note("waited for the timeout", waited);
-        let _first = sys::accept(&l, 0).ctx("accept")?;
-        o.note("connect after one accept", sys::connect(&c, &a));
+        let _first = l.accept().sys().ctx("accept")?;
+        o.note("connect after one accept", c.connect(&a).sys());
         l.listen(4).sys().ctx("listen")?;
         let d = f.socket(SEQPACKET | libc::SOCK_NONBLOCK).ctx("socket")?;
-        o.note("connect after raising the backlog", sys::connect(&d, &a));
+        o.note("connect after raising the backlog", d.connect(&a).sys());
         Ok(())
     }));
     v.push(case(mode, "seqpacket: listen on a connected socket, connect on a listening one -> EINVAL", |f, o| {
@@ -141,7 +141,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("listen on the accepted socket", s.listen(1).sys());
         let (l, _) = listener(f, "l")?;
         let (_other, b) = listener(f, "other")?;
-        o.note("connect a listener", sys::connect(&l, &b));
+        o.note("connect a listener", l.connect(&b).sys());
         Ok(())
     }));
     v.push(case(mode, "seqpacket: after the peer closes, queued messages, then end of file", |f, o| {
@@ -156,13 +156,13 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("blocking recv at the end", recv_blocking(&c));
         o.note("SO_ERROR", so_error(&c));
         o.note("getpeername", peername(f, &c));
-        o.note("connect again", sys::connect(&c, &f.path("srv")));
+        o.note("connect again", c.connect(&f.path("srv")).sys());
         Ok(())
     }));
     v.push(case(mode, "seqpacket: send after the peer closed -> EPIPE", |f, o| {
         let c = peer_closed(f, |_, _| Ok(()))?;
         o.note("send", c.send_with_flags(b"x", NOSIGNAL).sys());
-        o.note("sendmsg", sys::sendmsg(&c, &[b"x"], None, &[], NOSIGNAL));
+        o.note("sendmsg", c.send_msg(b"x", None, None, &[], NOSIGNAL).sys());
         o.note("SO_ERROR", so_error(&c));
         Ok(())
     }));
@@ -242,11 +242,11 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("poll", poll_now(&s));
         let c = sock(f, ty)?;
         if ty == DGRAM {
-            o.note("sendto it", sys::sendto(&c, b"x", NOSIGNAL, &f.path("s")));
-            o.note("it sends", sys::sendto(&s, b"x", NOSIGNAL, &f.abstract_("none")));
+            o.note("sendto it", c.send_to_with_flags(b"x", &f.path("s"), NOSIGNAL).sys());
+            o.note("it sends", s.send_to_with_flags(b"x", &f.abstract_("none"), NOSIGNAL).sys());
         } else {
             o.note("listen", s.listen(1).sys());
-            o.note("connect to it", sys::connect(&c, &f.path("s")));
+            o.note("connect to it", c.connect(&f.path("s")).sys());
         }
         Ok(())
     }));
@@ -254,7 +254,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let s = bound(f, ty, &f.path("s"))?;
         o.note("send", s.send_with_flags(b"x", NOSIGNAL).sys());
         o.note("recv", recv_text(&s, DONTWAIT));
-        o.note("recvmsg", received(f, &sys::recvmsg(&s, &sys::RecvOpts::DEFAULT, DONTWAIT)));
+        o.note("recvmsg", recv_meta(&s, DONTWAIT));
         if ty == SEQPACKET {
             s.listen(1).sys().ctx("listen")?;
             o.note("send on a listener", s.send_with_flags(b"x", NOSIGNAL).sys());
@@ -266,35 +266,35 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         let (l, a) = listener(f, "srv")?;
         let (_l2, b) = listener(f, "other")?;
         let c = sock(f, SEQPACKET)?;
-        sys::connect(&c, &a).ctx("connect")?;
-        o.note("connect again", sys::connect(&c, &a));
-        o.note("connect elsewhere", sys::connect(&c, &b));
+        c.connect(&a).sys().ctx("connect")?;
+        o.note("connect again", c.connect(&a).sys());
+        o.note("connect elsewhere", c.connect(&b).sys());
         l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
-        o.note("first accept", sys::accept(&l, 0).map(|_| ()));
-        o.note("second accept", sys::accept(&l, 0).map(|_| ()));
+        o.note("first accept", l.accept().sys().map(|_| ()));
+        o.note("second accept", l.accept().sys().map(|_| ()));
         Ok(())
     }));
     v.push(case(mode, "seqpacket: closing the listener resets pending connections", |f, o| {
         let (l, a) = listener(f, "srv")?;
         let c = sock(f, SEQPACKET)?;
-        sys::connect(&c, &a).ctx("connect")?;
+        c.connect(&a).sys().ctx("connect")?;
         o.note("send before accept", c.send_with_flags(b"early", 0).sys());
         drop(l);
         o.note("poll", poll_now(&c));
         o.note("recv", recv_text(&c, DONTWAIT));
         o.note("recv again", recv_text(&c, DONTWAIT));
         o.note("send", c.send_with_flags(b"x", NOSIGNAL).sys());
-        o.note("connect to the path", sock(f, SEQPACKET).map(|d| sys::connect(&d, &a))?);
+        o.note("connect to the path", sock(f, SEQPACKET).map(|d| d.connect(&a).sys())?);
         Ok(())
     }));
     v.push(case(mode, "seqpacket: accepting a connection whose client sent and closed", |f, o| {
         let (l, a) = listener(f, "srv")?;
         let c = sock(f, SEQPACKET)?;
-        sys::connect(&c, &a).ctx("connect")?;
+        c.connect(&a).sys().ctx("connect")?;
         c.send_with_flags(b"hello", 0).sys().ctx("send")?;
         drop(c);
         l.set_nonblocking(true).sys().ctx("O_NONBLOCK")?;
-        let s = sys::accept(&l, 0).ctx("accept")?.0;
+        let s = l.accept().sys().ctx("accept")?.0;
         o.note("poll", poll_now(&s));
         o.note("recv", recv_text(&s, 0));
         o.note("then end of file", recv_text(&s, 0));
@@ -304,32 +304,32 @@ pub fn cases(mode: Mode) -> Vec<Case> {
     v.push(case(mode, "seqpacket: shutdown(SHUT_RD) on a listener refuses connections", |f, o| {
         let (l, a) = listener(f, "srv")?;
         let early = sock(f, SEQPACKET)?;
-        sys::connect(&early, &a).ctx("connect")?;
+        early.connect(&a).sys().ctx("connect")?;
         o.note("shutdown", l.shutdown(std::net::Shutdown::Read).sys());
         o.note("poll", poll_now(&l));
-        o.note("connect", sock(f, SEQPACKET).map(|c| sys::connect(&c, &a))?);
+        o.note("connect", sock(f, SEQPACKET).map(|c| c.connect(&a).sys())?);
         l.set_read_timeout(Some(std::time::Duration::from_millis(1000))).sys().ctx("SO_RCVTIMEO")?;
-        o.note("accept the pending one", sys::accept(&l, 0).map(|_| ()));
-        o.note("accept on the empty queue", sys::accept(&l, 0).map(|_| ()));
+        o.note("accept the pending one", l.accept().sys().map(|_| ()));
+        o.note("accept on the empty queue", l.accept().sys().map(|_| ()));
         Ok(())
     }));
     v.push(case(mode, "dgram: shutdown(SHUT_WR)", |f, o| {
         let a = bound(f, DGRAM, &f.path("a"))?;
         let b = bound(f, DGRAM, &f.path("b"))?;
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        a.connect(&f.path("b")).sys().ctx("connect")?;
         o.note("shutdown", a.shutdown(std::net::Shutdown::Write).sys());
         o.note("poll own", poll_now(&a));
         o.note("poll the peer", poll_now(&b));
         o.note("send", a.send_with_flags(b"after", NOSIGNAL).sys());
         o.note("the peer receives", recv_text(&b, DONTWAIT));
-        o.note("the peer sends back", sys::sendto(&b, b"back", NOSIGNAL, &f.path("a")));
+        o.note("the peer sends back", b.send_to_with_flags(b"back", &f.path("a"), NOSIGNAL).sys());
         o.note("receive", recv_text(&a, DONTWAIT));
         Ok(())
     }));
     v.push(case(mode, "dgram: shutdown(SHUT_RD)", |f, o| {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let a = sock(f, DGRAM)?;
-        sys::connect(&a, &f.path("b")).ctx("connect")?;
+        a.connect(&f.path("b")).sys().ctx("connect")?;
         a.send_with_flags(b"early", 0).sys().ctx("send")?;
         o.note("shutdown", b.shutdown(std::net::Shutdown::Read).sys());
         o.note("poll", poll_now(&b));
@@ -338,7 +338,7 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("empty, non-blocking", recv_text(&b, DONTWAIT));
         o.note("empty, blocking", recv_blocking(&b));
         o.note("send to it", a.send_with_flags(b"x", NOSIGNAL).sys());
-        o.note("it sends", sys::sendto(&b, b"x", NOSIGNAL, &f.abstract_("none")));
+        o.note("it sends", b.send_to_with_flags(b"x", &f.abstract_("none"), NOSIGNAL).sys());
         Ok(())
     }));
     v
