@@ -23,6 +23,7 @@
 #include <linux/rcupdate.h>
 #include <linux/un.h>
 #include <net/sock.h>
+#include <linux/sock_diag.h>
 #include <net/scm.h>
 #include <net/net_namespace.h>
 #include <net/tcp_states.h>
@@ -54,6 +55,7 @@ struct mcast_skb_cb {
 	kuid_t uid;
 	kgid_t gid;
 	const void *addr;
+	u64 sender_id;		/* the sending socket's cookie */
 };
 
 struct module *mcast_this_module(void);
@@ -115,6 +117,8 @@ int mcast_scm_parse(struct socket *sock, struct msghdr *msg, struct mcast_creds 
 void mcast_skb_set_creds(struct sk_buff *skb, struct mcast_creds *creds);
 void mcast_put_pid(struct pid *pid);
 void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags);
+u64 mcast_sock_cookie(struct sock *sk);
+int mcast_getsockopt_put(char __user *optval, int __user *optlen, const void *val, int size);
 
 unsigned int mcast_prog_keep(const struct bpf_prog *prog, struct sk_buff *skb);
 unsigned int mcast_sk_filter_keep(struct sock *sk, struct sk_buff *skb);

@@ -19,6 +19,15 @@ pub(crate) mod opt {
     pub(crate) const LEAVE_GROUP: i32 = b::MCAST_UNIX_LEAVE_GROUP as i32;
     pub(crate) const ADMIT_MEMBER: i32 = b::MCAST_UNIX_ADMIT_MEMBER as i32;
     pub(crate) const PEER_FILTER: i32 = b::MCAST_UNIX_PEER_FILTER as i32;
+    pub(crate) const PASS_SENDER_ID: i32 = b::MCAST_UNIX_PASS_SENDER_ID as i32;
+    pub(crate) const PEER_ID: i32 = b::MCAST_UNIX_PEER_ID as i32;
+}
+
+/// Ancillary data of level [`SOL_MCAST_UNIX`] on receive.
+pub(crate) mod cmsg {
+    use super::b;
+    /// The sending socket's id (`__u64`).
+    pub(crate) const SENDER_ID: i32 = b::MCAST_UNIX_SENDER_ID as i32;
 }
 
 /// Membership flags (`mcast_unix_mreq.flags`, ADMIT_MEMBER's value).

@@ -276,6 +276,37 @@ void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb
 	scm_recv(sock, msg, &scm, flags);
 }
 
+/* The socket's cookie (SO_COOKIE), made on first use: an id unique for the
+ * boot.  sock_gen_cookie() itself is not exported; this exported wrapper of
+ * it is. */
+u64 mcast_sock_cookie(struct sock *sk)
+{
+	u32 c[2];
+
+	sock_diag_save_cookie(sk, c);
+	return (u64)c[1] << 32 | c[0];
+}
+
+/* The copy-out of getsockopt as sock_getsockopt does it: a negative length
+ * is EINVAL, at most `size` bytes are copied, and the length copied is
+ * written back. */
+int mcast_getsockopt_put(char __user *optval, int __user *optlen, const void *val, int size)
+{
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	if (len > size)
+		len = size;
+	if (copy_to_user(optval, val, len))
+		return -EFAULT;
+	if (put_user(len, optlen))
+		return -EFAULT;
+	return 0;
+}
+
 /* How many bytes of a message a peer filter keeps (0: it rejects it). */
 unsigned int mcast_prog_keep(const struct bpf_prog *prog, struct sk_buff *skb)
 {

@@ -70,6 +70,7 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, cre
     skb.fill(msg)?;
     skb.set_creds(creds);
     skb.set_tag(sk.address());
+    skb.set_sender_id(sk.cookie());
     let mut timeo = sk.sndtimeo(nonblock);
 
     let mut skb = Some(skb);
@@ -206,5 +207,8 @@ pub(crate) fn recv(sock: &Socket, msg: &mut Msg<'_>, size: usize, flags: u32) ->
     }
     rx.copy_to(msg, n as u32)?;
     rx.put_cmsgs(sock, msg, flags);
+    if sk.passes_sender_id() {
+        msg.put_cmsg(defs::SOL_MCAST_UNIX, defs::cmsg::SENDER_ID, &rx.sender_id().to_ne_bytes());
+    }
     Ok(if flags & defs::MSG_TRUNC != 0 { full } else { n })
 }

@@ -10,7 +10,7 @@ use crate::socket::{close, poll, NewSocket, Socket};
 use crate::socket::bind;
 use crate::sys::bindings as b;
 use crate::sys::errno::ErrnoResult;
-use crate::sys::msg::{Msg, OptVal};
+use crate::sys::msg::{Msg, OptOut, OptVal};
 use core::mem::size_of;
 use core::ptr;
 use kernel::ffi::{c_char, c_int, c_uint, c_ulong};
@@ -196,11 +196,12 @@ unsafe extern "C" fn setsockopt(sock: *mut b::socket, level: c_int, name: c_int,
 
 /// # Safety
 ///
-/// Socket-layer entry point: valid `sock`.
-unsafe extern "C" fn getsockopt(sock: *mut b::socket, level: c_int, name: c_int, _val: *mut c_char, _len: *mut c_int) -> c_int {
-    // SAFETY: the entry point's contract.
-    let sock = unsafe { socket(sock) };
-    ret(domain::getsockopt(sock.sk(), level, name))
+/// Socket-layer entry point: valid `sock`; `val` and `len` user pointers.
+unsafe extern "C" fn getsockopt(sock: *mut b::socket, level: c_int, name: c_int, val: *mut c_char, len: *mut c_int) -> c_int {
+    // SAFETY: the entry point's contract: `val` and `len` are the call's
+    // user pointers.
+    let (sock, out) = unsafe { (socket(sock), OptOut::from_raw(val, len)) };
+    ret(domain::getsockopt(sock.sk(), level, name, &out))
 }
 
 /// # Safety

@@ -52,6 +52,7 @@ use crate::sys::errno::{Errno, ErrnoResult};
 use crate::sys::filter::PeerFilter;
 use crate::sys::path::HeldPath;
 use crate::sys::skb::Queued;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::prelude::*;
 use kernel::sync::lock::{mutex::MutexBackend, spinlock::SpinLockBackend, Guard};
@@ -118,6 +119,8 @@ pub(crate) struct SockState {
     /// client's `join_lock`.
     #[pin]
     owner: Mutex<Admission>,
+    /// MCAST_UNIX_PASS_SENDER_ID: received messages carry their sender's id.
+    pass_sender_id: AtomicBool,
 }
 
 /// Messages queued at a socket of the family carry the sender's address.
@@ -276,6 +279,7 @@ impl SockState {
             bind_lock <- kernel::new_mutex!((), "mcast_unix_bind"),
             join_lock <- kernel::new_mutex!((), "mcast_unix_join"),
             owner <- kernel::new_mutex!(Admission { admitted: false, peer_filter: None }, "mcast_unix_owner"),
+            pass_sender_id: AtomicBool::new(false),
         })
     }
 }
@@ -304,6 +308,15 @@ impl Sock {
     /// The owner's settings of an accepted connection, locked.
     pub(crate) fn admission(&self) -> MutexGuard<'_, Admission> {
         self.state().owner.lock()
+    }
+
+    /// Received messages carry their sender's id (MCAST_UNIX_PASS_SENDER_ID).
+    pub(crate) fn passes_sender_id(&self) -> bool {
+        self.state().pass_sender_id.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_pass_sender_id(&self, on: bool) {
+        self.state().pass_sender_id.store(on, Ordering::Relaxed);
     }
 
     /// The address this socket is bound to.

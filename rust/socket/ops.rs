@@ -9,7 +9,8 @@
 use super::{Sock, SockType, Socket, NewSocket};
 use crate::defs;
 use crate::sys::errno::{Errno, ErrnoResult};
-use crate::sys::msg::{Msg, OptVal};
+use crate::defs::opt;
+use crate::sys::msg::{Msg, OptOut, OptVal};
 
 /// What differs between the socket types.
 pub(crate) trait SocketType {
@@ -40,13 +41,42 @@ pub(crate) fn setsockopt(sock: &Socket, level: i32, name: i32, val: &OptVal) -> 
     if level != defs::SOL_MCAST_UNIX {
         return Err(Errno::ENOPROTOOPT);
     }
-    crate::group::sockopt::set(sock, name, val)
+    match name {
+        opt::PASS_SENDER_ID => {
+            sock.sk().set_pass_sender_id(read_int(val)? != 0);
+            Ok(())
+        }
+        _ => crate::group::sockopt::set(sock, name, val),
+    }
 }
 
-/// getsockopt(2) for levels other than SOL_SOCKET: the family has no
-/// readable options of its own.
-pub(crate) fn getsockopt(_sk: &Sock, _level: i32, _name: i32) -> ErrnoResult<()> {
-    Err(Errno::ENOPROTOOPT)
+/// An `int` option value: `EINVAL` if shorter (longer is fine, as for
+/// SOL_SOCKET's int options).
+fn read_int(val: &OptVal) -> ErrnoResult<i32> {
+    let mut buf = [0u8; 4];
+    let bytes = val.read(&mut buf)?;
+    if bytes.len() < buf.len() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(i32::from_ne_bytes(buf))
+}
+
+/// getsockopt(2) for levels other than SOL_SOCKET: of SOL_MCAST_UNIX,
+/// MCAST_UNIX_PASS_SENDER_ID (`int`) and MCAST_UNIX_PEER_ID (`__u64`, the
+/// connected peer's id; `ENOTCONN` without a peer). The group options are
+/// write-only (`ENOPROTOOPT`, as for any unknown option or level).
+pub(crate) fn getsockopt(sk: &Sock, level: i32, name: i32, out: &OptOut) -> ErrnoResult<()> {
+    if level != defs::SOL_MCAST_UNIX {
+        return Err(Errno::ENOPROTOOPT);
+    }
+    match name {
+        opt::PASS_SENDER_ID => out.put(&i32::from(sk.passes_sender_id()).to_ne_bytes()),
+        opt::PEER_ID => {
+            let peer = sk.peer().ok_or(Errno::ENOTCONN)?;
+            out.put(&peer.cookie().to_ne_bytes())
+        }
+        _ => Err(Errno::ENOPROTOOPT),
+    }
 }
 
 /// ioctl(2): SIOCINQ (bytes of the next message of a datagram socket, of

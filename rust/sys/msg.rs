@@ -7,6 +7,7 @@ use super::errno::{to_result, Errno, ErrnoResult};
 use super::sock::Socket;
 use core::mem::size_of;
 use core::ptr;
+use kernel::ffi::{c_char, c_int};
 
 /// The message header of the current call; lives as long as the call.
 pub(crate) struct Msg<'a>(&'a mut b::msghdr);
@@ -61,6 +62,14 @@ impl<'a> Msg<'a> {
 
     pub(crate) fn add_flags(&mut self, flags: u32) {
         self.0.msg_flags |= flags;
+    }
+
+    /// Adds ancillary data for recvmsg (`level`, `ty`, `data`); without
+    /// room the kernel sets MSG_CTRUNC, as for any other control message.
+    pub(crate) fn put_cmsg(&mut self, level: i32, ty: i32, data: &[u8]) {
+        // SAFETY: the header of the current recvmsg call; put_cmsg copies
+        // `data.len()` bytes from our buffer to the user's control buffer.
+        unsafe { b::put_cmsg(self.0, level, ty, data.len() as i32, data.as_ptr() as *mut _) };
     }
 
     /// Parses the ancillary data of a sendmsg call with the kernel's own
@@ -131,5 +140,29 @@ impl OptVal {
         // SAFETY: the helper checks the length and the user pointer itself.
         let err = unsafe { b::copy_bpf_fprog_from_user(&mut prog, self.ptr, self.len as i32) };
         to_result(err).map(|()| prog)
+    }
+}
+
+/// Where a getsockopt call wants its value: a user buffer and its length.
+pub(crate) struct OptOut {
+    val: *mut c_char,
+    len: *mut c_int,
+}
+
+impl OptOut {
+    /// # Safety
+    ///
+    /// `val`/`len` are the user pointers of the current getsockopt call.
+    pub(crate) unsafe fn from_raw(val: *mut c_char, len: *mut c_int) -> OptOut {
+        OptOut { val, len }
+    }
+
+    /// Copies the value out as getsockopt does for SOL_SOCKET: `EINVAL` for
+    /// a negative length, at most the caller's length, which is set to what
+    /// was copied; `EFAULT` for a bad pointer.
+    pub(crate) fn put(&self, value: &[u8]) -> ErrnoResult<()> {
+        // SAFETY: the helper checks both user pointers itself and reads
+        // `value.len()` bytes of our buffer.
+        to_result(unsafe { b::mcast_getsockopt_put(self.val, self.len, value.as_ptr().cast(), value.len() as c_int) })
     }
 }

@@ -186,6 +186,12 @@ impl<A: Tag> Skb<A> {
         }
     }
 
+    /// Stamps the message with the id of the socket that sends it.
+    pub(crate) fn set_sender_id(&mut self, id: u64) {
+        // SAFETY: the skb and its cb are ours; a plain value (clones copy it).
+        unsafe { (*cb(self.raw())).sender_id = id };
+    }
+
     /// Another skb sharing this one's payload, with its own references to the
     /// credentials and address.
     /// Does not sleep (GFP_ATOMIC): group fan-out runs under RCU.
@@ -276,6 +282,12 @@ impl<'a, S: Queued> Received<'a, S> {
             let tag = (*cb(self.raw())).addr;
             (!tag.is_null()).then(|| &*tag.cast::<S::Tag>())
         }
+    }
+
+    /// The id of the socket that sent the message ([`Skb::set_sender_id`]).
+    pub(crate) fn sender_id(&self) -> u64 {
+        // SAFETY: the cb lives as long as the skb, which we hold.
+        unsafe { (*cb(self.raw())).sender_id }
     }
 
     /// Copies `len` bytes of the payload into the reader's iterator.

@@ -218,6 +218,13 @@ impl<S> Sock<S> {
         ptr::eq(self, other)
     }
 
+    /// The socket cookie (what SO_COOKIE reports): an id unique for the boot.
+    pub(crate) fn cookie(&self) -> u64 {
+        // SAFETY: we are live; the helper makes the cookie on first use,
+        // atomically.
+        unsafe { b::mcast_sock_cookie(self.raw()) }
+    }
+
     /// The address family (for the addresses it reports).
     pub(crate) fn family(&self) -> u16 {
         read_once!(self.__sk_common.skc_family)

@@ -31,6 +31,21 @@
 #define MCAST_UNIX_LEAVE_GROUP	3	/* struct mcast_unix_mreq */
 #define MCAST_UNIX_ADMIT_MEMBER	4	/* __u32 flags, on an accepted socket */
 #define MCAST_UNIX_PEER_FILTER	5	/* struct sock_fprog, on an accepted socket */
+#define MCAST_UNIX_PASS_SENDER_ID 6	/* int, 0 or 1: receive MCAST_UNIX_SENDER_ID */
+#define MCAST_UNIX_PEER_ID	7	/* getsockopt only, __u64: the peer's id */
+
+/*
+ * Sender identity.  Every socket of the family has an id unique for the boot:
+ * its socket cookie, the value getsockopt(SOL_SOCKET, SO_COOKIE) gives its
+ * owner.  The kernel stamps each message with the id of the socket that sent
+ * it; a receiver that set MCAST_UNIX_PASS_SENDER_ID gets it with every
+ * message as ancillary data of level SOL_MCAST_UNIX and type
+ * MCAST_UNIX_SENDER_ID (a __u64).  No sender can choose it (ancillary data of
+ * this level given to sendmsg is ignored).  MCAST_UNIX_PEER_ID gives the id
+ * of a connected socket's peer: on a seqpacket group owner's accepted
+ * connection, the id its client's messages carry.
+ */
+#define MCAST_UNIX_SENDER_ID	MCAST_UNIX_PASS_SENDER_ID
 
 /* Membership flags (mcast_unix_mreq.flags, MCAST_UNIX_ADMIT_MEMBER). */
 #define MCAST_UNIX_LOOPBACK		(1U << 0) /* receive own group messages */

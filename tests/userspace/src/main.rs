@@ -22,6 +22,7 @@ mod filters;
 mod groups;
 mod harness;
 mod hostile;
+mod identity;
 mod mcast;
 mod seqgroups;
 mod sys;
@@ -60,6 +61,7 @@ fn main() {
         cases.extend(unicast::cases(Mode::Against(af)));
         cases.extend(groups::cases(af));
         cases.extend(seqgroups::cases(af));
+        cases.extend(identity::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
         cases.extend(badinput::cases(af));

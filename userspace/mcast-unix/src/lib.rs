@@ -99,6 +99,14 @@ pub const MCAST_UNIX_ADMIT_MEMBER: i32 = 4;
 /// Option: the owner's filter on what an accepted member receives (`struct
 /// sock_fprog`; optlen 0 detaches).
 pub const MCAST_UNIX_PEER_FILTER: i32 = 5;
+/// Option (`int`, 0 or 1): received messages carry their sender's id as
+/// ancillary data [`MCAST_UNIX_SENDER_ID`].
+pub const MCAST_UNIX_PASS_SENDER_ID: i32 = 6;
+/// getsockopt only (`__u64`): the connected peer's id.
+pub const MCAST_UNIX_PEER_ID: i32 = 7;
+/// Ancillary data type (level [`SOL_MCAST_UNIX`], `__u64`): the id of the
+/// socket that sent the message, stamped by the kernel: its `SO_COOKIE`.
+pub const MCAST_UNIX_SENDER_ID: i32 = MCAST_UNIX_PASS_SENDER_ID;
 /// Membership flag: the member also receives its own group messages.
 pub const MCAST_UNIX_LOOPBACK: u32 = 1 << 0;
 /// Membership flag: the owner's side (its accepted socket, or the owner of a

@@ -103,6 +103,10 @@ pub struct RecvMeta {
     pub dropped: Option<u32>,
     /// Descriptors passed with the message (`SCM_RIGHTS`), now owned here.
     pub fds: Vec<OwnedFd>,
+    /// The id of the socket that sent the message (its [`id`](Socket::id),
+    /// stamped by the kernel), with
+    /// [`set_pass_sender_id`](Socket::set_pass_sender_id).
+    pub sender_id: Option<u64>,
 }
 
 impl Socket {
@@ -328,7 +332,8 @@ impl Socket {
             unsafe { *raw_len = msg.msg_namelen };
             Ok(n)
         })?;
-        let mut meta = RecvMeta { len, from, flags: msg.msg_flags, cred: None, dropped: None, fds: Vec::new() };
+        let mut meta =
+            RecvMeta { len, from, flags: msg.msg_flags, cred: None, dropped: None, fds: Vec::new(), sender_id: None };
         // SAFETY: the kernel filled msg_controllen bytes of `control` with
         // well-formed cmsghdrs; CMSG_FIRSTHDR/CMSG_NXTHDR stay within them
         // and each payload is read within its cmsg_len.
@@ -340,6 +345,9 @@ impl Socket {
                 match ((*c).cmsg_level, (*c).cmsg_type) {
                     (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if n >= size_of::<libc::ucred>() => {
                         meta.cred = Some(std::ptr::read_unaligned(data.cast()));
+                    }
+                    (crate::SOL_MCAST_UNIX, crate::MCAST_UNIX_SENDER_ID) if n >= size_of::<u64>() => {
+                        meta.sender_id = Some(std::ptr::read_unaligned(data.cast()));
                     }
                     (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) if n >= size_of::<u32>() => {
                         meta.dropped = Some(std::ptr::read_unaligned(data.cast()));
@@ -518,6 +526,29 @@ impl Socket {
     /// `SO_PASSCRED` read back.
     pub fn passcred(&self) -> io::Result<bool> {
         Ok(self.get_int(libc::SO_PASSCRED)? != 0)
+    }
+
+    /// This socket's id, unique for the boot (`SO_COOKIE`): what the
+    /// messages it sends carry as their sender id.
+    pub fn id(&self) -> io::Result<u64> {
+        self.get_option(libc::SOL_SOCKET, libc::SO_COOKIE, 0u64)
+    }
+
+    /// `MCAST_UNIX_PASS_SENDER_ID`: received messages carry their sender's
+    /// id ([`RecvMeta::sender_id`]).
+    pub fn set_pass_sender_id(&self, on: bool) -> io::Result<()> {
+        self.set_option(crate::SOL_MCAST_UNIX, crate::MCAST_UNIX_PASS_SENDER_ID, Some(&libc::c_int::from(on)))
+    }
+
+    /// `MCAST_UNIX_PASS_SENDER_ID` read back.
+    pub fn pass_sender_id(&self) -> io::Result<bool> {
+        Ok(self.get_option(crate::SOL_MCAST_UNIX, crate::MCAST_UNIX_PASS_SENDER_ID, 0 as libc::c_int)? != 0)
+    }
+
+    /// `MCAST_UNIX_PEER_ID`: the connected peer's id (on a seqpacket group
+    /// owner's accepted connection, the id its client's messages carry).
+    pub fn peer_id(&self) -> io::Result<u64> {
+        self.get_option(crate::SOL_MCAST_UNIX, crate::MCAST_UNIX_PEER_ID, 0u64)
     }
 
     /// `SO_RXQ_OVFL`: received messages carry the socket's count of dropped

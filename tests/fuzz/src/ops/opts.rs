@@ -11,7 +11,8 @@ use crate::shared::Call;
 use crate::sys::{self, BpfInsn, Region, SockFilter, SockFprog, Timeval, UPtr};
 use mcast_unix::{
     MCAST_UNIX_ADMIT_MEMBER, MCAST_UNIX_CREATE_GROUP, MCAST_UNIX_DROP_WHEN_FULL, MCAST_UNIX_JOIN_GROUP,
-    MCAST_UNIX_LEAVE_GROUP, MCAST_UNIX_LOOPBACK, MCAST_UNIX_PEER_FILTER, MCAST_UNIX_SEND_TO_PEER, SOL_MCAST_UNIX,
+    MCAST_UNIX_LEAVE_GROUP, MCAST_UNIX_LOOPBACK, MCAST_UNIX_PASS_SENDER_ID, MCAST_UNIX_PEER_FILTER, MCAST_UNIX_PEER_ID,
+    MCAST_UNIX_SEND_TO_PEER, SOL_MCAST_UNIX,
 };
 
 /// Offsets in `Bufs::opt`: the value at 0, an int at `INT`, filter
@@ -204,9 +205,10 @@ pub fn set_mcast(c: &mut Ctx) {
             MCAST_UNIX_LEAVE_GROUP,
             MCAST_UNIX_ADMIT_MEMBER,
             MCAST_UNIX_PEER_FILTER,
+            MCAST_UNIX_PASS_SENDER_ID,
         ])
     } else {
-        c.rng.pick_or(&[0, 6, -1, i32::MAX, i32::MIN, 290], |r| r.int())
+        c.rng.pick_or(&[0, MCAST_UNIX_PEER_ID, 8, -1, i32::MAX, i32::MIN, 290], |r| r.int())
     };
     let (val, exact) = match c.rng.weighted(&[30, 15, 20, 15, 15, 5]) {
         0 => {
@@ -246,7 +248,8 @@ pub fn set_mcast(c: &mut Ctx) {
 
 pub fn get_mcast(c: &mut Ctx) {
     let (_, fd) = c.of(&OPT_TARGETS);
-    let name = if c.rng.chance(70) { c.rng.range(0, 6) as i32 } else { c.rng.int() };
+    // Every option (PASS_SENDER_ID and PEER_ID are readable) and a few beyond.
+    let name = if c.rng.chance(70) { c.rng.range(0, 8) as i32 } else { c.rng.int() };
     let len = c.rng.len_around(MREQ_SIZE);
     c.b.misc.put(layout::LEN, len);
     let lenp = if c.rng.chance(95) { c.b.misc.at(layout::LEN) } else { c.bad_ptr() };
