@@ -51,7 +51,10 @@ pub(crate) fn check_send(sock: &Socket, msg: &mut Msg<'_>, flags: u32) -> ErrnoR
 
 /// What a delivery attempt found at the receiver.
 enum Verdict {
+    /// Nothing to queue (a filter dropped it).
     Delivered,
+    /// Queued at the receiver.
+    Queued,
     Dead,
     Full,
     /// The address is a group's: the message goes to its members.
@@ -106,11 +109,17 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, cre
                     }
                     s.deliver(&other);
                 }
-                Verdict::Delivered
+                Verdict::Queued
             }
         };
         match verdict {
             Verdict::Delivered => return Ok(len),
+            // Readers are told once the receiver's lock is released (as
+            // af_unix does), so a woken reader does not find it held.
+            Verdict::Queued => {
+                other.data_ready();
+                return Ok(len);
+            }
             // A datagram sent to a group's address goes to its members.
             Verdict::Group(g) => return send_to_group(&g, sk, skb, &mut timeo, len),
             Verdict::Full => {
@@ -137,9 +146,7 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, cre
 }
 
 fn send_to_group(g: &Group, sk: &Sock, skb: Option<Skb>, timeo: &mut i64, len: usize) -> ErrnoResult<usize> {
-    let mut skb = skb.ok_or(Errno::EINVAL)?;
-    // Any member may ask for credentials (SO_PASSCRED).
-    skb.add_own_creds();
+    let skb = skb.ok_or(Errno::EINVAL)?;
     g.send(sk, skb, timeo)?;
     Ok(len)
 }

@@ -96,6 +96,8 @@ struct Slot {
     pos: Pos,
     to_peer: bool,
     drops: bool,
+    /// It asked for credentials (SO_PASSCRED).
+    creds: bool,
     /// Bytes its filters keep (0: none).
     keep: u32,
     fate: Fate,
@@ -316,19 +318,28 @@ impl Group {
             };
             // Within the capacity reserved by `send` (GFP_ATOMIC only if the
             // list grew in between).
-            slots.push(Slot { pos: r.pos, to_peer: r.to_peer, drops: r.drops, keep, fate, copy: None }, GFP_ATOMIC)?;
+            let creds = fate == Fate::Queue && r.sk.wants_creds();
+            slots.push(Slot { pos: r.pos, to_peer: r.to_peer, drops: r.drops, creds, keep, fate, copy: None }, GFP_ATOMIC)?;
+        }
+        // Credentials only travel to recipients that asked for them (each
+        // copy would otherwise take and drop a reference to the sender's pid).
+        if slots.iter().any(|s| s.creds) {
+            m.add_own_creds();
         }
         // b) A clone for each accepting recipient but the last, which gets
         //    the message itself; each cut to what its filters keep.
         for (i, s) in slots.iter_mut().enumerate() {
             if s.fate == Fate::Queue && Some(i) != last {
-                let mut c = m.share()?;
+                let mut c = m.share(s.creds)?;
                 c.trim(s.keep)?;
                 s.copy = Some(c);
             }
         }
         if let Some(i) = last {
             if let (Some(s), Some(mut m)) = (slots.get_mut(i), msg.take()) {
+                if !s.creds {
+                    m.drop_creds();
+                }
                 m.trim(s.keep)?;
                 s.copy = Some(m);
             }
@@ -366,7 +377,7 @@ impl Group {
         // Marked closed between two deliveries (under `order`, held by senders
         // only for the non-blocking fan-out): a send that is under way reaches
         // every member before any is unlinked, and a send after it gets
-        // ECONNREFUSED, so no send succeeds while reaching only part of the self.
+        // ECONNREFUSED, so no send succeeds while reaching only part of the group.
         let owner = {
             let _order = self.order.lock();
             self.list.write(|w| w.current().close())
@@ -425,6 +436,8 @@ fn deliver_if_open(sk: &Sock, skb: Skb) {
     let inner = sk.inner();
     if !inner.is_dead() && sk.shutdown_bits() & crate::defs::RCV_SHUTDOWN == 0 {
         skb.deliver(sk);
+        drop(inner);
+        sk.data_ready();
     }
 }
 
@@ -444,5 +457,8 @@ fn deliver_to_member(sk: &Sock, group: &Group, skb: Skb, drops: bool) -> bool {
         return false;
     }
     skb.deliver(sk);
+    // Readers are told once the lock is released.
+    drop(inner);
+    sk.data_ready();
     true
 }

@@ -192,10 +192,18 @@ impl<A: Tag> Skb<A> {
         unsafe { (*cb(self.raw())).sender_id = id };
     }
 
-    /// Another skb sharing this one's payload, with its own references to the
-    /// credentials and address.
+    /// Drops the credentials the message carries (for a receiver that did
+    /// not ask for them).
+    pub(crate) fn drop_creds(&mut self) {
+        // SAFETY: the skb and its cb are ours; the pid reference is put once
+        // and the field cleared.
+        unsafe { b::mcast_skb_put_creds(self.raw()) };
+    }
+
+    /// Another skb sharing this one's payload, with its own reference to the
+    /// tag, and to the credentials if `creds` (else it carries none).
     /// Does not sleep (GFP_ATOMIC): group fan-out runs under RCU.
-    pub(crate) fn share(&self) -> ErrnoResult<Skb<A>> {
+    pub(crate) fn share(&self, creds: bool) -> ErrnoResult<Skb<A>> {
         // SAFETY: we own a live skb; skb_clone shares the data and copies cb.
         let clone = unsafe { b::skb_clone(self.raw(), kernel::bindings::GFP_ATOMIC) };
         let clone = NonNull::new(clone).ok_or(Errno::ENOMEM)?;
@@ -203,7 +211,11 @@ impl<A: Tag> Skb<A> {
         // SAFETY: the clone has no owner and no destructor yet; take its own
         // references for the copied cb before anything can free it.
         unsafe {
-            b::mcast_skb_copy_creds(c, self.raw());
+            if creds {
+                b::mcast_skb_copy_creds(c, self.raw());
+            } else {
+                (*cb(c)).pid = ptr::null_mut();
+            }
             let tag = (*cb(c)).addr;
             if !tag.is_null() {
                 // Another reference for the clone's copy of the pointer.
@@ -215,8 +227,8 @@ impl<A: Tag> Skb<A> {
         Ok(Skb(clone, PhantomData))
     }
 
-    /// Queues the message at `rx`, charging rx's receive buffer, and tells
-    /// its readers.
+    /// Queues the message at `rx`, charging rx's receive buffer. The caller
+    /// tells rx's readers ([`Sock::data_ready`]) once it released its locks.
     pub(crate) fn deliver<S: Queued<Tag = A>>(self, rx: &Sock<S>) {
         let skb = self.raw();
         core::mem::forget(self);
@@ -224,7 +236,6 @@ impl<A: Tag> Skb<A> {
         // sender's wmem via sock_wfree), without releasing the cb, which moves
         // with the skb; then rx owns it and `recv_destructor` will release.
         unsafe { b::mcast_skb_deliver(skb, rx.raw(), Some(send_destructor::<A>), Some(recv_destructor::<A>)) };
-        rx.data_ready();
     }
 }
 

@@ -1048,13 +1048,22 @@ fn misc_rows(v: &mut Vec<Row>) {
 
 fn option_rows(v: &mut Vec<Row>) {
     row!(v, "setsockopt", "`SOL_MCAST_UNIX` option 0", "dgram socket", ENOPROTOOPT, NA, |e| { setopt(&e.sock(D)?, SOL, 0, &[0; 120]) });
-    row!(v, "setsockopt", "`SOL_MCAST_UNIX` option 6", "seqpacket socket", ENOPROTOOPT, NA, |e| { setopt(&e.sock(S)?, SOL, 6, &[0; 4]) });
+    row!(v, "setsockopt", "`SOL_MCAST_UNIX` option 8", "seqpacket socket", ENOPROTOOPT, NA, |e| { setopt(&e.sock(S)?, SOL, 8, &[0; 4]) });
     row!(v, "setsockopt", "`SOL_MCAST_UNIX` option −1", "dgram socket", ENOPROTOOPT, NA, |e| { setopt(&e.sock(D)?, SOL, -1, &[]) });
     row!(v, "getsockopt", "`SOL_MCAST_UNIX` `CREATE_GROUP`", "owner of a datagram group", ENOPROTOOPT, NA, |e| {
         let (owner, _) = mcast::dgram_group(e.af);
         getopt(&owner, SOL, CREATE)
     });
     row!(v, "getsockopt", "`SOL_MCAST_UNIX` option 99", "seqpacket socket", ENOPROTOOPT, NA, |e| { getopt(&e.sock(S)?, SOL, 99) });
+    row!(v, "PASS_SENDER_ID", "`optlen` 2", "dgram socket", EINVAL, NA, |e| {
+        setopt(&e.sock(D)?, SOL, mcast_unix::MCAST_UNIX_PASS_SENDER_ID, &[1, 0])
+    });
+    row!(v, "PEER_ID", "`setsockopt` (read-only)", "dgram socket", ENOPROTOOPT, NA, |e| {
+        setopt(&e.sock(D)?, SOL, mcast_unix::MCAST_UNIX_PEER_ID, &[0; 8])
+    });
+    row!(v, "PEER_ID", "`getsockopt` without a peer", "unconnected seqpacket socket", ENOTCONN, NA, |e| {
+        getopt(&e.sock(S)?, SOL, mcast_unix::MCAST_UNIX_PEER_ID)
+    });
     row!(v, "CREATE_GROUP", "`optlen` 0", "unbound dgram socket", EINVAL, NA, |e| { setopt(&e.sock(D)?, SOL, CREATE, &[]) });
     row!(v, "CREATE_GROUP", "`optlen` 119", "unbound dgram socket", EINVAL, NA, |e| {
         setopt(&e.sock(D)?, SOL, CREATE, &mreq(&e.raw(&e.abs("g")), e.raw(&e.abs("g")).len, 0)[..119])
