@@ -8,16 +8,35 @@ echo "family parameter: $(cat /sys/module/mcast_unix/parameters/family)"
 dmesg | grep 'mcast_unix: registered' | sed 's/^\[[^]]*\] //'
 dmesg | grep -E '# (mcast_unix|Totals):' | sed 's/^\[[^]]*\] //' | head -n 1
 
-say "a datagram group: one publisher, three subscribers"
-/mcast create @demo-signals 30 &
+say "a datagram group: one publisher, three subscribers (mcastctl)"
+/mcastctl create --duration 30 @demo-signals &
 owner=$!
-/mcast wait @demo-signals 0
-for who in alice bob carol; do /mcast sub @demo-signals "$who" 3 & done
-/mcast wait @demo-signals 3
-/mcast list
-/mcast pub @demo-signals NameOwnerChanged PropertiesChanged InterfacesAdded
+/mcastctl wait @demo-signals
+for who in alice bob carol; do /mcastctl join --count 3 --label "$who" @demo-signals & done
+/mcastctl wait --members 3 @demo-signals
+/mcastctl stat
+/mcastctl send @demo-signals NameOwnerChanged PropertiesChanged InterfacesAdded
 wait %2 %3 %4 2>/dev/null; sleep 1
-/mcast list | grep '^G'
+/mcastctl stat --groups
+
+say "sender identity and credentials, stamped by the kernel"
+/mcastctl recv --count 1 --creds --sender-id @demo-inbox &
+inbox=$!
+until /mcastctl stat --raw | grep -q ' @demo-inbox '; do sleep 1; done
+/mcastctl send @demo-inbox 'who am I?'
+wait $inbox
+
+say "a seqpacket group: the owner admits by uid (SO_PEERCRED) and sees copies"
+/mcastctl create --seqpacket --allow-uid 0 --send-to-peer --duration 20 @demo-room &
+room=$!
+/mcastctl wait @demo-room
+/mcastctl join --seqpacket --count 1 --label dave @demo-room &
+dave=$!
+/mcastctl wait --members 1 @demo-room
+/mcastctl send --seqpacket @demo-room 'hello, room'
+wait $dave; sleep 1
+/mcastctl watch --count 2 --interval 500 --groups | cat   # not a terminal: no screen clearing
+kill $room 2>/dev/null
 
 say "topic filters in the kernel (Rust client library: examples/bus.rs)"
 /bus-example
