@@ -74,11 +74,13 @@ use std::io;
 
 pub mod addr;
 pub mod filter;
+pub mod flags;
 pub mod socket;
 #[cfg(test)]
 mod testutil;
 
 pub use addr::Addr;
+pub use flags::MembershipFlags;
 pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
 pub use socket::{RecvMeta, SockType, Socket};
 
