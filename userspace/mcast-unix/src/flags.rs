@@ -3,10 +3,11 @@
 //! [`McastDatagram::join_group`](crate::McastDatagram::join_group) and
 //! [`McastAccepted::admit_member`](crate::McastAccepted::admit_member).
 //!
-//! The raw `u32` constants ([`MCAST_UNIX_LOOPBACK`](crate::MCAST_UNIX_LOOPBACK)
-//! and the others) stay for [`Socket`](crate::Socket) users;
+//! The raw `u32` constants ([`MCAST_UNIX_LOOPBACK`] and the others) stay for [`Socket`] users;
 //! [`MembershipFlags::bits`] and [`MembershipFlags::from_bits`] convert.
 
+#[cfg(doc)]
+use crate::Socket;
 use crate::{MCAST_UNIX_DROP_WHEN_FULL, MCAST_UNIX_LOOPBACK, MCAST_UNIX_SEND_TO_PEER};
 
 bitflags::bitflags! {

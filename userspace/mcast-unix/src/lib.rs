@@ -76,6 +76,7 @@ pub mod addr;
 pub mod filter;
 pub mod flags;
 pub mod socket;
+pub mod typed;
 #[cfg(test)]
 mod testutil;
 
@@ -83,6 +84,7 @@ pub use addr::Addr;
 pub use flags::MembershipFlags;
 pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
 pub use socket::{RecvMeta, SockType, Socket};
+pub use typed::{McastAccepted, McastDatagram, McastGroupListener, McastListener, McastSeqpacket};
 
 /// Default address family number (`AF_MCAST_UNIX` in the uapi header).
 pub const AF_MCAST_UNIX: i32 = 13;
