@@ -79,6 +79,8 @@ pub mod socket;
 pub mod typed;
 #[cfg(test)]
 mod testutil;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use addr::Addr;
 pub use flags::MembershipFlags;
