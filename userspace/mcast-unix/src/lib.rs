@@ -120,7 +120,7 @@ pub use addr::Addr;
 pub use flags::MembershipFlags;
 pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
 pub use socket::{RecvMeta, SockType, Socket};
-pub use typed::{McastAccepted, McastDatagram, McastGroupListener, McastListener, McastSeqpacket};
+pub use typed::{Incoming, McastAccepted, McastDatagram, McastGroupListener, McastListener, McastSeqpacket};
 
 /// Default address family number (`AF_MCAST_UNIX` in the uapi header).
 pub const AF_MCAST_UNIX: i32 = 13;

@@ -10,8 +10,8 @@
 //! | type | what it is | made by | its own calls |
 //! |---|---|---|---|
 //! | [`McastDatagram`] | a datagram socket; a group member by joining; a datagram group's owner | [`unbound`](McastDatagram::unbound), [`bind`](McastDatagram::bind), [`create_group`](McastDatagram::create_group), [`pair`](McastDatagram::pair) | `connect`, `send_to`, `recv_from`, [`join_group`](McastDatagram::join_group), [`leave_group`](McastDatagram::leave_group) |
-//! | [`McastListener`] | a listening seqpacket socket | [`bind`](McastListener::bind) | [`accept`](McastListener::accept) → [`McastSeqpacket`] |
-//! | [`McastGroupListener`] | a seqpacket group's owner, listening | [`create`](McastGroupListener::create) | [`accept`](McastGroupListener::accept) → [`McastAccepted`] |
+//! | [`McastListener`] | a listening seqpacket socket | [`bind`](McastListener::bind) | [`accept`](McastListener::accept) → [`McastSeqpacket`], [`incoming`](McastListener::incoming) |
+//! | [`McastGroupListener`] | a seqpacket group's owner, listening | [`create`](McastGroupListener::create) | [`accept`](McastGroupListener::accept) → [`McastAccepted`], [`incoming`](McastGroupListener::incoming) |
 //! | [`McastSeqpacket`] | a seqpacket connection (a client; a group member once admitted) | [`connect`](McastSeqpacket::connect), [`pair`](McastSeqpacket::pair), [`McastListener::accept`] | [`peer_id`](McastSeqpacket::peer_id) |
 //! | [`McastAccepted`] | the owner's end of a client's connection to a seqpacket group | [`McastGroupListener::accept`] | [`admit_member`](McastAccepted::admit_member), [`set_peer_filter`](McastAccepted::set_peer_filter), [`peer_id`](McastAccepted::peer_id) |
 //!
@@ -507,6 +507,12 @@ impl McastListener {
         let (sock, addr) = self.sock.accept()?;
         Ok((McastSeqpacket { sock }, addr))
     }
+
+    /// The connections as they arrive: [`accept`](Self::accept) in a
+    /// loop, without the addresses. The iterator never ends.
+    pub fn incoming(&self) -> Incoming<'_, McastListener> {
+        Incoming { listener: self }
+    }
 }
 
 /// The owner of a seqpacket group, listening: it accepts each client's
@@ -563,6 +569,35 @@ impl McastGroupListener {
     pub fn accept(&self) -> io::Result<(McastAccepted, Addr)> {
         let (sock, addr) = self.sock.accept()?;
         Ok((McastAccepted { sock }, addr))
+    }
+
+    /// The clients' connections as they arrive: [`accept`](Self::accept)
+    /// in a loop, without the addresses. The iterator never ends.
+    pub fn incoming(&self) -> Incoming<'_, McastGroupListener> {
+        Incoming { listener: self }
+    }
+}
+
+/// The iterator of [`McastListener::incoming`] (items [`McastSeqpacket`])
+/// and [`McastGroupListener::incoming`] (items [`McastAccepted`]).
+#[derive(Debug)]
+pub struct Incoming<'a, L> {
+    listener: &'a L,
+}
+
+impl Iterator for Incoming<'_, McastListener> {
+    type Item = io::Result<McastSeqpacket>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.listener.accept().map(|(conn, _)| conn))
+    }
+}
+
+impl Iterator for Incoming<'_, McastGroupListener> {
+    type Item = io::Result<McastAccepted>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.listener.accept().map(|(conn, _)| conn))
     }
 }
 
@@ -722,6 +757,10 @@ mod tests {
         assert_eq!(conn.recv(&mut buf).unwrap(), 5, "message boundaries kept");
         c.shutdown(Shutdown::Write).unwrap();
         assert_eq!(conn.recv(&mut buf).unwrap(), 0);
+
+        let _c2 = McastSeqpacket::connect_in(UNIX, &name).unwrap();
+        let conn2 = l.incoming().next().unwrap().unwrap();
+        assert_eq!(conn2.peer_cred().unwrap().pid as u32, std::process::id());
     }
 
     #[test]
