@@ -5,31 +5,45 @@
 //! parameter, so programs ask [`family()`] rather than hard-coding
 //! [`AF_MCAST_UNIX`]. Constants mirror `include/uapi/linux/mcast_unix.h`.
 //!
-//! - [`Socket`]: a socket of the family (datagram or seqpacket) with the
-//!   unicast calls and the group options;
+//! - Typed sockets, in the shape of std's `UnixDatagram`/`UnixListener`/
+//!   `UnixStream` (see [`typed`] for how they map to the socket calls):
+//!   [`McastDatagram`] (unicast, joining groups, owning a datagram group),
+//!   [`McastListener`] and [`McastSeqpacket`] (seqpacket listening and
+//!   connections), [`McastGroupListener`] (a seqpacket group's owner) and
+//!   [`McastAccepted`] (its end of a client's connection, which it admits);
+//! - [`MembershipFlags`]: the membership flags as a `bitflags` type;
+//! - [`RecvMeta`]: what `recv_msg` reports besides the data: credentials,
+//!   drop count, the kernel-stamped sender id and passed descriptors;
+//! - [`Socket`]: the untyped socket (datagram or seqpacket) with every call
+//!   and the raw `u32` flags;
 //! - [`Addr`]: a pathname, abstract or unnamed address;
 //! - [`filter`]: classic BPF programs ([`Program`]), a builder for routing
 //!   filters over fixed header fields ([`FilterBuilder`]) and a reference
-//!   interpreter and checker for them.
+//!   interpreter and checker for them;
+//! - `tokio` (cargo feature `tokio`, off by default): async versions of the
+//!   typed sockets on tokio's `AsyncFd`.
+//!
+//! Calls are one system call each; errors are the kernel's errno as an
+//! [`io::Error`]. The examples that need the module are `no_run`; the others
+//! run on `AF_UNIX`, which shares the address layout.
 //!
 //! # Example: a datagram group with a topic filter
 //!
 //! ```no_run
-//! use mcast_unix::{Addr, ByteOrder, FilterBuilder, Socket, topic_hash};
+//! use mcast_unix::{topic_hash, Addr, ByteOrder, FilterBuilder, McastDatagram, MembershipFlags};
 //!
 //! # fn main() -> std::io::Result<()> {
 //! let group = Addr::abstract_("bus")?;
 //! // The owner holds the address; it is not a member.
-//! let owner = Socket::dgram()?;
-//! owner.create_group(&group)?;
+//! let _owner = McastDatagram::create_group(&group)?;
 //!
 //! // A subscriber that only wants "weather" messages: the first four bytes
 //! // of every message are the topic hash, written in native byte order.
-//! let sub = Socket::dgram()?;
+//! let sub = McastDatagram::unbound()?;
 //! sub.attach_filter(&FilterBuilder::new().topic_in(0, ByteOrder::Native, ["weather"]).build()?)?;
-//! sub.join_group(&group, 0)?;
+//! sub.join_group(&group, MembershipFlags::DROP_WHEN_FULL)?;
 //!
-//! let publisher = Socket::dgram()?;
+//! let publisher = McastDatagram::unbound()?;
 //! let mut msg = topic_hash("weather").to_ne_bytes().to_vec();
 //! msg.extend_from_slice(b"sunny");
 //! publisher.send_to(&msg, &group)?;
@@ -44,16 +58,13 @@
 //! # Example: admitting a seqpacket member with a peer filter
 //!
 //! ```no_run
-//! use mcast_unix::{Addr, FilterBuilder, Socket, MCAST_UNIX_LOOPBACK};
+//! use mcast_unix::{Addr, FilterBuilder, McastGroupListener, McastSeqpacket, MembershipFlags};
 //!
 //! # fn main() -> std::io::Result<()> {
 //! let group = Addr::abstract_("room")?;
-//! let owner = Socket::seqpacket()?;
-//! owner.create_group(&group)?;
-//! owner.listen(16)?;
+//! let owner = McastGroupListener::create(&group)?;
 //!
-//! let member = Socket::seqpacket()?;
-//! member.connect(&group)?;
+//! let member = McastSeqpacket::connect(&group)?;
 //!
 //! let (conn, _) = owner.accept()?;
 //! // The owner decides from SO_PEERCRED who may join.
@@ -61,9 +72,32 @@
 //! if conn.peer_cred()?.uid == allowed_uid {
 //!     // The member only gets messages whose first byte is 1 or 2.
 //!     conn.set_peer_filter(&FilterBuilder::new().u8_in(0, [1, 2]).build()?)?;
-//!     conn.admit_member(MCAST_UNIX_LOOPBACK)?;
+//!     conn.admit_member(MembershipFlags::LOOPBACK)?;
 //! }
 //! member.send(&[1, 0, 0, 0])?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Example: sender identity and a passed descriptor
+//!
+//! ```
+//! use mcast_unix::McastSeqpacket;
+//! use std::os::fd::AsFd;
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let (a, b) = McastSeqpacket::pair_in(libc::AF_UNIX)?;
+//! b.set_passcred(true)?;
+//! // With the module, `b.set_pass_sender_id(true)` also stamps `a.id()`.
+//! let file = std::fs::File::open("/dev/null")?;
+//! a.send_with_fds(b"take this", &[file.as_fd()])?;
+//!
+//! let mut buf = [0u8; 32];
+//! let meta = b.recv_msg(&mut buf)?;
+//! assert_eq!(&buf[..meta.len], b"take this");
+//! assert_eq!(meta.cred.map(|c| c.pid as u32), Some(std::process::id()));
+//! let passed: std::fs::File = meta.fds.into_iter().next().unwrap().into();
+//! # let _ = passed;
 //! # Ok(())
 //! # }
 //! ```
@@ -74,13 +108,19 @@ use std::io;
 
 pub mod addr;
 pub mod filter;
+pub mod flags;
 pub mod socket;
+pub mod typed;
 #[cfg(test)]
 mod testutil;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use addr::Addr;
+pub use flags::MembershipFlags;
 pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
 pub use socket::{RecvMeta, SockType, Socket};
+pub use typed::{Incoming, McastAccepted, McastDatagram, McastGroupListener, McastListener, McastSeqpacket};
 
 /// Default address family number (`AF_MCAST_UNIX` in the uapi header).
 pub const AF_MCAST_UNIX: i32 = 13;

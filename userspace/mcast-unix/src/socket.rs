@@ -442,6 +442,18 @@ impl Socket {
         Ok((Socket { fd: a, family: fam }, Socket { fd: b, family: fam }))
     }
 
+    /// A second descriptor for the same socket (`F_DUPFD_CLOEXEC`): both
+    /// share the queue, the options and any group membership.
+    pub fn try_clone(&self) -> io::Result<Socket> {
+        Ok(Socket { fd: self.fd.try_clone()?, family: self.family })
+    }
+
+    /// `SO_ERROR`: takes the socket's pending error, if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let err = self.get_int(libc::SO_ERROR)?;
+        Ok((err != 0).then(|| io::Error::from_raw_os_error(err)))
+    }
+
     /// Sets or clears `O_NONBLOCK`.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         let mut on = libc::c_int::from(nonblocking);
@@ -862,6 +874,18 @@ mod tests {
         a.connect(&name).unwrap();
         a.disconnect().unwrap();
         assert_eq!(a.send(b"x").unwrap_err().raw_os_error(), Some(libc::ENOTCONN));
+    }
+
+    #[test]
+    fn try_clone_shares_the_queue() {
+        let (a, b) = Socket::pair(libc::AF_UNIX, SockType::Dgram).unwrap();
+        let b2 = b.try_clone().unwrap();
+        assert_ne!(b.as_raw_fd(), b2.as_raw_fd());
+        assert_eq!(b.id().unwrap(), b2.id().unwrap());
+        a.send(b"x").unwrap();
+        let mut buf = [0u8; 2];
+        assert_eq!(b2.recv(&mut buf).unwrap(), 1);
+        assert!(b.take_error().unwrap().is_none());
     }
 
     #[test]
