@@ -26,6 +26,7 @@ mod identity;
 mod mcast;
 mod seqgroups;
 mod sys;
+mod typed;
 mod unicast;
 
 use diff::Mode;
@@ -62,6 +63,7 @@ fn main() {
         cases.extend(groups::cases(af));
         cases.extend(seqgroups::cases(af));
         cases.extend(identity::cases(af));
+        cases.extend(typed::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
         cases.extend(badinput::cases(af));
