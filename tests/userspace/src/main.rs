@@ -17,6 +17,7 @@ mod badinput;
 mod client;
 mod diff;
 mod family;
+mod fds;
 mod faults;
 mod filters;
 mod groups;
@@ -62,6 +63,7 @@ fn main() {
         cases.extend(groups::cases(af));
         cases.extend(seqgroups::cases(af));
         cases.extend(identity::cases(af));
+        cases.extend(fds::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
         cases.extend(badinput::cases(af));
