@@ -286,7 +286,11 @@ int mcast_scm_parse(struct socket *sock, struct msghdr *msg, struct mcast_creds 
 	struct cmsghdr *cmsg;
 	int err = 0;
 
+	/* No explicit credentials: invalid ids, as scm_send() leaves them (a
+	 * receiver that turns SO_PASSCRED on later reads the overflow ids). */
 	creds->pid = NULL;
+	creds->uid = INVALID_UID;
+	creds->gid = INVALID_GID;
 	*fds = NULL;
 	memset(&scm, 0, sizeof(scm));
 	scm.creds.uid = INVALID_UID;
