@@ -47,8 +47,8 @@ unsigned int mcast_param_max_members(void);
 
 /*
  * What the family keeps in skb->cb of a queued message: the sender's
- * credentials (for SCM_CREDENTIALS) and its address (for recvmsg's msg_name,
- * a counted reference owned by the skb).
+ * credentials (for SCM_CREDENTIALS), its address (for recvmsg's msg_name,
+ * a counted reference owned by the skb) and the descriptors it passes.
  */
 struct mcast_skb_cb {
 	struct pid *pid;
@@ -56,6 +56,8 @@ struct mcast_skb_cb {
 	kgid_t gid;
 	const void *addr;
 	u64 sender_id;		/* the sending socket's cookie */
+	const void *fds;	/* descriptors passed (SCM_RIGHTS), shared and
+				 * counted like addr; NULL for none */
 };
 
 struct module *mcast_this_module(void);
@@ -95,7 +97,7 @@ void mcast_copy_peercred(struct sock *sk, struct sock *from);
 /* struct sk_buff */
 struct mcast_skb_cb *mcast_skb_cb(struct sk_buff *skb);
 void mcast_skb_set_destructor(struct sk_buff *skb, void (*destructor)(struct sk_buff *));
-void mcast_skb_deliver(struct sk_buff *skb, struct sock *sk,
+void mcast_skb_deliver(struct sk_buff *skb, struct sock *sk, unsigned int extra,
 		       void (*sender)(struct sk_buff *), void (*receiver)(struct sk_buff *));
 void mcast_skb_queue_purge(struct sk_buff_head *list);
 unsigned int mcast_skb_len(const struct sk_buff *skb);
@@ -113,10 +115,13 @@ struct mcast_creds {
 	kuid_t uid;
 	kgid_t gid;
 };
-int mcast_scm_parse(struct socket *sock, struct msghdr *msg, struct mcast_creds *creds);
+int mcast_scm_parse(struct socket *sock, struct msghdr *msg, struct mcast_creds *creds,
+		    struct scm_fp_list **fds);
+void mcast_fds_free(struct scm_fp_list *fpl);
 void mcast_skb_set_creds(struct sk_buff *skb, struct mcast_creds *creds);
 void mcast_put_pid(struct pid *pid);
-void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags);
+void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags,
+		    struct scm_fp_list *fds);
 u64 mcast_sock_cookie(struct sock *sk);
 int mcast_getsockopt_put(char __user *optval, int __user *optlen, const void *val, int size);
 

@@ -75,10 +75,10 @@ fn connect(sock: &Socket, raw: &[u8]) -> ErrnoResult<()> {
 /// sendmsg(2): to `msg_name` if given, else to the connected peer
 /// (`ENOTCONN` without one).
 fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> ErrnoResult<usize> {
-    let creds = message::check_send(sock, msg, flags)?;
+    let anc = message::check_send(sock, msg, flags)?;
     let dest = match msg.dest() {
         Some(raw) if !raw.is_empty() => Dest::Addr(parse_dest(sock.sk(), raw)?),
         _ => Dest::Peer(sock.sk().peer().ok_or(Errno::ENOTCONN)?),
     };
-    message::send(sock, msg, len, flags, creds, dest)
+    message::send(sock, msg, len, flags, anc, dest)
 }

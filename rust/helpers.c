@@ -9,6 +9,7 @@
 #include <linux/moduleparam.h>
 #include <linux/mount.h>
 #include <linux/file.h>
+#include <linux/magic.h>
 #include "mcast_unix_kernel.h"
 
 static int family = AF_MCAST_UNIX;
@@ -131,14 +132,17 @@ void mcast_skb_set_destructor(struct sk_buff *skb, void (*destructor)(struct sk_
 }
 /* Moves a message to sk's receive queue: uncharges the sender (if the skb is
  * still the sender's, destructor `sender`) without running the family's
- * destructor (the cb moves with the skb), charges sk, and queues it. */
-void mcast_skb_deliver(struct sk_buff *skb, struct sock *sk,
+ * destructor (the cb moves with the skb), grows its truesize by `extra`
+ * (memory the message pins besides its own: passed descriptors), charges sk
+ * (sock_rfree uncharges the same truesize), and queues it. */
+void mcast_skb_deliver(struct sk_buff *skb, struct sock *sk, unsigned int extra,
 		       void (*sender)(struct sk_buff *), void (*receiver)(struct sk_buff *))
 {
 	if (skb->destructor == sender)
 		sock_wfree(skb);
 	skb->destructor = NULL;
 	skb->sk = NULL;
+	skb->truesize += extra;
 	skb_set_owner_r(skb, sk);
 	skb->destructor = receiver;
 	sock_skb_set_dropcount(sk, skb);
@@ -206,49 +210,132 @@ void mcast_skb_put_creds(struct sk_buff *skb)
 
 /* struct msghdr and ancillary data */
 
-/* Whether a well-formed SCM_RIGHTS header comes before any malformed one.
- * The walk stops at the first header CMSG_OK rejects (a zero or short
- * cmsg_len would otherwise never advance), so it always ends. */
-static bool mcast_cmsg_has_rights(struct msghdr *msg)
+/* Whether a file is an io_uring instance.  io_is_uring_fops() is not
+ * exported; a ring is the anonymous inode io_uring_get_file() names
+ * "[io_uring]" (anon_inode_create_getfile), and only kernel code creates
+ * files on the anonymous inode filesystem (it is never mounted by users) and
+ * chooses their names.  An O_PATH descriptor of a ring matches too: refused
+ * as well, which errs on the safe side.  Without CONFIG_IO_URING no file
+ * matches. */
+static bool mcast_file_is_io_uring(struct file *file)
 {
-	struct cmsghdr *cmsg;
-
-	for_each_cmsghdr(cmsg, msg) {
-		if (!CMSG_OK(msg, cmsg))
-			return false;
-		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
-			return true;
-	}
-	return false;
+	return file_inode(file)->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	       !strcmp(file->f_path.dentry->d_name.name, "[io_uring]");
 }
 
-/* Parses a sendmsg's ancillary data with the kernel's own parser (scm_send:
- * EINVAL at the first malformed header, EPERM for credentials the caller may
- * not claim, ...), then refuses what the family does not carry: SCM_RIGHTS
- * (EOPNOTSUPP, as the contract says; __scm_send itself answers EINVAL for
- * descriptors on any family but AF_UNIX).  Explicit SCM_CREDENTIALS are
+/* Adds the descriptors of one SCM_RIGHTS header to *fplp (allocated on first
+ * use), taking a reference to each file.  As __scm_send does for AF_UNIX:
+ * EINVAL beyond SCM_MAX_FD descriptors per message, EBADF for a descriptor
+ * that is not open.  Unlike AF_UNIX: a socket (of any family) or an io_uring
+ * instance is refused with EOPNOTSUPP, so nothing the family carries can
+ * carry descriptors itself (no cycles, no garbage collector needed; see
+ * Documentation/design-fd-passing.md).  On error the files taken so far stay
+ * in the list, which the caller destroys. */
+static int mcast_fds_add(struct cmsghdr *cmsg, struct scm_fp_list **fplp)
+{
+	const int *fds = (const int *)CMSG_DATA(cmsg);
+	int n = (cmsg->cmsg_len - sizeof(struct cmsghdr)) / sizeof(int);
+	struct scm_fp_list *fpl = *fplp;
+	int i;
+
+	if (n <= 0)
+		return 0;
+	if (n > SCM_MAX_FD)
+		return -EINVAL;
+	if (!fpl) {
+		fpl = kzalloc(sizeof(*fpl), GFP_KERNEL_ACCOUNT);
+		if (!fpl)
+			return -ENOMEM;
+		fpl->max = SCM_MAX_FD;
+#if IS_ENABLED(CONFIG_UNIX)
+		INIT_LIST_HEAD(&fpl->vertices);
+#endif
+		*fplp = fpl;
+	}
+	if (fpl->count + n > fpl->max)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		struct file *file = fds[i] < 0 ? NULL : fget_raw(fds[i]);
+
+		if (!file)
+			return -EBADF;
+		if (sock_from_file(file) || mcast_file_is_io_uring(file)) {
+			fput(file);
+			return -EOPNOTSUPP;
+		}
+		fpl->fp[fpl->count++] = file;
+	}
+	/* scm_fp_dup() takes a reference to the user for each reader's copy. */
+	if (!fpl->user)
+		fpl->user = get_uid(current_user());
+	return 0;
+}
+
+/* Parses a sendmsg's ancillary data header by header, in order, as
+ * scm_send() does: EINVAL at the first malformed header.  SCM_RIGHTS is the
+ * family's own (mcast_fds_add: __scm_send refuses it on every family but
+ * AF_UNIX); every other header goes to the kernel's parser alone, in a
+ * message header of its own (EINVAL for an unknown type, EPERM for
+ * credentials the caller may not claim, ...).  Explicit SCM_CREDENTIALS are
  * returned in *creds (a pid reference the caller owns; NULL pid when there
- * were none). */
-int mcast_scm_parse(struct socket *sock, struct msghdr *msg, struct mcast_creds *creds)
+ * were none), descriptors in *fds (a list the caller owns, or NULL). */
+int mcast_scm_parse(struct socket *sock, struct msghdr *msg, struct mcast_creds *creds,
+		    struct scm_fp_list **fds)
 {
 	struct scm_cookie scm;
-	int err;
+	struct cmsghdr *cmsg;
+	int err = 0;
 
+	/* No explicit credentials: invalid ids, as scm_send() leaves them (a
+	 * receiver that turns SO_PASSCRED on later reads the overflow ids). */
 	creds->pid = NULL;
-	err = scm_send(sock, msg, &scm, false);
-	if (err == -EINVAL && mcast_cmsg_has_rights(msg))
-		return -EOPNOTSUPP;
-	if (err)
-		return err;	/* __scm_send released what it had taken */
-	if (scm.fp) {
-		err = -EOPNOTSUPP;
-	} else {
+	creds->uid = INVALID_UID;
+	creds->gid = INVALID_GID;
+	*fds = NULL;
+	memset(&scm, 0, sizeof(scm));
+	scm.creds.uid = INVALID_UID;
+	scm.creds.gid = INVALID_GID;
+	if (msg->msg_controllen <= 0)
+		return 0;
+	/* The walk stops at the first header CMSG_OK rejects (a zero or short
+	 * cmsg_len would otherwise never advance), so it always ends. */
+	for_each_cmsghdr(cmsg, msg) {
+		if (!CMSG_OK(msg, cmsg)) {
+			err = -EINVAL;
+			break;
+		}
+		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+			err = mcast_fds_add(cmsg, &scm.fp);
+		} else {
+			/* Exactly this header: the next one starts past
+			 * CMSG_ALIGN(cmsg_len), beyond this window. */
+			struct msghdr one = {
+				.msg_control = cmsg,
+				.msg_controllen = cmsg->cmsg_len,
+			};
+
+			err = __scm_send(sock, &one, &scm);
+		}
+		if (err)
+			break;
+	}
+	if (!err) {
 		creds->pid = get_pid(scm.pid);
 		creds->uid = scm.creds.uid;
 		creds->gid = scm.creds.gid;
+		*fds = scm.fp;
+		scm.fp = NULL;
 	}
-	scm_destroy(&scm);
+	scm_destroy(&scm);	/* what was taken, on error (__scm_send may have already) */
 	return err;
+}
+
+/* Drops a list of passed descriptors (the last reference to a message's). */
+void mcast_fds_free(struct scm_fp_list *fpl)
+{
+	struct scm_cookie scm = { .fp = fpl };
+
+	__scm_destroy(&scm);
 }
 
 /* Moves parsed credentials into a message (its pid reference too). */
@@ -266,13 +353,28 @@ void mcast_skb_set_creds(struct sk_buff *skb, struct mcast_creds *creds)
 void mcast_put_pid(struct pid *pid) { put_pid(pid); }
 
 /* Passes the message's credentials to the receiver if it asked (SO_PASSCRED). */
-void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags)
+/* Passes the message's credentials to the receiver if it asked (SO_PASSCRED),
+ * and installs its descriptors (`fds`, the message's shared list, or NULL):
+ * the reader gets a copy of its own (scm_fp_dup), which scm_detach_fds()
+ * installs (MSG_CMSG_CLOEXEC; MSG_CTRUNC and the rest released when the
+ * control buffer is short) and frees, as AF_UNIX.  Without memory for the
+ * copy the descriptors are not installed and MSG_CTRUNC is set. */
+void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb, int flags,
+		    struct scm_fp_list *fds)
 {
 	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
 	struct scm_cookie scm;
 
 	memset(&scm, 0, sizeof(scm));
 	scm_set_cred(&scm, cb->pid, cb->uid, cb->gid);
+	if (fds) {
+		/* scm_detach_fds() would leave the copy allocated for a kernel
+		 * caller's control buffer (it only warns): none for those. */
+		if (msg->msg_control && msg->msg_control_is_user)
+			scm.fp = scm_fp_dup(fds);
+		if (!scm.fp)
+			msg->msg_flags |= MSG_CTRUNC;
+	}
 	scm_recv(sock, msg, &scm, flags);
 }
 

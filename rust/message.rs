@@ -17,8 +17,9 @@ use crate::socket::bind::{autobind_for_passcred, find_other};
 use crate::socket::poll::set_peer;
 use crate::socket::{Sock, SockRef, SockState, SockType, Socket};
 use crate::sys::errno::{Errno, ErrnoResult};
-use crate::sys::msg::{Creds, Msg};
+use crate::sys::msg::{Ancillary, Msg};
 use crate::sys::skb::POLL_WRITE;
+use kernel::alloc::flags::GFP_KERNEL;
 use kernel::sync::Arc;
 
 /// A message of the family: its cb carries the sender's address.
@@ -38,15 +39,17 @@ pub(crate) enum Dest {
 
 /// Checks common to both types before a destination is chosen, in
 /// AF_UNIX's order: the ancillary data (the kernel's parser: `EINVAL` for a
-/// malformed header, `EPERM` for forged credentials; SCM_RIGHTS is refused
-/// with `EOPNOTSUPP`, never dropped silently), then MSG_OOB. Returns the
-/// explicit credentials the sender passed, if any.
-pub(crate) fn check_send(sock: &Socket, msg: &mut Msg<'_>, flags: u32) -> ErrnoResult<Creds> {
-    let creds = msg.parse_cmsgs(sock)?;
+/// malformed header, `EPERM` for forged credentials; SCM_RIGHTS: `EINVAL`
+/// beyond 253 descriptors, `EBADF` for a closed one, `EOPNOTSUPP` for a
+/// socket or an io_uring instance), then MSG_OOB. Returns the explicit
+/// credentials and the descriptors the sender passed, if any (released if
+/// the send fails).
+pub(crate) fn check_send(sock: &Socket, msg: &mut Msg<'_>, flags: u32) -> ErrnoResult<Ancillary> {
+    let anc = msg.parse_cmsgs(sock)?;
     if flags & defs::MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    Ok(creds)
+    Ok(anc)
 }
 
 /// What a delivery attempt found at the receiver.
@@ -62,16 +65,20 @@ enum Verdict {
 }
 
 /// Builds the message and queues it at `dest`; returns `len`.
-pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, creds: Creds, dest: Dest) -> ErrnoResult<usize> {
+pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, anc: Ancillary, dest: Dest) -> ErrnoResult<usize> {
     let sk = sock.sk();
     autobind_for_passcred(sock)?;
     if len as i64 > sk.sndbuf() as i64 - 32 {
         return Err(Errno::EMSGSIZE);
     }
     let nonblock = flags & defs::MSG_DONTWAIT != 0;
+    // One list of descriptors for every copy of the message, released with
+    // the last of them (or here, if the send fails).
+    let fds = anc.fds.map(|f| Arc::new(f, GFP_KERNEL)).transpose()?;
     let mut skb = Skb::alloc(sk, len, nonblock)?;
     skb.fill(msg)?;
-    skb.set_creds(creds);
+    skb.set_creds(anc.creds);
+    skb.set_fds(fds);
     skb.set_tag(sk.address());
     skb.set_sender_id(sk.cookie());
     let mut timeo = sk.sndtimeo(nonblock);

@@ -193,7 +193,7 @@ fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> ErrnoRes
     if sk.sk_state() != defs::TCP_ESTABLISHED {
         return Err(Errno::ENOTCONN);
     }
-    let creds = message::check_send(sock, msg, flags)?;
+    let anc = message::check_send(sock, msg, flags)?;
     // An admitted member's messages go to its group, others to the peer.
     let dest = {
         let inner = sk.inner();
@@ -203,5 +203,5 @@ fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> ErrnoRes
             (None, None) => return Err(Errno::EPIPE),
         }
     };
-    message::send(sock, msg, len, flags, creds, dest)
+    message::send(sock, msg, len, flags, anc, dest)
 }

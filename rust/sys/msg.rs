@@ -6,7 +6,7 @@ use super::bindings as b;
 use super::errno::{to_result, Errno, ErrnoResult};
 use super::sock::Socket;
 use core::mem::size_of;
-use core::ptr;
+use core::ptr::{self, NonNull};
 use kernel::ffi::{c_char, c_int};
 
 /// The message header of the current call; lives as long as the call.
@@ -72,18 +72,30 @@ impl<'a> Msg<'a> {
         unsafe { b::put_cmsg(self.0, level, ty, data.len() as i32, data.as_ptr() as *mut _) };
     }
 
-    /// Parses the ancillary data of a sendmsg call with the kernel's own
-    /// parser (`EINVAL` on a malformed header, `EPERM` for credentials the
-    /// caller may not claim) and refuses SCM_RIGHTS (`EOPNOTSUPP`): the
-    /// explicit SCM_CREDENTIALS, if any.
-    pub(crate) fn parse_cmsgs<S>(&mut self, sock: &Socket<S>) -> ErrnoResult<Creds> {
+    /// Parses the ancillary data of a sendmsg call, header by header with
+    /// the kernel's own parser (`EINVAL` on a malformed header, `EPERM` for
+    /// credentials the caller may not claim) but for SCM_RIGHTS, which the
+    /// helper takes itself (`EINVAL` beyond 253 descriptors, `EBADF` for one
+    /// not open, `EOPNOTSUPP` for a socket or an io_uring instance): the
+    /// explicit SCM_CREDENTIALS and the descriptors, if any.
+    pub(crate) fn parse_cmsgs<S>(&mut self, sock: &Socket<S>) -> ErrnoResult<Ancillary> {
         // SAFETY: all-zero is a valid `mcast_creds` (NULL pid).
         let mut creds = Creds(unsafe { core::mem::zeroed() });
+        let mut fds = ptr::null_mut();
         // SAFETY: socket and message of the current sendmsg call; the helper
-        // leaves a pid reference (or NULL) in `creds`, which `Creds` owns.
-        let err = unsafe { b::mcast_scm_parse(sock.raw(), self.0, &mut creds.0) };
-        to_result(err).map(|()| creds)
+        // leaves a pid reference (or NULL) in `creds`, which `Creds` owns, and
+        // on success a list of file references (or NULL) in `fds`, which
+        // `Fds` owns; on error it has released both.
+        let err = unsafe { b::mcast_scm_parse(sock.raw(), self.0, &mut creds.0, &mut fds) };
+        to_result(err)?;
+        Ok(Ancillary { creds, fds: NonNull::new(fds).map(Fds) })
     }
+}
+
+/// What the ancillary data of a sendmsg call passes.
+pub(crate) struct Ancillary {
+    pub(crate) creds: Creds,
+    pub(crate) fds: Option<Fds>,
 }
 
 /// Explicit credentials a sender passed (SCM_CREDENTIALS), checked by the
@@ -98,6 +110,41 @@ impl Drop for Creds {
         // SAFETY: NULL or a reference this value owns (the skb takes it over
         // by setting the field to NULL).
         unsafe { b::mcast_put_pid(self.0.pid) };
+    }
+}
+
+/// Descriptors a sender passed (SCM_RIGHTS): a `struct scm_fp_list` holding
+/// one reference to each file (1 to 253 of them), freed with it. Never
+/// changed once made: readers install copies of their own.
+pub(crate) struct Fds(NonNull<b::scm_fp_list>);
+
+// SAFETY: the list is immutable; file references may be dropped on any
+// thread and in atomic context (fput defers the final release), as may the
+// list's user reference (free_uid).
+unsafe impl Send for Fds {}
+// SAFETY: shared access only reads the list.
+unsafe impl Sync for Fds {}
+
+impl Fds {
+    /// How many descriptors the list holds.
+    pub(crate) fn count(&self) -> usize {
+        // SAFETY: we own a live list; `count` is not changed after parsing.
+        unsafe { (*self.0.as_ptr()).count as usize }
+    }
+
+    /// Memory each passed descriptor keeps alive while it is in flight (its
+    /// `struct file` and the list's pointer to it), charged to receivers.
+    pub(crate) const PINNED_PER_FD: usize = size_of::<b::file>() + size_of::<*mut b::file>();
+
+    pub(super) fn raw(&self) -> *mut b::scm_fp_list {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for Fds {
+    fn drop(&mut self) {
+        // SAFETY: we own the list and every reference in it; freed once.
+        unsafe { b::mcast_fds_free(self.0.as_ptr()) };
     }
 }
 

@@ -3,10 +3,11 @@
 //! Messages: owned `sk_buff`s and who is charged for them.
 //!
 //! A message skb carries, in `skb->cb` (`struct mcast_skb_cb`), the sender's
-//! credentials and a counted reference to a tag `A` (the family uses the
-//! sender's address; this module only counts it). Whoever holds the skb
-//! has a destructor installed that releases both, so they are released
-//! exactly once whatever path the skb takes:
+//! credentials, a counted reference to a tag `A` (the family uses the
+//! sender's address; this module only counts it) and a counted reference to
+//! the descriptors the message passes ([`Fds`], shared by every copy).
+//! Whoever holds the skb has a destructor installed that releases them, so
+//! they are released exactly once whatever path the skb takes:
 //! - while the sender builds it: charged to the sender's SO_SNDBUF
 //!   ([`send_destructor`]: `sock_wfree` + release);
 //! - a clone not yet queued ([`clone_destructor`]: release);
@@ -16,7 +17,7 @@
 
 use super::bindings as b;
 use super::errno::{to_result, Errno, ErrnoResult};
-use super::msg::{Creds, Msg};
+use super::msg::{Creds, Fds, Msg};
 use super::sock::{wake_peer_waiters, Sock, Socket};
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
@@ -61,7 +62,7 @@ unsafe fn cb(skb: *mut b::sk_buff) -> *mut b::mcast_skb_cb {
     unsafe { b::mcast_skb_cb(skb) }
 }
 
-/// Releases what the cb holds: the pid reference and the tag reference.
+/// Releases what the cb holds: the pid, tag and descriptor references.
 ///
 /// # Safety
 ///
@@ -77,6 +78,13 @@ unsafe fn release_cb<A: Tag>(skb: *mut b::sk_buff) {
     if !tag.is_null() {
         // SAFETY: see above; this gives the reference back exactly once.
         drop(unsafe { Arc::<A>::from_raw(tag.cast()) });
+    }
+    // SAFETY: `fds` is NULL or came from `Arc::<Fds>::into_raw` for this skb.
+    let fds = unsafe { ptr::replace(ptr::addr_of_mut!((*cb).fds), ptr::null()) };
+    if !fds.is_null() {
+        // SAFETY: see above; this gives the reference back exactly once (the
+        // last one closes the files in flight).
+        drop(unsafe { Arc::<Fds>::from_raw(fds.cast()) });
     }
 }
 
@@ -186,6 +194,32 @@ impl<A: Tag> Skb<A> {
         }
     }
 
+    /// Attaches the descriptors the message passes (SCM_RIGHTS); every copy
+    /// made by [`Skb::share`] shares them.
+    pub(crate) fn set_fds(&mut self, fds: Option<Arc<Fds>>) {
+        let new = fds.map_or(ptr::null(), |f| Arc::into_raw(f).cast());
+        // SAFETY: the skb and its cb are ours; a previous reference (if any)
+        // is released.
+        let old = unsafe { ptr::replace(ptr::addr_of_mut!((*cb(self.raw())).fds), new) };
+        if !old.is_null() {
+            // SAFETY: `old` came from `Arc::<Fds>::into_raw` for this skb.
+            drop(unsafe { Arc::<Fds>::from_raw(old.cast()) });
+        }
+    }
+
+    /// Bytes the descriptors the message passes keep alive in flight.
+    fn pinned(&self) -> u32 {
+        // SAFETY: the cb lives as long as the skb, which we own; `fds` is
+        // NULL or a reference the skb holds.
+        let fds = unsafe { (*cb(self.raw())).fds };
+        if fds.is_null() {
+            return 0;
+        }
+        // SAFETY: see above; the list is immutable.
+        let n = unsafe { &*fds.cast::<Fds>() }.count();
+        (n * Fds::PINNED_PER_FD) as u32
+    }
+
     /// Stamps the message with the id of the socket that sends it.
     pub(crate) fn set_sender_id(&mut self, id: u64) {
         // SAFETY: the skb and its cb are ours; a plain value (clones copy it).
@@ -201,7 +235,7 @@ impl<A: Tag> Skb<A> {
     }
 
     /// Another skb sharing this one's payload, with its own reference to the
-    /// tag, and to the credentials if `creds` (else it carries none).
+    /// tag and to the descriptors, and to the credentials if `creds` (else it carries none).
     /// Does not sleep (GFP_ATOMIC): group fan-out runs under RCU.
     pub(crate) fn share(&self, creds: bool) -> ErrnoResult<Skb<A>> {
         // SAFETY: we own a live skb; skb_clone shares the data and copies cb.
@@ -222,20 +256,30 @@ impl<A: Tag> Skb<A> {
                 let shared = core::mem::ManuallyDrop::new(Arc::<A>::from_raw(tag.cast()));
                 core::mem::forget(Arc::clone(&shared));
             }
+            let fds = (*cb(c)).fds;
+            if !fds.is_null() {
+                // Another reference to the shared descriptor list.
+                let shared = core::mem::ManuallyDrop::new(Arc::<Fds>::from_raw(fds.cast()));
+                core::mem::forget(Arc::clone(&shared));
+            }
             b::mcast_skb_set_destructor(c, Some(clone_destructor::<A>));
         }
         Ok(Skb(clone, PhantomData))
     }
 
-    /// Queues the message at `rx`, charging rx's receive buffer. The caller
+    /// Queues the message at `rx`, charging rx's receive buffer for the
+    /// message and for the descriptors it passes (their memory stays pinned
+    /// until rx reads or drops it). The caller
     /// tells rx's readers ([`Sock::data_ready`]) once it released its locks.
     pub(crate) fn deliver<S: Queued<Tag = A>>(self, rx: &Sock<S>) {
         let skb = self.raw();
+        let extra = self.pinned();
         core::mem::forget(self);
         // SAFETY: we own the skb. Its current owner is uncharged first (the
         // sender's wmem via sock_wfree), without releasing the cb, which moves
-        // with the skb; then rx owns it and `recv_destructor` will release.
-        unsafe { b::mcast_skb_deliver(skb, rx.raw(), Some(send_destructor::<A>), Some(recv_destructor::<A>)) };
+        // with the skb; then rx owns it (charged with the grown truesize,
+        // which sock_rfree uncharges) and `recv_destructor` will release.
+        unsafe { b::mcast_skb_deliver(skb, rx.raw(), extra, Some(send_destructor::<A>), Some(recv_destructor::<A>)) };
     }
 }
 
@@ -309,14 +353,23 @@ impl<'a, S: Queued> Received<'a, S> {
     }
 
     /// Ancillary data for the reader: SCM_CREDENTIALS with SO_PASSCRED,
-    /// SO_RXQ_OVFL (drop count) and timestamps as the reader asked.
+    /// SO_RXQ_OVFL (drop count) and timestamps as the reader asked, and the
+    /// descriptors the message passes, installed as new descriptors of the
+    /// reader (a fresh set on every read, MSG_PEEK included).
     pub(crate) fn put_cmsgs(&self, sock: &Socket<S>, msg: &mut Msg<'_>, flags: u32) {
+        // SAFETY: the cb lives as long as the skb, which we hold; `fds` is
+        // NULL or a reference the skb holds.
+        let fds = unsafe { (*cb(self.raw())).fds };
+        // SAFETY: see above; the list is immutable.
+        let fds = (!fds.is_null()).then(|| unsafe { &*fds.cast::<Fds>() });
         // SAFETY: valid socket/message of the current recvmsg; the creds
-        // helper takes its own pid reference for the cookie and puts it back;
-        // sock_recv_cmsgs reads the skb we hold.
+        // helper takes its own pid reference for the cookie and puts it back,
+        // and installs a copy of the descriptor list (its own file
+        // references), leaving the message's list as it is; sock_recv_cmsgs
+        // reads the skb we hold.
         unsafe {
             b::mcast_recv_cmsgs(msg.raw(), sock.sk().raw(), self.raw());
-            b::mcast_scm_recv(sock.raw(), msg.raw(), self.raw(), flags as i32);
+            b::mcast_scm_recv(sock.raw(), msg.raw(), self.raw(), flags as i32, fds.map_or(ptr::null_mut(), Fds::raw));
         }
     }
 }

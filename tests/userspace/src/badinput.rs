@@ -827,15 +827,32 @@ fn cmsg_rows(v: &mut Vec<Row>) {
     row!(v, "sendmsg", "unknown `SOL_SOCKET` cmsg type 99 and no destination (ancillary data is checked first)", "unconnected dgram socket", EINVAL, SAME, |e| {
         Hdr::new(1).control(24).cmsg(0, 20, libc::SOL_SOCKET, 99, &[0; 4]).sendmsg(&e.sock(D)?, libc::MSG_DONTWAIT)
     });
-    row!(v, "sendmsg", "`SCM_RIGHTS` with one descriptor", "connected dgram socket", EOPNOTSUPP, OK, |e| {
+    row!(v, "sendmsg", "`SCM_RIGHTS` passing a socket of the family", "connected dgram socket", EOPNOTSUPP, OK, |e| {
+        let (tx, _rx) = e.dgram_pair()?;
+        let other = e.sock(D)?;
+        Ok(tx.send_msg(b"x", None, None, &[other.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
+    });
+    row!(v, "sendmsg", "`SCM_RIGHTS` passing the sending socket itself", "connected seqpacket socket", EOPNOTSUPP, OK, |e| {
+        let (c, _acc) = e.seq_pair()?;
+        Ok(c.send_msg(b"x", None, None, &[c.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
+    });
+    row!(v, "sendmsg", "`SCM_RIGHTS` passing an AF_UNIX socket", "connected dgram socket", EOPNOTSUPP, OK, |e| {
+        let (tx, _rx) = e.dgram_pair()?;
+        let (u, _u2) = ctx(std::os::unix::net::UnixDatagram::pair().sys(), "socketpair")?;
+        Ok(tx.send_msg(b"x", None, None, &[u.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
+    });
+    row!(v, "sendmsg", "`SCM_RIGHTS` with 254 descriptors (> `SCM_MAX_FD`)", "connected dgram socket", EINVAL, SAME, |e| {
         let (tx, _rx) = e.dgram_pair()?;
         let (r, _w) = ctx(sys::pipe(), "pipe")?;
-        Ok(tx.send_msg(b"x", None, None, &[r.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
+        let fds: Vec<_> = (0..254).map(|_| r.as_fd()).collect();
+        Ok(tx.send_msg(b"x", None, None, &fds, libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
-    row!(v, "sendmsg", "`SCM_RIGHTS` with one descriptor", "connected seqpacket socket", EOPNOTSUPP, OK, |e| {
+    row!(v, "sendmsg", "`SCM_RIGHTS` with descriptor −2", "connected seqpacket socket", EBADF, SAME, |e| {
         let (c, _acc) = e.seq_pair()?;
-        let (r, _w) = ctx(sys::pipe(), "pipe")?;
-        Ok(c.send_msg(b"x", None, None, &[r.as_fd()], libc::MSG_DONTWAIT).sys().map(|_| ()))
+        // SAFETY: the number is only passed to the kernel (−1 cannot be a
+        // BorrowedFd).
+        let bad = unsafe { std::os::fd::BorrowedFd::borrow_raw(-2) };
+        Ok(c.send_msg(b"x", None, None, &[bad], libc::MSG_DONTWAIT).sys().map(|_| ()))
     });
     row!(v, "sendmsg", "`SCM_CREDENTIALS` with `cmsg_len` `CMSG_LEN(8)`", "connected dgram socket", EINVAL, SAME, |e| {
         let me = Creds::mine();

@@ -375,6 +375,72 @@ pub fn cases(af: i32) -> Vec<Case> {
         )
     });
 
+    case!(v, "faults", "sendmsg with SCM_RIGHTS to a datagram group of three: a failed send holds no descriptor", |af| {
+        struct St {
+            _owner: Socket,
+            ms: Vec<Socket>,
+            tx: Socket,
+            r: Option<std::os::fd::OwnedFd>,
+            w: std::os::fd::OwnedFd,
+            ctl: [u64; 4],
+            name: (libc::sockaddr_un, libc::socklen_t),
+        }
+        sweep(
+            "sendmsg SCM_RIGHTS",
+            ALLOC_SEND,
+            || {
+                let (owner, a) = mcast::dgram_group(af);
+                let ms = mcast::members(af, &a, 3, 0);
+                let tx = mcast::sock(af, D);
+                let (r, w) = sys::pipe().map_err(|e| format!("pipe: {e:?}"))?;
+                let mut ctl = [0u64; 4];
+                // SAFETY: one SCM_RIGHTS header with one descriptor, inside `ctl`.
+                unsafe {
+                    let c = ctl.as_mut_ptr().cast::<libc::cmsghdr>();
+                    (*c).cmsg_len = libc::CMSG_LEN(4) as _;
+                    (*c).cmsg_level = libc::SOL_SOCKET;
+                    (*c).cmsg_type = libc::SCM_RIGHTS;
+                    std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>(), r.as_raw_fd());
+                }
+                let name = a.to_raw(tx.family() as libc::sa_family_t);
+                Ok(St { _owner: owner, ms, tx, r: Some(r), w, ctl, name })
+            },
+            // Nothing here allocates in userspace: the message is built in setup.
+            |st| {
+                let data = [b'm'];
+                let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: 1 };
+                // SAFETY: all-zero is a valid msghdr; every pointer set below
+                // is valid for its length during the call.
+                let r = unsafe {
+                    let mut m: libc::msghdr = std::mem::zeroed();
+                    m.msg_name = std::ptr::addr_of_mut!(st.name.0).cast();
+                    m.msg_namelen = st.name.1;
+                    m.msg_iov = &mut iov;
+                    m.msg_iovlen = 1;
+                    m.msg_control = st.ctl.as_mut_ptr().cast();
+                    m.msg_controllen = libc::CMSG_SPACE(4) as _;
+                    libc::sendmsg(st.tx.as_raw_fd(), &m, libc::MSG_DONTWAIT)
+                };
+                if r < 0 {
+                    Err(Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)))
+                } else {
+                    Ok(r as usize)
+                }
+            },
+            |st, r| {
+                for (i, m) in st.ms.iter().enumerate() {
+                    let mut buf = [0u8; 8];
+                    let got = m.recv_msg(&mut buf, libc::MSG_DONTWAIT).map(|m| m.fds.len()).map_err(|e| e.raw_os_error());
+                    let want = if r.is_ok() { Ok(1) } else { Err(Some(libc::EAGAIN)) };
+                    expect(&format!("member {i} received (descriptors)"), got, want)?;
+                }
+                drop(st.r.take());
+                // No read end left anywhere: nothing kept a reference.
+                expect("write to the pipe", sys::write(&st.w, b"x").err(), Some(Errno(libc::EPIPE)))
+            },
+        )
+    });
+
     case!(v, "faults", "JOIN_GROUP: a datagram group with two members", |af| {
         struct St {
             _owner: Socket,

@@ -224,7 +224,38 @@ pub fn cases(af: i32) -> Vec<Case> {
     case!(v, "hostile", "malformed ancillary data -> EINVAL as AF_UNIX (a zero cmsg_len used to wedge the CPU)", |af| {
         malformed_cmsgs(af)
     });
-    case!(v, "hostile", "SCM_RIGHTS after malformed data -> EINVAL; forged SCM_CREDENTIALS as nobody -> EPERM", |af| {
+    case!(v, "hostile", "SCM_RIGHTS then a malformed header -> EINVAL as AF_UNIX, the descriptor taken is released", |af| {
+        for fam in [libc::AF_UNIX, af] {
+            let (rx, tx, a) = if fam == libc::AF_UNIX {
+                let rx = sys::socket(libc::AF_UNIX, D, 0).expect("socket");
+                let a = fresh("hr-unix");
+                rx.bind(&a).sys().expect("bind AF_UNIX");
+                (rx, sys::socket(libc::AF_UNIX, D, 0).expect("socket"), a)
+            } else {
+                pair(af)
+            };
+            let (r, w) = sys::pipe().expect("pipe");
+            let mut buf = [0u64; 8];
+            // SAFETY: CMSG_* on a buffer of 64 bytes: one SCM_RIGHTS header
+            // with one descriptor (24 bytes with padding), then a header
+            // whose cmsg_len is 0 (the rest of the buffer is zero).
+            let controllen = unsafe {
+                let c = buf.as_mut_ptr().cast::<libc::cmsghdr>();
+                (*c).cmsg_len = libc::CMSG_LEN(4) as _;
+                (*c).cmsg_level = libc::SOL_SOCKET;
+                (*c).cmsg_type = libc::SCM_RIGHTS;
+                std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>(), r.as_raw_fd());
+                libc::CMSG_SPACE(4) as usize + std::mem::size_of::<libc::cmsghdr>()
+            };
+            let res = send_raw_control(&tx, Some(&a), &mut buf, controllen);
+            expect_eq(&format!("family {fam}"), res, Err(Errno(libc::EINVAL)))?;
+            expect_eq(&format!("nothing queued on family {fam}"), client::recv(&rx, 8, DONTWAIT).err(), Some(Errno(libc::EAGAIN)))?;
+            drop(r);
+            expect_eq(&format!("read end released on family {fam}"), sys::write(&w, b"x"), Err(Errno(libc::EPIPE)))?;
+        }
+        Ok(())
+    });
+    case!(v, "hostile", "forged SCM_CREDENTIALS as nobody -> EPERM", |af| {
         let status = in_child(move || {
             let (rx, tx, a) = pair(af);
             // SAFETY: dropping privileges in the child.

@@ -17,6 +17,7 @@ mod badinput;
 mod client;
 mod diff;
 mod family;
+mod fds;
 mod faults;
 mod filters;
 mod groups;
@@ -64,6 +65,7 @@ fn main() {
         cases.extend(seqgroups::cases(af));
         cases.extend(identity::cases(af));
         cases.extend(typed::cases(af));
+        cases.extend(fds::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
         cases.extend(badinput::cases(af));

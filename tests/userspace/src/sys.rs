@@ -445,6 +445,8 @@ pub struct Received {
     pub from: SockAddr,
     pub flags: i32,
     pub creds: Vec<Creds>,
+    /// Descriptors passed (SCM_RIGHTS), now owned here.
+    pub fds: Vec<OwnedFd>,
 }
 
 impl fmt::Debug for Received {
@@ -489,6 +491,14 @@ fn parse_control(m: &libc::msghdr, out: &mut Received) {
                 let u: libc::ucred = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
                 out.creds.push(Creds::from_ucred(&u));
             }
+            if ((*c).cmsg_level, (*c).cmsg_type) == (libc::SOL_SOCKET, libc::SCM_RIGHTS) {
+                let n = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / size_of::<i32>();
+                let data = libc::CMSG_DATA(c).cast::<i32>();
+                for i in 0..n {
+                    // The kernel installed each descriptor for us.
+                    out.fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
+                }
+            }
             c = libc::CMSG_NXTHDR(m, c);
         }
     }
@@ -524,7 +534,7 @@ pub fn recvmsg(fd: &impl AsRawFd, opts: &RecvOpts, flags: i32) -> SysResult<Rece
     let ret = check(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut m, flags) } as _)? as usize;
     buf.truncate(ret.min(total));
     from.len = m.msg_namelen;
-    let mut out = Received { ret, data: buf, from, flags: m.msg_flags, creds: Vec::new() };
+    let mut out = Received { ret, data: buf, from, flags: m.msg_flags, creds: Vec::new(), fds: Vec::new() };
     parse_control(&m, &mut out);
     Ok(out)
 }
@@ -579,7 +589,7 @@ pub fn recvmmsg(fd: &impl AsRawFd, n: usize, cap: usize, flags: i32, timeout_ms:
         .map(|((h, mut b), mut from)| {
             b.truncate((h.msg_len as usize).min(cap));
             from.len = h.msg_hdr.msg_namelen;
-            Received { ret: h.msg_len as usize, data: b, from, flags: h.msg_hdr.msg_flags, creds: Vec::new() }
+            Received { ret: h.msg_len as usize, data: b, from, flags: h.msg_hdr.msg_flags, creds: Vec::new(), fds: Vec::new() }
         })
         .collect())
 }

@@ -81,8 +81,9 @@ fn timeval_of(timeout: Option<Duration>) -> libc::timeval {
 }
 
 /// The room [`Socket::recv_msg`] gives ancillary data: credentials, the
-/// drop counter and up to 32 descriptors, in `u64`s for cmsghdr alignment.
-const CONTROL_WORDS: usize = 64;
+/// drop counter, the sender id and `SCM_MAX_FD` (253) descriptors, in
+/// `u64`s for cmsghdr alignment.
+const CONTROL_WORDS: usize = 160;
 
 /// What [`Socket::recv_msg`] reports besides the data.
 #[derive(Debug)]
