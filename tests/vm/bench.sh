@@ -4,4 +4,8 @@
 # clock runs under emulation.
 echo "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, family $(cat /sys/module/mcast_unix/parameters/family)"
 echo "net.unix.max_dgram_qlen=$(cat /proc/sys/net/unix/max_dgram_qlen) net.core.rmem_default=$(cat /proc/sys/net/core/rmem_default)"
+# udp_mcast: loopback up and multicast-capable, with a route for the
+# multicast range (the sender also names lo with IP_MULTICAST_IF).
+ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo \
+  || echo "bench.sh: could not set up lo for multicast"
 exec /mcast-bench "$@"

@@ -2,13 +2,17 @@
 //!
 //! Every receiver is a thread blocked in `recv` (or `recvmmsg` with
 //! MSG_WAITFORONE) on its own socket. Messages carry a header
-//! `[seq u64][send time u64 (CLOCK_MONOTONIC ns)][kind u64]`:
+//! `[seq u64][send time u64 (CLOCK_MONOTONIC ns)][kind | phase number << 8]`;
+//! a receiver ignores messages of an earlier phase (repeated ENDs, see
+//! below):
 //!
 //! - throughput: the sender sends as fast as its blocking sends let it for
 //!   a time budget, the last message marked END. Each receiver counts what
 //!   it got and checks the sequence (a gap is a loss, a step back a
 //!   duplicate or reordering). Delivered/s is the sum over receivers over
-//!   the time from the first send to the last receiver's END.
+//!   the time from the first send to the last receiver's END. A system that
+//!   can lose messages (UDP) gets the END again every 100 ms until every
+//!   receiver has seen one.
 //! - latency: one message at a time; the sender waits until every receiver
 //!   has it, then sends the next. Each receiver records receive time minus
 //!   the send time in the payload; the latency of a message is its maximum
@@ -44,6 +48,7 @@ enum Phase {
 #[derive(Clone, Copy)]
 struct Cmd {
     phase: Phase,
+    number: u64,
     size: usize,
     mmsg: bool,
 }
@@ -59,6 +64,8 @@ struct Shared {
     last_ns: AtomicU64,
     lat: Vec<AtomicU64>,
     remaining: AtomicUsize,
+    /// Receivers that have ended the phase.
+    done: AtomicUsize,
     sender: Thread,
 }
 
@@ -97,7 +104,7 @@ impl Receivers {
         let sh = std::sync::Arc::new(Shared {
             n: fds.len(),
             barrier: Barrier::new(fds.len() + 1),
-            cmd: Mutex::new(Cmd { phase: Phase::Quit, size: 0, mmsg: false }),
+            cmd: Mutex::new(Cmd { phase: Phase::Quit, number: 0, size: 0, mmsg: false }),
             delivered: AtomicU64::new(0),
             lost: AtomicU64::new(0),
             bad: AtomicU64::new(0),
@@ -105,6 +112,7 @@ impl Receivers {
             last_ns: AtomicU64::new(0),
             lat: (0..MAX_LAT).map(|_| AtomicU64::new(0)).collect(),
             remaining: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
             sender: thread::current(),
         });
         let mut threads = Vec::with_capacity(fds.len());
@@ -118,12 +126,36 @@ impl Receivers {
         Ok(Receivers { sh, threads })
     }
 
-    fn begin(&self, phase: Phase, size: usize, mmsg: bool) {
-        *self.sh.cmd.lock().unwrap() = Cmd { phase, size, mmsg };
+    /// Starts a phase; returns its number.
+    fn begin(&self, phase: Phase, size: usize, mmsg: bool) -> u64 {
+        let number = {
+            let mut c = self.sh.cmd.lock().unwrap();
+            *c = Cmd { phase, number: c.number + 1, size, mmsg };
+            c.number
+        };
         for a in [&self.sh.delivered, &self.sh.lost, &self.sh.bad, &self.sh.timeouts, &self.sh.last_ns] {
             a.store(0, SeqCst);
         }
+        self.sh.done.store(0, SeqCst);
         self.sh.barrier.wait();
+        number
+    }
+
+    /// Sends END of phase `number` (again every 100 ms if the system
+    /// can lose it) and waits for every receiver to end the phase.
+    fn end(&self, setup: &Setup, msg: &mut [u8], seq: u64, number: u64) -> io::Result<()> {
+        header(msg, seq, sys::mono_ns(), END, number);
+        setup.send(msg)?;
+        let mut last = sys::mono_ns();
+        while self.sh.done.load(SeqCst) < self.sh.n {
+            thread::park_timeout(Duration::from_millis(20));
+            if setup.lossy() && sys::mono_ns() - last > 100_000_000 {
+                setup.send(msg)?;
+                last = sys::mono_ns();
+            }
+        }
+        self.sh.barrier.wait();
+        Ok(())
     }
 
     /// A throughput phase of about `budget` (at most `max_msgs` messages),
@@ -145,30 +177,26 @@ impl Receivers {
         let relay_clock = setup.relay_thread().map(sys::thread_clock).transpose()?;
 
         // Throughput.
-        self.begin(Phase::Throughput, size, mmsg);
+        let number = self.begin(Phase::Throughput, size, mmsg);
         let (cpu0, proc0, relay0) = (sys::thread_cpu_ns(), sys::process_cpu_ns(), relay_clock.map(sys::clock_of));
         let t0 = sys::mono_ns();
         let deadline = t0 + budget.as_nanos() as u64;
         let mut seq = 0u64;
         let res = loop {
             let now = sys::mono_ns();
-            let last = seq + 1 >= max_msgs || now >= deadline;
-            header(&mut msg, seq, now, if last { END } else { DATA });
+            if seq + 1 >= max_msgs || now >= deadline {
+                break Ok(());
+            }
+            header(&mut msg, seq, now, DATA, number);
             if let Err(e) = setup.send(&msg) {
                 break Err(e);
             }
             seq += 1;
-            if last {
-                break Ok(());
-            }
         };
+        // A failed send leaves the receivers waiting: they time out.
+        res.and_then(|()| self.end(setup, &mut msg, seq, number))?;
+        seq += 1;
         let cpu = sys::thread_cpu_ns() - cpu0;
-        if let Err(e) = res {
-            // The receivers time out and reach the barrier.
-            sh.barrier.wait();
-            return Err(e);
-        }
-        sh.barrier.wait();
         let (proc1, relay1) = (sys::process_cpu_ns(), relay_clock.map(sys::clock_of));
         let seconds = (sh.last_ns.load(SeqCst).max(t0 + 1) - t0) as f64 / 1e9;
         let delivered = sh.delivered.load(SeqCst);
@@ -194,15 +222,15 @@ impl Receivers {
         for l in &sh.lat {
             l.store(0, SeqCst);
         }
-        self.begin(Phase::Latency, size, mmsg);
+        let number = self.begin(Phase::Latency, size, mmsg);
         let t0 = sys::mono_ns();
         let deadline = t0 + lat_budget.as_nanos() as u64;
         let mut i = 0;
-        let mut res = Ok(());
+        let mut res: io::Result<()> = Ok(());
         while i < MAX_LAT && (i < min_lat || sys::mono_ns() < deadline) {
             sh.remaining.store(sh.n, SeqCst);
             let now = sys::mono_ns();
-            header(&mut msg, i as u64, now, LAT);
+            header(&mut msg, i as u64, now, LAT, number);
             if let Err(e) = setup.send(&msg) {
                 res = Err(e);
                 break;
@@ -217,12 +245,7 @@ impl Receivers {
             }
             i += 1;
         }
-        if res.is_ok() {
-            header(&mut msg, i as u64, sys::mono_ns(), END);
-            res = setup.send(&msg);
-        }
-        sh.barrier.wait();
-        res?;
+        res.and_then(|()| self.end(setup, &mut msg, i as u64, number))?;
         let mut v: Vec<u64> = sh.lat[..i].iter().map(|a| a.load(SeqCst)).filter(|&x| x > 0).collect();
         v.sort_unstable();
         m.lat_samples = v.len();
@@ -245,10 +268,10 @@ impl Drop for Receivers {
     }
 }
 
-fn header(msg: &mut [u8], seq: u64, ts: u64, kind: u64) {
+fn header(msg: &mut [u8], seq: u64, ts: u64, kind: u64, phase: u64) {
     msg[..8].copy_from_slice(&seq.to_ne_bytes());
     msg[8..16].copy_from_slice(&ts.to_ne_bytes());
-    msg[16..HDR].copy_from_slice(&kind.to_ne_bytes());
+    msg[16..HDR].copy_from_slice(&(kind | phase << 8).to_ne_bytes());
 }
 
 fn word(m: &[u8], i: usize) -> u64 {
@@ -296,6 +319,10 @@ fn receiver(fd: RawFd, sh: &Shared) {
                     continue;
                 }
                 let (seq, ts, kind) = (word(m, 0), word(m, 1), word(m, 2));
+                if kind >> 8 != cmd.number {
+                    continue; // an earlier phase's
+                }
+                let kind = kind & 0xff;
                 match (cmd.phase, kind) {
                     (Phase::Throughput, DATA | END) => {
                         got += 1;
@@ -327,6 +354,9 @@ fn receiver(fd: RawFd, sh: &Shared) {
         sh.bad.fetch_add(bad, SeqCst);
         sh.last_ns.fetch_max(last, SeqCst);
         drop(buf);
+        if sh.done.fetch_add(1, SeqCst) + 1 == sh.n {
+            sh.sender.unpark();
+        }
         sh.barrier.wait();
     }
 }

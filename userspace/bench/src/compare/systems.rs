@@ -159,11 +159,17 @@ impl Setup {
         }
     }
 
+    /// Whether the system may drop a message (UDP, when a receive buffer
+    /// is full).
+    pub fn lossy(&self) -> bool {
+        self.kind == Kind::UdpMcast
+    }
+
     /// The relay thread (broker only), for its CPU clock.
     pub fn relay_thread(&self) -> Option<libc::pthread_t> {
         use std::os::unix::thread::JoinHandleExt;
         match &self.sender {
-            Sender::Broker { relay: Some(h), .. } => Some(h.as_pthread_t()),
+            Sender::Broker { relay: Some(h), .. } => Some(h.as_pthread_t() as libc::pthread_t),
             _ => None,
         }
     }
