@@ -21,8 +21,11 @@ pub const JSON_END: &str = "mcast-bench: results json end";
 pub struct Plan {
     pub receivers: Vec<usize>,
     pub sizes: Vec<usize>,
-    /// Wall time of one throughput phase.
+    /// Sending time of one throughput phase (then the receivers drain)...
     pub budget: Duration,
+    /// ...unless the messages sent reach this many deliveries first (so
+    /// that large N do not take forever to drain; at least 8 messages).
+    pub max_deliveries: u64,
     /// Wall time of one latency phase...
     pub lat_budget: Duration,
     /// ...unless it takes longer to get this many samples.
@@ -35,8 +38,9 @@ impl Plan {
             receivers: vec![1, 4, 16, 64, 256, 1024],
             sizes: vec![64, 1024, 16384],
             budget: Duration::from_millis(1000),
-            lat_budget: Duration::from_millis(500),
-            min_lat: 30,
+            max_deliveries: 32768,
+            lat_budget: Duration::from_millis(800),
+            min_lat: 20,
         }
     }
 
@@ -45,6 +49,7 @@ impl Plan {
             receivers: vec![1, 64],
             sizes: vec![64, 16384],
             budget: Duration::from_millis(100),
+            max_deliveries: 4096,
             lat_budget: Duration::from_millis(50),
             min_lat: 5,
         }
@@ -109,10 +114,11 @@ fn us(ns: f64) -> String {
 /// and the JSON at the end.
 pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
     println!(
-        "\n== comparison: {} receivers x {} B payloads x recv/recvmmsg; {} ms throughput + {} ms (>= {} samples) latency each",
+        "\n== comparison: {} receivers x {} B payloads x recv/recvmmsg; throughput: {} ms or {} deliveries, latency: {} ms (>= {} samples)",
         plan.receivers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("/"),
         plan.sizes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("/"),
         plan.budget.as_millis(),
+        plan.max_deliveries,
         plan.lat_budget.as_millis(),
         plan.min_lat
     );
@@ -138,7 +144,7 @@ pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
             for mmsg in [false, true] {
                 for (r, s) in &all {
                     let m = r
-                        .measure(s, size, mmsg, plan.budget, u64::MAX, plan.lat_budget, plan.min_lat)
+                        .measure(s, size, mmsg, plan.budget, (plan.max_deliveries / n as u64).max(8), plan.lat_budget, plan.min_lat)
                         .map_err(|e| with(e, &format!("{} N={n} size={size}", s.kind.name())))?;
                     let rec = Record {
                         system: s.kind.name(),
