@@ -30,6 +30,9 @@ pub struct Plan {
     pub lat_budget: Duration,
     /// ...unless it takes longer to get this many samples.
     pub min_lat: usize,
+    /// Throughput phases per measurement (the systems take turns; the
+    /// median is reported).
+    pub reps: usize,
 }
 
 impl Plan {
@@ -37,10 +40,11 @@ impl Plan {
         Plan {
             receivers: vec![1, 4, 16, 64, 256, 1024],
             sizes: vec![64, 1024, 16384],
-            budget: Duration::from_millis(1000),
-            max_deliveries: 32768,
+            budget: Duration::from_millis(400),
+            max_deliveries: 16384,
             lat_budget: Duration::from_millis(800),
             min_lat: 20,
+            reps: 3,
         }
     }
 
@@ -52,6 +56,7 @@ impl Plan {
             max_deliveries: 4096,
             lat_budget: Duration::from_millis(50),
             min_lat: 5,
+            reps: 1,
         }
     }
 }
@@ -82,7 +87,7 @@ impl Record {
                 "\"delivered_per_s\": {}, \"sender_cpu_ns_per_msg\": {}, \"p50_ns\": {}, \"p99_ns\": {}, ",
                 "\"total_cpu_ns_per_msg\": {}, \"relay_cpu_ns_per_msg\": {}, \"sent\": {}, \"delivered\": {}, ",
                 "\"lost\": {}, \"bad\": {}, \"timeouts\": {}, \"seconds\": {:.3}, \"latency_samples\": {}, ",
-                "\"latency_lost\": {}}}"
+                "\"latency_lost\": {}, \"reps\": {}, \"delivered_per_s_spread\": {:.3}}}"
             ),
             self.system,
             self.receivers,
@@ -101,7 +106,9 @@ impl Record {
             m.timeouts,
             m.seconds,
             m.lat_samples,
-            m.lat_lost
+            m.lat_lost,
+            m.reps,
+            m.spread
         )
     }
 }
@@ -114,17 +121,18 @@ fn us(ns: f64) -> String {
 /// and the JSON at the end.
 pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
     println!(
-        "\n== comparison: {} receivers x {} B payloads x recv/recvmmsg; throughput: {} ms or {} deliveries, latency: {} ms (>= {} samples)",
+        "\n== comparison: {} receivers x {} B payloads x recv/recvmmsg; throughput: median of {}, each {} ms or {} deliveries; latency: {} ms (>= {} samples)",
         plan.receivers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("/"),
         plan.sizes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("/"),
+        plan.reps,
         plan.budget.as_millis(),
         plan.max_deliveries,
         plan.lat_budget.as_millis(),
         plan.min_lat
     );
     println!(
-        "{:<14} {:>5} {:>6} {:>8} {:>12} {:>11} {:>10} {:>10} {:>8} {:>7}",
-        "system", "N", "size", "recv", "delivered/s", "send_cpu_us", "p50_us", "p99_us", "lost", "secs"
+        "{:<14} {:>5} {:>6} {:>8} {:>12} {:>7} {:>11} {:>10} {:>10} {:>8} {:>7}",
+        "system", "N", "size", "recv", "delivered/s", "spread", "send_cpu_us", "p50_us", "p99_us", "lost", "secs"
     );
     let mut records = Vec::new();
     for &n in &plan.receivers {
@@ -142,10 +150,23 @@ pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
         println!("(N = {n}: set up in {:.1} s)", t0.elapsed().as_secs_f64());
         for &size in &plan.sizes {
             for mmsg in [false, true] {
-                for (r, s) in &all {
-                    let m = r
-                        .measure(s, size, mmsg, plan.budget, (plan.max_deliveries / n as u64).max(8), plan.lat_budget, plan.min_lat)
-                        .map_err(|e| with(e, &format!("{} N={n} size={size}", s.kind.name())))?;
+                let max_msgs = (plan.max_deliveries / n as u64).max(8);
+                let mut tput: Vec<Vec<Measured>> = vec![Vec::new(); all.len()];
+                for rep in 0..plan.reps {
+                    // Each repetition starts with another system.
+                    for k in 0..all.len() {
+                        let j = (k + rep) % all.len();
+                        let (r, s) = &all[j];
+                        let m = r
+                            .throughput(s, size, mmsg, plan.budget, max_msgs)
+                            .map_err(|e| with(e, &format!("{} N={n} size={size}", s.kind.name())))?;
+                        tput[j].push(m);
+                    }
+                }
+                for ((r, s), t) in all.iter().zip(&tput) {
+                    let mut m = Measured::combine(t);
+                    r.latency(s, size, mmsg, plan.lat_budget, plan.min_lat, &mut m)
+                        .map_err(|e| with(e, &format!("{} N={n} size={size} (latency)", s.kind.name())))?;
                     let rec = Record {
                         system: s.kind.name(),
                         receivers: n,
@@ -155,12 +176,13 @@ pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
                     };
                     let m = &rec.m;
                     println!(
-                        "{:<14} {:>5} {:>6} {:>8} {:>12.0} {:>11} {:>10} {:>10} {:>8} {:>7.2}{}",
+                        "{:<14} {:>5} {:>6} {:>8} {:>12.0} {:>6.0}% {:>11} {:>10} {:>10} {:>8} {:>7.2}{}",
                         rec.system,
                         n,
                         size,
                         rec.recv_mode,
                         m.delivered_per_s,
+                        m.spread * 100.0,
                         us(m.sender_cpu_ns_per_msg),
                         us(m.p50_ns),
                         us(m.p99_ns),

@@ -69,8 +69,15 @@ struct Shared {
     sender: Thread,
 }
 
-/// Results of one throughput and one latency phase.
+/// Results of a throughput phase (or the median of several) and a
+/// latency phase.
+#[derive(Clone)]
 pub struct Measured {
+    /// Throughput phases measured (the rates and CPU times are their
+    /// medians, the counts their sums).
+    pub reps: usize,
+    /// (max - min) / median of the phases' delivered/s.
+    pub spread: f64,
     pub sent: u64,
     pub delivered: u64,
     pub lost: u64,
@@ -158,19 +165,9 @@ impl Receivers {
         Ok(())
     }
 
-    /// A throughput phase of about `budget` (at most `max_msgs` messages),
-    /// then a latency phase of about `lat_budget` (at least `min_lat`
-    /// samples unless they time out).
-    pub fn measure(
-        &self,
-        setup: &Setup,
-        size: usize,
-        mmsg: bool,
-        budget: Duration,
-        max_msgs: u64,
-        lat_budget: Duration,
-        min_lat: usize,
-    ) -> io::Result<Measured> {
+    /// A throughput phase of about `budget` of sending (at most `max_msgs`
+    /// messages); the latency fields are left empty.
+    pub fn throughput(&self, setup: &Setup, size: usize, mmsg: bool, budget: Duration, max_msgs: u64) -> io::Result<Measured> {
         let sh = &*self.sh;
         let n = sh.n as u64;
         let mut msg = vec![0x5au8; size];
@@ -201,7 +198,9 @@ impl Receivers {
         let seconds = (sh.last_ns.load(SeqCst).max(t0 + 1) - t0) as f64 / 1e9;
         let delivered = sh.delivered.load(SeqCst);
         let sent = seq;
-        let mut m = Measured {
+        Ok(Measured {
+            reps: 1,
+            spread: 0.0,
             sent,
             delivered,
             lost: (sent * n).saturating_sub(delivered).max(sh.lost.load(SeqCst)),
@@ -216,9 +215,22 @@ impl Receivers {
             lat_lost: 0,
             p50_ns: f64::NAN,
             p99_ns: f64::NAN,
-        };
+        })
+    }
 
-        // Latency.
+    /// A latency phase of about `lat_budget` (at least `min_lat` samples
+    /// unless they time out), into `m`.
+    pub fn latency(
+        &self,
+        setup: &Setup,
+        size: usize,
+        mmsg: bool,
+        lat_budget: Duration,
+        min_lat: usize,
+        m: &mut Measured,
+    ) -> io::Result<()> {
+        let sh = &*self.sh;
+        let mut msg = vec![0x5au8; size];
         for l in &sh.lat {
             l.store(0, SeqCst);
         }
@@ -255,7 +267,7 @@ impl Receivers {
         }
         m.timeouts += sh.timeouts.load(SeqCst);
         m.bad += sh.bad.load(SeqCst);
-        Ok(m)
+        Ok(())
     }
 }
 
@@ -358,5 +370,39 @@ fn receiver(fd: RawFd, sh: &Shared) {
             sh.sender.unpark();
         }
         sh.barrier.wait();
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+impl Measured {
+    /// The median of several throughput phases of one system (not empty).
+    pub fn combine(v: &[Measured]) -> Measured {
+        let med = |f: fn(&Measured) -> f64| median(v.iter().map(f).collect());
+        let rates: Vec<f64> = v.iter().map(|m| m.delivered_per_s).collect();
+        let max = rates.iter().copied().fold(f64::MIN, f64::max);
+        let min = rates.iter().copied().fold(f64::MAX, f64::min);
+        let mut m = v[0].clone();
+        m.reps = v.len();
+        m.delivered_per_s = med(|m| m.delivered_per_s);
+        m.spread = (max - min) / m.delivered_per_s;
+        m.sender_cpu_ns_per_msg = med(|m| m.sender_cpu_ns_per_msg);
+        m.total_cpu_ns_per_msg = med(|m| m.total_cpu_ns_per_msg);
+        m.relay_cpu_ns_per_msg = m.relay_cpu_ns_per_msg.map(|_| med(|m| m.relay_cpu_ns_per_msg.unwrap_or(f64::NAN)));
+        m.sent = v.iter().map(|m| m.sent).sum();
+        m.delivered = v.iter().map(|m| m.delivered).sum();
+        m.lost = v.iter().map(|m| m.lost).sum();
+        m.bad = v.iter().map(|m| m.bad).sum();
+        m.timeouts = v.iter().map(|m| m.timeouts).sum();
+        m.seconds = v.iter().map(|m| m.seconds).sum();
+        m
     }
 }
