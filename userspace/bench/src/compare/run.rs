@@ -23,7 +23,7 @@ use super::systems::Setup;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Barrier, Mutex};
+use std::sync::Mutex;
 use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
@@ -55,7 +55,10 @@ struct Cmd {
 
 struct Shared {
     n: usize,
-    barrier: Barrier,
+    /// The phase's number: a receiver that has ended a phase parks until
+    /// it changes (a barrier's mutex would have all N woken receivers
+    /// fight over it at every phase).
+    gen: AtomicU64,
     cmd: Mutex<Cmd>,
     delivered: AtomicU64,
     lost: AtomicU64,
@@ -110,7 +113,7 @@ impl Receivers {
         }
         let sh = std::sync::Arc::new(Shared {
             n: fds.len(),
-            barrier: Barrier::new(fds.len() + 1),
+            gen: AtomicU64::new(0),
             cmd: Mutex::new(Cmd { phase: Phase::Quit, number: 0, size: 0, mmsg: false }),
             delivered: AtomicU64::new(0),
             lost: AtomicU64::new(0),
@@ -126,8 +129,8 @@ impl Receivers {
         for fd in fds {
             let sh = sh.clone();
             let t = thread::Builder::new().stack_size(128 << 10).spawn(move || receiver(fd, &sh));
-            // On an error the threads started wait at the barrier for
-            // good; the program stops on it anyway.
+            // On an error the threads started stay parked for good; the
+            // program stops on it anyway.
             threads.push(t?);
         }
         Ok(Receivers { sh, threads })
@@ -144,7 +147,10 @@ impl Receivers {
             a.store(0, SeqCst);
         }
         self.sh.done.store(0, SeqCst);
-        self.sh.barrier.wait();
+        self.sh.gen.store(number, SeqCst);
+        for t in &self.threads {
+            t.thread().unpark();
+        }
         number
     }
 
@@ -161,7 +167,6 @@ impl Receivers {
                 last = sys::mono_ns();
             }
         }
-        self.sh.barrier.wait();
         Ok(())
     }
 
@@ -219,7 +224,7 @@ impl Receivers {
     }
 
     /// A latency phase of about `lat_budget` (at least `min_lat` samples
-    /// unless they time out), into `m`.
+    /// unless they take more than 4 s), into `m`.
     pub fn latency(
         &self,
         setup: &Setup,
@@ -239,7 +244,12 @@ impl Receivers {
         let deadline = t0 + lat_budget.as_nanos() as u64;
         let mut i = 0;
         let mut res: io::Result<()> = Ok(());
-        while i < MAX_LAT && (i < min_lat || sys::mono_ns() < deadline) {
+        // At least min_lat samples, unless that takes more than 4 s.
+        let hard = t0 + 4_000_000_000;
+        while i < MAX_LAT && {
+            let now = sys::mono_ns();
+            now < deadline || (i < min_lat && now < hard)
+        } {
             sh.remaining.store(sh.n, SeqCst);
             let now = sys::mono_ns();
             header(&mut msg, i as u64, now, LAT, number);
@@ -291,8 +301,12 @@ fn word(m: &[u8], i: usize) -> u64 {
 }
 
 fn receiver(fd: RawFd, sh: &Shared) {
+    let mut seen = 0;
     loop {
-        sh.barrier.wait();
+        while sh.gen.load(SeqCst) == seen {
+            thread::park();
+        }
+        seen = sh.gen.load(SeqCst);
         let cmd = *sh.cmd.lock().unwrap();
         if cmd.phase == Phase::Quit {
             return;
@@ -369,7 +383,6 @@ fn receiver(fd: RawFd, sh: &Shared) {
         if sh.done.fetch_add(1, SeqCst) + 1 == sh.n {
             sh.sender.unpark();
         }
-        sh.barrier.wait();
     }
 }
 
