@@ -20,7 +20,7 @@
 //!   --receivers, --sizes, --budget-ms
 //!                  the comparison's receiver counts, payload sizes and
 //!                  throughput time per measurement (default: 1,4,16,64,
-//!                  256,1024; 64,1024,16384; 1000)
+//!                  256,1024; 64,1024,16384; 300)
 //!   --reps N       ratios: repetitions per variant, the median is reported
 //!                  (default 5)
 //!   --target-ms    ratios: wall time of one repetition of one variant

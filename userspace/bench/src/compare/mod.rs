@@ -40,10 +40,10 @@ impl Plan {
         Plan {
             receivers: vec![1, 4, 16, 64, 256, 1024],
             sizes: vec![64, 1024, 16384],
-            budget: Duration::from_millis(400),
-            max_deliveries: 16384,
-            lat_budget: Duration::from_millis(800),
-            min_lat: 20,
+            budget: Duration::from_millis(300),
+            max_deliveries: 12288,
+            lat_budget: Duration::from_millis(500),
+            min_lat: 15,
             reps: 3,
         }
     }

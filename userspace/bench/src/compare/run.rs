@@ -224,7 +224,7 @@ impl Receivers {
     }
 
     /// A latency phase of about `lat_budget` (at least `min_lat` samples
-    /// unless they take more than 4 s), into `m`.
+    /// unless they take more than 3 s), into `m`.
     pub fn latency(
         &self,
         setup: &Setup,
@@ -244,8 +244,8 @@ impl Receivers {
         let deadline = t0 + lat_budget.as_nanos() as u64;
         let mut i = 0;
         let mut res: io::Result<()> = Ok(());
-        // At least min_lat samples, unless that takes more than 4 s.
-        let hard = t0 + 4_000_000_000;
+        // At least min_lat samples, unless that takes more than 3 s.
+        let hard = t0 + 3_000_000_000;
         while i < MAX_LAT && {
             let now = sys::mono_ns();
             now < deadline || (i < min_lat && now < hard)
