@@ -340,13 +340,17 @@ fn receiver(fd: RawFd, sh: &Shared) {
             last = now;
             for j in 0..k {
                 let m = &buf[j * slot..j * slot + lens[j]];
-                if m.len() != cmd.size {
+                if m.len() < HDR {
                     bad += 1;
                     continue;
                 }
                 let (seq, ts, kind) = (word(m, 0), word(m, 1), word(m, 2));
                 if kind >> 8 != cmd.number {
-                    continue; // an earlier phase's
+                    continue; // an earlier phase's (a repeated END), maybe of another size
+                }
+                if m.len() != cmd.size {
+                    bad += 1;
+                    continue;
                 }
                 let kind = kind & 0xff;
                 match (cmd.phase, kind) {
