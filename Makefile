@@ -4,7 +4,8 @@
 #   make CLIPPY=1   the same, with clippy over the Rust code
 #   make check      everything: setup, host tests, module, VM tests
 #   make demo       boot the test kernel and show the family at work
-#   make bench      boot the test kernel and run the benchmarks (ratios to AF_UNIX)
+#   make bench      boot the perf kernel and run the benchmarks (mcast_unix against
+#                   the alternatives, ratios to AF_UNIX); results in bench/results/
 #   make fuzz       boot the test kernel and run the syscall fuzzer
 #                   (SEED=N OPS=N DURATION=SECS; defaults: random, 1000000, 1200)
 #   make stress     the concurrency stress on the KCSAN kernel (DURATION=60 seconds)

@@ -1,18 +1,36 @@
-//! Benchmarks of mcast_unix, run inside the test VM (tests/vm/bench.sh).
+//! Benchmarks of mcast_unix, run inside the VM (tests/vm/bench.sh).
 //!
 //! Timing under QEMU TCG is emulated, so only ratios between variants
-//! measured in the same run mean anything; each benchmark prints both
-//! variants and their ratio, and the run ends with a summary of lines
-//! `bench: NAME ratio=X.XX` for scripts.
+//! measured in the same run mean anything. Two parts:
 //!
-//! Usage: mcast-bench [--quick] [--reps N] [--target-ms MS] [--family AF]
-//!   --quick      one short repetition of everything (a smoke run)
-//!   --reps N     repetitions per variant, the median is reported (default 5)
-//!   --target-ms  wall time of one repetition of one variant (default 400)
-//!   --family AF  the family to measure (default: the loaded module's);
-//!                with AF_UNIX (1) only the unicast part runs, AF_UNIX
-//!                against itself, to try the benchmark without the module
+//! - the comparison (`compare`): mcast_unix against an AF_UNIX send loop,
+//!   AF_UNIX sendmmsg, a relay daemon and UDP multicast on loopback, for
+//!   N receivers and several payload sizes; it ends with the records as
+//!   JSON, which scripts/bench turns into bench/results/;
+//! - the ratios (`ratios`): unicast against AF_UNIX, a group send against
+//!   a unicast loop, filters; each benchmark prints both variants and their
+//!   ratio, and the part ends with a summary of lines `bench: NAME
+//!   ratio=X.XX` for scripts.
+//!
+//! Usage: mcast-bench [--quick] [--only compare|ratios] [--receivers N,N..]
+//!                    [--sizes B,B..] [--budget-ms MS] [--reps N]
+//!                    [--target-ms MS] [--family AF]
+//!   --quick        everything, short (a smoke run)
+//!   --only PART    one part only
+//!   --receivers, --sizes, --budget-ms
+//!                  the comparison's receiver counts, payload sizes and
+//!                  throughput time per measurement (default: 1,4,16,64,
+//!                  256,1024; 64,1024,16384; 300)
+//!   --reps N       ratios: repetitions per variant, the median is reported
+//!                  (default 5)
+//!   --target-ms    ratios: wall time of one repetition of one variant
+//!                  (default 400)
+//!   --family AF    the family to measure (default: the loaded module's);
+//!                  with AF_UNIX (1) the comparison leaves mcast_unix out
+//!                  and only the unicast ratios run, AF_UNIX against
+//!                  itself, to try the benchmark without the module
 
+mod compare;
 mod groups;
 mod measure;
 mod unicast;
@@ -57,7 +75,9 @@ pub fn set_rcvtimeo(s: &Socket, d: Duration) -> io::Result<()> {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("mcast-bench: {msg}\nusage: mcast-bench [--quick] [--reps N] [--target-ms MS] [--family AF]");
+    eprintln!(
+        "mcast-bench: {msg}\nusage: mcast-bench [--quick] [--only compare|ratios] [--receivers N,N..] [--sizes B,B..]\n                   [--budget-ms MS] [--reps N] [--target-ms MS] [--family AF]"
+    );
     std::process::exit(2);
 }
 
@@ -65,18 +85,50 @@ fn number<T: std::str::FromStr>(opt: &str, v: Option<String>) -> T {
     v.and_then(|v| v.parse().ok()).unwrap_or_else(|| usage(&format!("{opt} takes a number")))
 }
 
+fn list(opt: &str, v: Option<String>) -> Vec<usize> {
+    let v = v.unwrap_or_default();
+    let l: Option<Vec<usize>> = v.split(',').map(|x| x.parse().ok().filter(|&x| x > 0)).collect();
+    l.filter(|l| !l.is_empty()).unwrap_or_else(|| usage(&format!("{opt} takes numbers separated by commas")))
+}
+
 fn main() {
     let mut cfg = Config { reps: 5, target: Duration::from_millis(400) };
+    let mut plan = compare::Plan::full();
+    let (mut receivers, mut sizes, mut budget) = (None, None, None);
+    let (mut do_compare, mut do_ratios) = (true, true);
     let mut family = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--quick" => cfg = Config { reps: 1, target: Duration::from_millis(10) },
+            "--quick" => {
+                cfg = Config { reps: 1, target: Duration::from_millis(10) };
+                plan = compare::Plan::quick();
+            }
+            "--only" => match args.next().as_deref() {
+                Some("compare") => do_ratios = false,
+                Some("ratios") => do_compare = false,
+                _ => usage("--only takes compare or ratios"),
+            },
+            "--receivers" => receivers = Some(list("--receivers", args.next())),
+            "--sizes" => sizes = Some(list("--sizes", args.next())),
+            "--budget-ms" => budget = Some(Duration::from_millis(number("--budget-ms", args.next()))),
             "--reps" => cfg.reps = number::<usize>("--reps", args.next()).max(1),
             "--target-ms" => cfg.target = Duration::from_millis(number("--target-ms", args.next())),
             "--family" => family = Some(number::<i32>("--family", args.next())),
             _ => usage(&format!("unknown argument {a}")),
         }
+    }
+    if let Some(r) = receivers {
+        plan.receivers = r;
+    }
+    if let Some(s) = sizes {
+        if s.iter().any(|&s| s < 64) {
+            usage("--sizes: at least 64 bytes");
+        }
+        plan.sizes = s;
+    }
+    if let Some(b) = budget {
+        plan.budget = b;
     }
     let family = match family.map_or_else(mcast_unix::family, Ok) {
         Ok(f) => f,
@@ -85,23 +137,30 @@ fn main() {
             std::process::exit(1);
         }
     };
-    // Room for the groups' sockets.
-    let lim = libc::rlimit { rlim_cur: 4096, rlim_max: 4096 };
+    // Room for the groups' sockets: the comparison holds five systems of up
+    // to 1024 receivers open at once.
+    let lim = libc::rlimit { rlim_cur: 16384, rlim_max: 16384 };
     // SAFETY: plain system call with a valid struct.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
 
-    println!(
-        "mcast-bench: family {family}, {} repetitions of ~{} ms per variant, medians",
-        cfg.reps,
-        cfg.target.as_millis()
-    );
     let t0 = Instant::now();
-    let mut out = Vec::new();
-    if let Err(e) = run(&cfg, family, &mut out) {
-        eprintln!("mcast-bench: {e}");
-        std::process::exit(1);
+    println!("mcast-bench: family {family}");
+    if do_compare {
+        if let Err(e) = compare::run(&plan, family) {
+            eprintln!("mcast-bench: comparison: {e}");
+            std::process::exit(1);
+        }
+        println!("mcast-bench: comparison done at {:.0} s", t0.elapsed().as_secs_f64());
     }
-    summary(&out);
+    if do_ratios {
+        println!("\n== ratios: {} repetitions of ~{} ms per variant, medians", cfg.reps, cfg.target.as_millis());
+        let mut out = Vec::new();
+        if let Err(e) = run(&cfg, family, &mut out) {
+            eprintln!("mcast-bench: {e}");
+            std::process::exit(1);
+        }
+        summary(&out);
+    }
     println!("mcast-bench: {:.0} s", t0.elapsed().as_secs_f64());
 }
 
