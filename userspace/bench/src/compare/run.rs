@@ -111,6 +111,10 @@ impl Receivers {
             let tv = libc::timeval { tv_sec: RX_TIMEOUT.as_secs() as _, tv_usec: 0 };
             sys::setopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
         }
+        // A send blocked for good (a receiver that stopped reading) fails
+        // the run with EAGAIN instead of hanging it.
+        let tv = libc::timeval { tv_sec: 4 * RX_TIMEOUT.as_secs() as libc::time_t, tv_usec: 0 };
+        sys::setopt(setup.sender_fd(), libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv)?;
         let sh = std::sync::Arc::new(Shared {
             n: fds.len(),
             gen: AtomicU64::new(0),
@@ -160,7 +164,14 @@ impl Receivers {
         header(msg, seq, sys::mono_ns(), END, number);
         setup.send(msg)?;
         let mut last = sys::mono_ns();
+        // Receivers give up on a phase after RX_TIMEOUT without a message:
+        // not ending long after that is a hang, reported rather than waited on.
+        let give_up = last + 4 * RX_TIMEOUT.as_nanos() as u64;
         while self.sh.done.load(SeqCst) < self.sh.n {
+            if sys::mono_ns() > give_up {
+                let done = self.sh.done.load(SeqCst);
+                return Err(crate::invalid(&format!("only {done} of {} receivers ended the phase", self.sh.n)));
+            }
             thread::park_timeout(Duration::from_millis(20));
             if setup.lossy() && sys::mono_ns() - last > 100_000_000 {
                 setup.send(msg)?;

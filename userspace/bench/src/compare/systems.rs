@@ -122,6 +122,9 @@ impl Setup {
                 let relay_addr = addr("relay")?;
                 relay_sock.bind(&relay_addr)?;
                 let out = sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM)?;
+                // Like the other senders' (run.rs): a hang becomes an error.
+                let tv = libc::timeval { tv_sec: 60, tv_usec: 0 };
+                sys::setopt(out.as_raw_fd(), libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv)?;
                 let relay = std::thread::Builder::new()
                     .name("relay".into())
                     .spawn(move || relay(relay_sock, out, to))?;
@@ -156,6 +159,14 @@ impl Setup {
             Sender::Udp { fd, to } => {
                 sys::send_to(fd.as_raw_fd(), msg, to, std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t)
             }
+        }
+    }
+
+    /// The sending socket (for broker, the one to the relay).
+    pub fn sender_fd(&self) -> RawFd {
+        match &self.sender {
+            Sender::Group { s, .. } | Sender::Broker { s, .. } => s.as_raw_fd(),
+            Sender::Loop { fd, .. } | Sender::Mmsg { fd, .. } | Sender::Udp { fd, .. } => fd.as_raw_fd(),
         }
     }
 
