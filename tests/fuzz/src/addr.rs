@@ -56,6 +56,13 @@ impl SockAddr {
     }
 }
 
+/// The VM's temporary directory, where the fuzzer's paths live.
+macro_rules! vm_tmp {
+    () => {
+        "/tmp"
+    };
+}
+
 /// The pathname of group `g`, if it is a pathname group.
 pub fn group_path(g: usize) -> Option<String> {
     (NABSTRACT..NGROUPS).contains(&g).then(|| format!("/tmp/fz-g{}", g - NABSTRACT))
@@ -70,14 +77,15 @@ pub fn random_path(rng: &mut Rng) -> String {
     }
 }
 
-/// Paths whose lookups fail in each of the ways the address rules list.
+/// Paths whose lookups fail in each of the ways the address rules list
+/// (inside the VM's temporary directory, which main.rs prepares).
 const ODD_PATHS: [&str; 7] = [
-    "/tmp/fz-file",    // a regular file: ECONNREFUSED, EADDRINUSE
-    "/tmp/fz-dir",     // a directory
-    "/tmp/fz-nodir/x", // ENOENT
-    "/tmp/fz-file/x",  // ENOTDIR
+    concat!(vm_tmp!(), "/fz-file"),    // a regular file: ECONNREFUSED, EADDRINUSE
+    concat!(vm_tmp!(), "/fz-dir"),     // a directory
+    concat!(vm_tmp!(), "/fz-nodir", "/x"), // ENOENT: a missing directory
+    concat!(vm_tmp!(), "/fz-file", "/x"),  // ENOTDIR: under a regular file
     "/",
-    "/tmp",
+    vm_tmp!(),
     "relative-fz", // relative to the working directory (/, not writable for nobody)
 ];
 
