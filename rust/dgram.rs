@@ -6,6 +6,7 @@
 
 use crate::defs::{self, AF_UNSPEC};
 use crate::message::{self, Dest};
+use crate::names::Names;
 use crate::socket::bind::{autobind_for_passcred, find_other, parse_dest};
 use crate::socket::ops::SocketType;
 use crate::socket::poll::set_peer;
@@ -79,7 +80,19 @@ fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> ErrnoRes
     let anc = message::check_send(sock, msg, flags)?;
     // The destination, and the sender's own address the message carries.
     let (dest, own) = match msg.dest() {
-        Some(raw) if !raw.is_empty() => (Dest::Addr(parse_dest(sk, raw)?), sk.address()),
+        Some(raw) if !raw.is_empty() => {
+            // The name this socket sent to last: found again without a
+            // look-up if nothing was bound or unbound since.
+            let generation = Names::get().generation();
+            let (known, own) = {
+                let inner = sk.inner();
+                (inner.cached_dest(raw, generation), inner.address().cloned())
+            };
+            match known {
+                Some(to) => (Dest::Known(to), own),
+                None => (Dest::Addr(parse_dest(sk, raw)?), own),
+            }
+        }
         _ => {
             let inner = sk.inner();
             let peer = inner.peer().cloned().ok_or(Errno::ENOTCONN)?;

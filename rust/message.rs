@@ -13,7 +13,8 @@
 use crate::address::Address;
 use crate::defs;
 use crate::group::Group;
-use crate::socket::bind::{find_other, sender_address, Target};
+use crate::names::Names;
+use crate::socket::bind::{find_other, parse_dest, remember_dest, sender_address, Target};
 use crate::socket::poll::set_peer;
 use crate::socket::{Sock, SockRef, SockState, SockType, Socket};
 use crate::sys::errno::{Errno, ErrnoResult};
@@ -33,6 +34,10 @@ pub(crate) enum Dest {
     Peer(SockRef),
     /// A destination address (datagram sendto).
     Addr(Target),
+    /// A sendto's destination the sender found there before, with no bind
+    /// or unbind since ([`crate::socket::bind::LastDest`]); looked up
+    /// afresh from `msg_name` if it turns out closed.
+    Known(SockRef),
     /// The group a seqpacket member was admitted to.
     Group(Arc<Group>),
 }
@@ -73,7 +78,7 @@ pub(crate) fn send(
     len: usize,
     flags: u32,
     anc: Ancillary,
-    dest: Dest,
+    mut dest: Dest,
     own: Option<Arc<Address>>,
 ) -> ErrnoResult<usize> {
     let sk = sock.sk();
@@ -98,9 +103,11 @@ pub(crate) fn send(
     loop {
         let found;
         let other: &Sock = match &dest {
-            Dest::Peer(p) => p,
+            Dest::Peer(p) | Dest::Known(p) => p,
             Dest::Addr(a) => {
+                let generation = Names::get().generation();
                 found = find_other(sk, a)?;
+                remember_dest(sk, generation, a, &found);
                 &found
             }
             Dest::Group(g) => return send_to_group(g, sk, skb, &mut timeo, len),
@@ -159,8 +166,10 @@ pub(crate) fn send(
                 }
                 // A sendto() raced with the receiver's close: look the name
                 // up again (it is gone now: ECONNREFUSED or another socket).
-                if matches!(dest, Dest::Peer(_)) {
-                    return Err(Errno::ECONNREFUSED);
+                match dest {
+                    Dest::Peer(_) => return Err(Errno::ECONNREFUSED),
+                    Dest::Known(_) => dest = Dest::Addr(parse_dest(sk, msg.dest().unwrap_or_default())?),
+                    _ => {}
                 }
             }
         }

@@ -15,6 +15,7 @@ use crate::address::Address;
 use crate::socket::{Sock, SockRef, SockType};
 use crate::sys::errno::{Errno, ErrnoResult};
 use crate::sys::global::Global;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
@@ -34,6 +35,14 @@ impl NameKey {
         Self::abstract_of(sk, addr.clone())
     }
 
+    /// The abstract name of the key, if it is one.
+    pub(crate) fn abstract_name(&self) -> Option<&Address> {
+        match self {
+            NameKey::Abstract { addr, .. } => Some(addr),
+            NameKey::Path(_) => None,
+        }
+    }
+
     /// The key of the abstract name `addr` for sockets like `sk`.
     pub(crate) fn abstract_of(sk: &Sock, addr: Address) -> NameKey {
         NameKey::Abstract { net: sk.net_key(), ty: sk.ty(), addr }
@@ -47,6 +56,10 @@ pub(crate) struct NameSlot(RBTreeNodeReservation<NameKey, SockRef>);
 pub(crate) struct Names {
     #[pin]
     table: SpinLock<RBTree<NameKey, SockRef>>,
+    /// Bumped (under the table's lock) by every bind and unbind: a look-up's
+    /// result is still what a new look-up would find while it has not moved
+    /// (see [`crate::socket::bind::LastDest`]).
+    generation: AtomicU64,
 }
 
 /// The module's name table, installed by the entry layer at init.
@@ -59,7 +72,10 @@ impl Names {
     }
 
     pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Names { table <- kernel::new_spinlock!(RBTree::new(), "mcast_unix_names") })
+        pin_init!(Names {
+            table <- kernel::new_spinlock!(RBTree::new(), "mcast_unix_names"),
+            generation: AtomicU64::new(0),
+        })
     }
 
     /// Memory for one name, allocated before anything that must not be
@@ -76,6 +92,7 @@ impl Names {
             return Err(Errno::EADDRINUSE);
         }
         table.insert(slot.0.into_node(key, sk.get()));
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -85,10 +102,16 @@ impl Names {
     pub(crate) fn remove(&self, key: &NameKey, sk: &Sock) -> Option<SockRef> {
         let mut table = self.table.lock();
         if table.get(key).is_some_and(|owner| owner.is(sk)) {
+            self.generation.fetch_add(1, Ordering::Release);
             table.remove(key)
         } else {
             None
         }
+    }
+
+    /// How many binds and unbinds there have been.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub(crate) fn find(&self, key: &NameKey) -> Option<SockRef> {

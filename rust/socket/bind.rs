@@ -130,6 +130,38 @@ pub(crate) enum Target {
     Abstract(NameKey),
 }
 
+/// The abstract name a datagram socket last sent to with sendto, and the
+/// socket it found there: a send to the same name (the same bytes) finds
+/// the same socket without parsing and looking the name up again, as long as
+/// no name was bound or unbound anywhere since (the name table's
+/// generation). A sender keeps one, so it pins at most one socket, which it
+/// lets go at its close or its next look-up. Pathnames are looked up every
+/// time (the filesystem decides what they name).
+pub(crate) struct LastDest {
+    generation: u64,
+    addr: Address,
+    to: SockRef,
+}
+
+impl LastDest {
+    /// The socket, if `raw` is the name this was made for and nothing was
+    /// bound or unbound since.
+    pub(crate) fn hit(&self, raw: &[u8], generation: u64) -> Option<&SockRef> {
+        (self.generation == generation && self.addr.as_bytes() == raw).then_some(&self.to)
+    }
+}
+
+/// After a look-up of `to` (the name table at `generation` when it began)
+/// found `other`: `sk` remembers it if it is an abstract name.
+pub(crate) fn remember_dest(sk: &Sock, generation: u64, to: &Target, other: &SockRef) {
+    let Target::Abstract(key) = to else { return };
+    let Some(addr) = key.abstract_name() else { return };
+    let new = LastDest { generation, addr: addr.clone(), to: other.clone() };
+    let old = sk.inner().remember_dest(new);
+    // The reference it held goes outside the lock.
+    drop(old);
+}
+
 /// Finds the socket bound to `to` for a connect/sendto from `sk`:
 /// `ENOENT`/`EACCES` from the path lookup, `ECONNREFUSED` if nothing is bound
 /// there, `EPROTOTYPE` if a socket of the other type is.

@@ -72,13 +72,16 @@ pub(crate) fn release(sk: &Sock) {
         g.close();
     }
     leave_all(sk);
-    let (path, peer, pending) = {
+    let (path, peer, pending, last_dest) = {
         let mut inner = sk.inner();
         sk.add_shutdown(defs::SHUTDOWN_MASK);
         sk.set_sk_state(defs::TCP_CLOSE);
         let peer = set_peer(sk, &mut inner, None);
-        (inner.path.take(), peer, core::mem::take(&mut inner.accept_queue))
+        (inner.path.take(), peer, core::mem::take(&mut inner.accept_queue), inner.last_dest.take())
     };
+    // The last sendto's destination is let go (two sockets that sent to
+    // each other would otherwise keep each other).
+    drop(last_dest);
     sk.peer_wait().wake(POLL_WRITE);
     if let Some(peer) = peer {
         if sk.ty() == SockType::Seqpacket {

@@ -154,6 +154,8 @@ pub(crate) struct Inner {
     /// The socket whose `peer_wait` the POLLOUT relay may be hooked on; the
     /// reference keeps that queue alive while the relay may be on it.
     pub(in crate::socket) relay_target: Option<SockRef>,
+    /// Datagram: where the last sendto to an abstract name went.
+    pub(in crate::socket) last_dest: Option<bind::LastDest>,
 }
 
 /// What other modules may read and change under `inner` (the fields are
@@ -242,6 +244,18 @@ impl Inner {
         Ok(self.accept_queue.push(embryo, GFP_ATOMIC)?)
     }
 
+    /// The socket the last sendto found at `raw`, if that still holds at
+    /// the name table's `generation` (see [`bind::LastDest`]).
+    pub(crate) fn cached_dest(&self, raw: &[u8], generation: u64) -> Option<SockRef> {
+        self.last_dest.as_ref()?.hit(raw, generation).cloned()
+    }
+
+    /// Remembers a sendto's destination; the one it replaces is returned,
+    /// to be dropped unlocked.
+    pub(crate) fn remember_dest(&mut self, dest: bind::LastDest) -> Option<bind::LastDest> {
+        self.last_dest.replace(dest)
+    }
+
     /// Takes the oldest pending connection (no allocation).
     pub(crate) fn take_pending(&mut self) -> Option<SockRef> {
         crate::util::vec::remove_at(&mut self.accept_queue, 0, GFP_ATOMIC)
@@ -273,6 +287,7 @@ impl SockState {
                     connecting: false,
                     from_group: None,
                     relay_target: None,
+                    last_dest: None,
                 },
                 "mcast_unix_sock"
             ),

@@ -29,6 +29,48 @@ fn stuck_group(af: i32) -> (Socket, Addr, Socket, Socket, Socket, usize) {
 pub fn cases(af: i32) -> Vec<Case> {
     let mut v = Vec::new();
 
+    case!(v, "group", "repeated sendto to a group's name follows it: closed -> ECONNREFUSED, re-created -> the new members", |af| {
+        let a = fresh("again");
+        let s = sock(af, D);
+        let owner = sock(af, D);
+        create_group(&owner, &a).map_err(|e| format!("create: {e:?}"))?;
+        let m1 = members(af, &a, 1, 0);
+        for _ in 0..3 {
+            s.send_to(b"old", &a).sys().map_err(|e| format!("send to the first group: {e:?}"))?;
+        }
+        expect_eq("first member", drain(&m1[0]).len(), 3)?;
+        drop(owner);
+        expect_eq("owner closed", err(s.send_to(b"x", &a).sys()), Some(Errno(libc::ECONNREFUSED)))?;
+        expect_eq("and again", err(s.send_to(b"x", &a).sys()), Some(Errno(libc::ECONNREFUSED)))?;
+        let owner2 = sock(af, D);
+        create_group(&owner2, &a).map_err(|e| format!("create again: {e:?}"))?;
+        let m2 = members(af, &a, 2, 0);
+        for _ in 0..3 {
+            s.send_to(b"new", &a).sys().map_err(|e| format!("send to the second group: {e:?}"))?;
+        }
+        expect_eq("the old member gets nothing more", drain(&m1[0]).len(), 0)?;
+        expect_eq("new member 1", drain(&m2[0]), vec![b"new".to_vec(); 3])?;
+        expect_eq("new member 2", drain(&m2[1]).len(), 3)?;
+        // Two sockets that sent to each other (each remembers where its
+        // last sendto went) close: neither keeps the other alive, so the
+        // module's reference count comes back (each sock holds one until it
+        // is freed, an RCU grace period after its close).
+        let refcnt = || std::fs::read_to_string("/sys/module/mcast_unix/refcnt").unwrap_or_default().trim().to_string();
+        let before = refcnt();
+        let (x, y) = (sock(af, D), sock(af, D));
+        let (ax, ay) = (fresh("x"), fresh("y"));
+        x.bind(&ax).sys().map_err(|e| format!("{e:?}"))?;
+        y.bind(&ay).sys().map_err(|e| format!("{e:?}"))?;
+        x.send_to(b"to y", &ay).sys().map_err(|e| format!("{e:?}"))?;
+        y.send_to(b"to x", &ax).sys().map_err(|e| format!("{e:?}"))?;
+        ensure!(refcnt() != before);
+        drop((x, y));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while refcnt() != before && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        expect_eq("module refcnt after both closed", refcnt(), before)
+    });
     case!(v, "group", "create binds the owner to the address", |af| {
         let (owner, a) = dgram_group(af);
         expect_eq("getsockname", owner.local_addr().sys(), Ok(a))

@@ -171,6 +171,36 @@ pub fn cases(mode: Mode) -> Vec<Case> {
         o.note("MSG_WAITFORONE", sys::recvmmsg(&rx, 8, 64, libc::MSG_WAITFORONE, None).map(|ms| ms.len()));
         Ok(())
     }));
+    v.push(case(mode, "dgram: repeated sendto follows a name through close, rebind and other binds", |f, o| {
+        let (n, m) = (f.abstract_("n"), f.abstract_("m"));
+        let s = sock(f, DGRAM)?;
+        let r1 = bound(f, DGRAM, &n)?;
+        o.note("to n (r1)", s.send_to(b"one", &n).sys());
+        o.note("to n again", s.send_to(b"two", &n).sys());
+        o.note("r1 gets", recv_text(&r1, DONTWAIT));
+        o.note("r1 gets", recv_text(&r1, DONTWAIT));
+        drop(r1);
+        o.note("to n, closed", s.send_to(b"lost", &n).sys());
+        o.note("to n, closed, again", s.send_to(b"lost", &n).sys());
+        let r2 = bound(f, DGRAM, &n)?;
+        o.note("to n (r2 bound there now)", s.send_to(b"three", &n).sys());
+        o.note("r2 gets", recv_text(&r2, DONTWAIT));
+        // A bind elsewhere, then the same name, then another name, in turns.
+        let q = bound(f, DGRAM, &m)?;
+        for word in ["four", "five"] {
+            o.note("to n", s.send_to(word.as_bytes(), &n).sys());
+            o.note("to m", s.send_to(word.as_bytes(), &m).sys());
+        }
+        o.note("r2 gets", sys::recvmmsg(&r2, 8, 64, DONTWAIT, None).map(|ms| ms.len()));
+        o.note("q gets", sys::recvmmsg(&q, 8, 64, DONTWAIT, None).map(|ms| ms.len()));
+        // The socket at n closes and another takes the name with no send in
+        // between: the next send reaches the new one.
+        drop(r2);
+        let r3 = bound(f, DGRAM, &n)?;
+        o.note("to n (r3)", s.send_to(b"six", &n).sys());
+        o.note("r3 gets", recv_text(&r3, DONTWAIT));
+        Ok(())
+    }));
     v.push(case(mode, "dgram: sendmmsg to several destinations", |f, o| {
         let b = bound(f, DGRAM, &f.path("b"))?;
         let c = bound(f, DGRAM, &f.abstract_("c"))?;
