@@ -9,8 +9,10 @@
 //! the reactor is then given its turn (`settle`) and the future awaited
 //! with a bound ([`WAKE`]), so a wake-up that never comes fails the case
 //! instead of hanging it; every case as a whole is bounded too
-//! ([`CASE_LIMIT`]). The sockets' kernel state is checked directly with
-//! poll() where the contract speaks of it (`POLLOUT`, `POLLHUP`).
+//! ([`CASE_LIMIT`]); the case with many tasks fails once none of them has
+//! moved for [`STALL`], and then says where each one stopped. The sockets'
+//! kernel state is checked directly with poll() where the contract speaks
+//! of it (`POLLOUT`, `POLLHUP`).
 
 use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::{fresh, proc_group};
@@ -21,15 +23,20 @@ use mcast_unix::{Addr, McastDatagram, McastGroupListener, McastSeqpacket, Member
 use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
 
-/// No case may take longer (a lost wake-up fails, not hangs).
-const CASE_LIMIT: Duration = Duration::from_secs(60);
+/// No case may take longer (a lost wake-up fails, not hangs); generous, as
+/// a host busy with other work slows the emulated VM many times over.
+const CASE_LIMIT: Duration = Duration::from_secs(300);
 /// How long an awaited call whose event has happened may take.
-const WAKE: Duration = Duration::from_secs(5);
+const WAKE: Duration = Duration::from_secs(10);
+/// How long the many-task case may go without any task moving.
+const STALL: Duration = Duration::from_secs(20);
 /// A receive buffer that a few messages fill.
 const SMALL_RCVBUF: usize = 4096;
 
@@ -183,7 +190,7 @@ pub fn cases(af: i32) -> Vec<Case> {
             let mut recv = Box::pin(rx.recv_from(&mut buf));
             still_pending("recv before any message", &mut recv).await?;
             settle().await;
-            still_pending("recv with nothing sent (a spurious wake-up)", &mut recv).await?;
+            still_pending("recv after the reactor's turn, nothing sent", &mut recv).await?;
             let tx = McastDatagram::bind_in(af, &fresh("async-wake-tx")).ctx("bind sender")?;
             tx.send_to(b"to the group", &a).ctx("send")?;
             let (n, from) = within("datagram member's recv", recv).await?.ctx("recv")?;
@@ -265,6 +272,10 @@ pub fn cases(af: i32) -> Vec<Case> {
         const TOTAL: usize = SENDERS as usize * EACH as usize;
         run(async move {
             let (_owner, a, ms) = group(af, "async-many", 32, MembershipFlags::empty(), 0)?;
+            // What each task has done so far, and its socket, to say where
+            // a run that does not finish stopped.
+            let done: Arc<Vec<AtomicUsize>> = Arc::new((0..ms.len() + SENDERS as usize).map(|_| AtomicUsize::new(0)).collect());
+            let mut fds = Vec::new();
             let mut receivers = Vec::new();
             for (i, m) in ms.into_iter().enumerate() {
                 // Some small queues, so the senders wait on them.
@@ -272,12 +283,15 @@ pub fn cases(af: i32) -> Vec<Case> {
                     m.set_recv_buffer_size(SMALL_RCVBUF).ctx("SO_RCVBUF")?;
                 }
                 let m = AsyncDatagram::new(m).ctx("register")?;
+                fds.push(m.as_raw_fd());
+                let done = done.clone();
                 receivers.push(tokio::spawn(async move {
                     let mut got = Vec::with_capacity(TOTAL);
                     let mut buf = [0u8; 16];
                     while got.len() < TOTAL {
                         let n = m.recv(&mut buf).await.ctx("recv")?;
                         got.push(parse(&buf[..n])?);
+                        done[i].store(got.len(), Ordering::Relaxed);
                     }
                     R::Ok(got)
                 }));
@@ -285,9 +299,12 @@ pub fn cases(af: i32) -> Vec<Case> {
             let mut senders = Vec::new();
             for s in 0..SENDERS {
                 let tx = connected_sender(af, &a)?;
+                fds.push(tx.as_raw_fd());
+                let (done, at) = (done.clone(), receivers.len() + s as usize);
                 senders.push(tokio::spawn(async move {
                     for i in 0..EACH {
                         tx.send(&msg(s, i)).await.ctx("send")?;
+                        done[at].store(i as usize + 1, Ordering::Relaxed);
                         if i % 16 == 0 {
                             tokio::task::yield_now().await;
                         }
@@ -295,22 +312,51 @@ pub fn cases(af: i32) -> Vec<Case> {
                     R::Ok(())
                 }));
             }
-            for (s, t) in senders.into_iter().enumerate() {
-                t.await.map_err(|e| format!("sender {s}: {e}"))??;
-            }
-            let mut first: Option<Vec<(u8, u32)>> = None;
-            for (i, t) in receivers.into_iter().enumerate() {
-                let got = t.await.map_err(|e| format!("receiver {i}: {e}"))??;
-                for s in 0..SENDERS {
-                    let own: Vec<u32> = got.iter().filter(|m| m.0 == s).map(|m| m.1).collect();
-                    ensure!(own == (0..EACH).collect::<Vec<_>>(), "receiver {i}: sender {s}'s messages out of order or missing");
+            let nrecv = receivers.len();
+            let all = async move {
+                for (s, t) in senders.into_iter().enumerate() {
+                    t.await.map_err(|e| format!("sender {s}: {e}"))??;
                 }
-                match &first {
-                    None => first = Some(got),
-                    Some(f) => ensure!(*f == got, "receiver {i} got the messages in another order than receiver 0"),
+                let mut first: Option<Vec<(u8, u32)>> = None;
+                for (i, t) in receivers.into_iter().enumerate() {
+                    let got = t.await.map_err(|e| format!("receiver {i}: {e}"))??;
+                    for s in 0..SENDERS {
+                        let own: Vec<u32> = got.iter().filter(|m| m.0 == s).map(|m| m.1).collect();
+                        ensure!(own == (0..EACH).collect::<Vec<_>>(), "receiver {i}: sender {s}'s messages out of order or missing");
+                    }
+                    match &first {
+                        None => first = Some(got),
+                        Some(f) => ensure!(*f == got, "receiver {i} got the messages in another order than receiver 0"),
+                    }
                 }
+                Ok(())
+            };
+            // A slow host only slows this down; a lost wake-up stops it: fail
+            // when no task has moved for STALL.
+            let mut all = Box::pin(all);
+            let (mut last, mut still) = (usize::MAX, Instant::now());
+            loop {
+                if let Ok(r) = timeout(Duration::from_millis(500), &mut all).await {
+                    return r;
+                }
+                let now: usize = done.iter().map(|d| d.load(Ordering::Relaxed)).sum();
+                if now != last {
+                    (last, still) = (now, Instant::now());
+                    continue;
+                }
+                if still.elapsed() < STALL {
+                    continue;
+                }
+                let mut state = Vec::new();
+                for (i, fd) in fds.iter().enumerate() {
+                    // SAFETY: the tasks still own these sockets (the runtime has not been dropped).
+                    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(*fd) };
+                    let (who, ev) = if i < nrecv { (format!("receiver {i}"), libc::POLLIN) } else { (format!("sender {}", i - nrecv), libc::POLLOUT) };
+                    let queued = sys::ioctl_int(&fd, libc::FIONREAD).unwrap_or(-1);
+                    state.push(format!("{who}: {} done, poll {:#x}, FIONREAD {queued}", done[i].load(Ordering::Relaxed), revents(&fd, ev)?));
+                }
+                return Err(format!("no task moved for {STALL:?}:\n{}", state.join("\n")));
             }
-            Ok(())
         })
     });
 
