@@ -17,7 +17,8 @@
 //! has stopped and the DROP_WHEN_FULL members are empty.
 
 use crate::check::{End, Mode, PeerCopies, Rx, Segment, SendLog};
-use crate::msg::{Kind, Rng, CLOCK};
+use crate::msg::{Kind, CLOCK};
+use test_support::rng::Rng;
 use crate::run::{self, classify, drain_now, read_member, sender, sleep_ms, Ctl, Dest, Got, Pace, Phase, SendHow, RECV_CAP};
 use crate::sys::{self, Errno, Fd, SockAddr};
 use mcast_unix::{MCAST_UNIX_DROP_WHEN_FULL as DWF, MCAST_UNIX_SEND_TO_PEER as TO_PEER};

@@ -18,7 +18,7 @@
 //! family fails with EAFNOSUPPORT. The module is loaded again at the end for
 //! whatever runs next; the VM's init scans kmemleak afterwards.
 
-use crate::msg::Rng;
+use test_support::rng::Rng;
 use crate::sys::{self, Errno, Fd, SockAddr};
 use mcast_unix::MCAST_UNIX_LOOPBACK;
 

@@ -191,7 +191,7 @@ fn wait_for(ms: u64, cond: impl Fn() -> bool) -> bool {
 }
 
 fn stress(af: i32, args: Args) -> i32 {
-    let mut rng = msg::Rng::new(args.seed);
+    let mut rng = test_support::rng::Rng::new(args.seed);
     // Forks: before any thread exists.
     let send_to_peer = !args.skip.iter().any(|s| s == "send-to-peer");
     let prepared = dgram::prepare(af, args.child, send_to_peer, rng.next_u64());

@@ -1,4 +1,4 @@
-//! The stress messages and the seeded random numbers.
+//! The stress messages.
 //!
 //! Every message names its sender and sequence number, carries the logical
 //! clock value its sender took just before calling send (see [`Clock`]), and
@@ -141,39 +141,6 @@ impl Clock {
 
 pub static CLOCK: Clock = Clock::new();
 
-/// splitmix64: small, seedable, good enough to vary the choices of a run.
-#[derive(Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// An independent stream for a thread, derived from the run's seed.
-    pub fn fork(&mut self, salt: u64) -> Rng {
-        Rng(self.next_u64() ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo + 1)
-    }
-
-    /// True with probability 1/n.
-    pub fn one_in(&mut self, n: u64) -> bool {
-        self.next_u64().is_multiple_of(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,13 +164,5 @@ mod tests {
             restamp(&mut r, 12);
             assert_eq!(decode(&r), Ok(Header { stamp: 12, ..h }));
         }
-    }
-
-    #[test]
-    fn rng_is_deterministic() {
-        let mut a = Rng::new(5);
-        let mut b = Rng::new(5);
-        assert_eq!((0..10).map(|_| a.range(3, 9)).collect::<Vec<_>>(), (0..10).map(|_| b.range(3, 9)).collect::<Vec<_>>());
-        assert!((0..1000).map(|_| a.range(3, 9)).all(|v| (3..=9).contains(&v)));
     }
 }

@@ -3,7 +3,8 @@
 //! the sender loop and the signal thread.
 
 use crate::check::{Mode, Rx, Segment, SendLog};
-use crate::msg::{self, Header, Kind, Rng, CLOCK};
+use crate::msg::{self, Header, Kind, CLOCK};
+use test_support::rng::Rng;
 use crate::sys::{self, Errno, Fd, SockAddr};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};

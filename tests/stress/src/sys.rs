@@ -1,63 +1,15 @@
 //! Thin wrappers over the syscalls the stress uses. Every call returns
 //! `Result<_, Errno>` so the callers can tell expected errnos (EAGAIN,
-//! EINTR, ...) from unexpected ones.
+//! EINTR, ...) from unexpected ones ([`Errno`], shared with the other test
+//! programs in `tests/support`).
 
 use mcast_unix::{
     McastUnixMreq, MCAST_UNIX_ADMIT_MEMBER, MCAST_UNIX_CREATE_GROUP, MCAST_UNIX_JOIN_GROUP, MCAST_UNIX_LEAVE_GROUP,
     SOL_MCAST_UNIX,
 };
 use std::ffi::CString;
-use std::fmt;
 
-/// An errno value, shown by name.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Errno(pub i32);
-
-impl fmt::Debug for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.0 {
-            libc::EPERM => "EPERM",
-            libc::ENOENT => "ENOENT",
-            libc::EINTR => "EINTR",
-            libc::EBADF => "EBADF",
-            libc::EAGAIN => "EAGAIN",
-            libc::ENOMEM => "ENOMEM",
-            libc::EBUSY => "EBUSY",
-            libc::EINVAL => "EINVAL",
-            libc::EPIPE => "EPIPE",
-            libc::EMSGSIZE => "EMSGSIZE",
-            libc::EOPNOTSUPP => "EOPNOTSUPP",
-            libc::EAFNOSUPPORT => "EAFNOSUPPORT",
-            libc::EADDRINUSE => "EADDRINUSE",
-            libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
-            libc::ENOBUFS => "ENOBUFS",
-            libc::EISCONN => "EISCONN",
-            libc::ENOTCONN => "ENOTCONN",
-            libc::ECONNREFUSED => "ECONNREFUSED",
-            libc::ECONNRESET => "ECONNRESET",
-            libc::EALREADY => "EALREADY",
-            libc::EEXIST => "EEXIST",
-            libc::ESRCH => "ESRCH",
-            _ => return write!(f, "errno {}", self.0),
-        };
-        f.write_str(name)
-    }
-}
-
-pub type SysResult<T> = Result<T, Errno>;
-
-fn errno() -> Errno {
-    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-}
-
-/// Turns a libc return value into a result.
-pub fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
-    if ret < 0 {
-        Err(errno())
-    } else {
-        Ok(ret)
-    }
-}
+pub use test_support::errno::{check, Errno, SysResult};
 
 /// An owned file descriptor, closed on drop.
 #[derive(Debug)]

@@ -9,13 +9,14 @@
 //! end: a write gives EPIPE once no read end is left anywhere (the test
 //! binary ignores SIGPIPE, as every Rust program does).
 
-use crate::harness::{expect_eq, Case};
+use crate::harness::{expect_eq, Case, CaseResult};
 use crate::mcast::*;
 use crate::seqgroups::Bus;
 use crate::sys::{self, Errno, IntoSys, RecvOpts};
 use crate::{case, ensure};
-use mcast_unix::{Socket, MCAST_UNIX_DROP_WHEN_FULL as DROPS};
+use mcast_unix::{Socket, MCAST_UNIX_DROP_WHEN_FULL as DROPS, MCAST_UNIX_LOOPBACK as LOOP, MCAST_UNIX_SEND_TO_PEER as TO_PEER};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 type R<T> = Result<T, String>;
 
@@ -77,6 +78,162 @@ fn recv_fds(rx: &Socket, flags: i32) -> R<(Vec<u8>, Vec<OwnedFd>, i32)> {
 fn works(fd: &OwnedFd, w: &OwnedFd, what: &[u8]) -> R<()> {
     sys::write(w, what).map_err(|e| format!("write: {e:?}"))?;
     expect_eq("read through the received descriptor", sys::read(fd, 64), Ok(what.to_vec()))
+}
+
+
+/// Files put in flight whose release the case can see from outside once
+/// its own descriptors for them are closed (the kernel's `fput()` of the
+/// last reference):
+/// - a pipe's read end: the kept write end then gets `EPIPE`;
+/// - a pipe's write end: the kept read end (nonblocking) then reads end of
+///   file instead of `EAGAIN`;
+/// - an eventfd, readable, in a kept epoll set: releasing a file removes it
+///   from every epoll set, so the set stops reporting it;
+/// - a memfd holding an open-file-description lock (`F_OFD_SETLK`), seen
+///   from a second open of the same memfd (`F_OFD_GETLK`): the lock goes
+///   when its file is released, not when one descriptor of it closes.
+struct InFlight {
+    /// The four files, until [`close_own`](Self::close_own).
+    own: Vec<OwnedFd>,
+    pipe_a_w: OwnedFd,
+    pipe_b_r: OwnedFd,
+    epoll: sys::Epoll,
+    memfd_again: OwnedFd,
+}
+
+/// A `struct flock` of type `ty` over a whole file, for the OFD calls.
+fn whole_file(ty: libc::c_int) -> libc::flock {
+    // SAFETY: all-zero is a valid struct flock (l_pid must be 0 for OFD locks).
+    let mut l: libc::flock = unsafe { std::mem::zeroed() };
+    l.l_type = ty as _;
+    l.l_whence = libc::SEEK_SET as _;
+    l
+}
+
+/// The names of [`InFlight`]'s files, in the order of its descriptors.
+const KINDS: [&str; 4] = ["pipe read end", "pipe write end", "eventfd", "memfd"];
+
+fn raw(r: libc::c_int, what: &str) -> R<OwnedFd> {
+    sys::check(r as _).map(sys::owned).map_err(|e| format!("{what}: {e:?}"))
+}
+
+impl InFlight {
+    fn new() -> R<InFlight> {
+        let (a_r, pipe_a_w) = pipe();
+        let (pipe_b_r, b_w) = pipe();
+        // SAFETY: F_SETFL on a descriptor we own.
+        sys::check(unsafe { libc::fcntl(pipe_b_r.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } as _).map_err(|e| format!("O_NONBLOCK: {e:?}"))?;
+        // SAFETY: plain syscalls creating new descriptors.
+        let efd = raw(unsafe { libc::eventfd(1, libc::EFD_CLOEXEC) }, "eventfd")?;
+        let memfd = raw(unsafe { libc::memfd_create(c"mcast-inflight".as_ptr(), libc::MFD_CLOEXEC) }, "memfd_create")?;
+        let mut lock = whole_file(libc::F_WRLCK);
+        // SAFETY: F_OFD_SETLK with a valid struct flock.
+        sys::check(unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_OFD_SETLK, &mut lock) } as _).map_err(|e| format!("F_OFD_SETLK: {e:?}"))?;
+        let path = std::ffi::CString::new(format!("/proc/self/fd/{}", memfd.as_raw_fd())).expect("no NUL");
+        // SAFETY: a valid C string; opening the memfd again makes a second file.
+        let memfd_again = raw(unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) }, "open the memfd again")?;
+        let epoll = sys::Epoll::new().map_err(|e| format!("epoll: {e:?}"))?;
+        epoll.add(&efd, libc::EPOLLIN as u32).map_err(|e| format!("epoll add: {e:?}"))?;
+        Ok(InFlight { own: vec![a_r, b_w, efd, memfd], pipe_a_w, pipe_b_r, epoll, memfd_again })
+    }
+
+    /// The four files, to send.
+    fn fds(&self) -> Vec<BorrowedFd<'_>> {
+        self.own.iter().map(|f| f.as_fd()).collect()
+    }
+
+    /// Closes this process's descriptors for the four files.
+    fn close_own(&mut self) {
+        self.own.clear();
+    }
+
+    /// The kinds of [`KINDS`] still held somewhere.
+    fn held(&self) -> R<Vec<&'static str>> {
+        let mut held = Vec::new();
+        if !readers_gone(&self.pipe_a_w) {
+            held.push(KINDS[0]);
+        }
+        match sys::read(&self.pipe_b_r, 16) {
+            Ok(d) if d.is_empty() => {}
+            Err(Errno(libc::EAGAIN)) => held.push(KINDS[1]),
+            other => return Err(format!("read of the pipe whose write end is in flight: {other:?}")),
+        }
+        if !self.epoll.wait(0).map_err(|e| format!("epoll_wait: {e:?}"))?.is_empty() {
+            held.push(KINDS[2]);
+        }
+        let mut probe = whole_file(libc::F_WRLCK);
+        // SAFETY: F_OFD_GETLK with a valid struct flock.
+        sys::check(unsafe { libc::fcntl(self.memfd_again.as_raw_fd(), libc::F_OFD_GETLK, &mut probe) } as _).map_err(|e| format!("F_OFD_GETLK: {e:?}"))?;
+        if i32::from(probe.l_type) != libc::F_UNLCK {
+            held.push(KINDS[3]);
+        }
+        Ok(held)
+    }
+
+    /// Waits (bounded) until every file is released. A socket's queue may
+    /// be purged after its close returns (its last reference can go with
+    /// an RCU callback, whose `fput()` is deferred), so this polls.
+    fn wait_released(&self, what: &str) -> CaseResult {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let held = self.held()?;
+            if held.is_empty() {
+                return Ok(());
+            }
+            ensure!(Instant::now() < deadline, "{what}: still held 5 s after every socket closed: {held:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// The module's reference count (`/sys/module/mcast_unix/refcnt`): one
+/// for each socket of the family, among others.
+fn refcnt() -> R<u64> {
+    let s = std::fs::read_to_string("/sys/module/mcast_unix/refcnt").map_err(|e| format!("refcnt: {e}"))?;
+    s.trim().parse().map_err(|e| format!("refcnt {s:?}: {e}"))
+}
+
+/// The scm_rights-style reclaim check: `setup` builds sockets and queues
+/// [`InFlight`]'s files at them (every socket it returns, in the order
+/// they are closed); nobody reads. After this process closes its own
+/// descriptors the files must still be held (they are in flight) and the
+/// module must be busy (rmmod refused); after the sockets close, every file
+/// is released, the module's refcount is back at its baseline and this
+/// process has as many descriptors open as before.
+fn reclaim(setup: impl FnOnce(&InFlight) -> R<Vec<Socket>>) -> CaseResult {
+    let fds_before = open_fds();
+    let ref_before = refcnt()?;
+    let mut f = InFlight::new()?;
+    let socks = setup(&f)?;
+    f.close_own();
+    expect_eq("held while in flight", f.held()?, KINDS.to_vec())?;
+    let busy = refcnt()?;
+    ensure!(busy > ref_before, "module refcount {busy} with {} sockets open (baseline {ref_before})", socks.len());
+    let rmmod = sys::delete_module("mcast_unix");
+    ensure!(matches!(rmmod, Err(Errno(libc::EAGAIN | libc::EBUSY))), "rmmod with descriptors in flight: {rmmod:?}");
+    drop(socks);
+    f.wait_released("the in-flight files")?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while refcnt()? > ref_before && Instant::now() < deadline {
+        // Freed member lists drop their socket references after an RCU grace period.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let after = refcnt()?;
+    ensure!(after <= ref_before, "module refcount {after} after every socket closed (baseline {ref_before})");
+    drop(f);
+    expect_eq("descriptors open in this process", open_fds(), fds_before)
+}
+
+/// Sends the in-flight files through `tx` (to `to`, or its peer): all four
+/// in one message, then each in one of its own.
+fn queue(tx: &Socket, to: Option<&mcast_unix::Addr>, f: &InFlight) -> R<()> {
+    let fds = f.fds();
+    let mut sets: Vec<&[BorrowedFd<'_>]> = vec![&fds];
+    sets.extend(fds.chunks(1));
+    for set in sets {
+        tx.send_msg(b"in flight", to, None, set, DONTWAIT).map_err(|e| format!("send {} descriptors: {e}", set.len()))?;
+    }
+    Ok(())
 }
 
 pub fn cases(af: i32) -> Vec<Case> {
@@ -329,6 +486,147 @@ pub fn cases(af: i32) -> Vec<Case> {
         drop(r);
         ensure!(readers_gone(&w), "a failed send kept a reference");
         Ok(())
+    });
+
+    // The ideas of the kernel selftest net/af_unix/scm_rights.c (a socket
+    // sent through itself, rings of sockets sent through each other, then
+    // close and check that everything was reclaimed): here no socket can be
+    // put in flight at all, so no cycle can form; files of other kinds
+    // queued at sockets that close unread are released on every path.
+
+    case!(v, "fds", "scm_rights-style: no socket can be put in flight: a seqpacket end sending its peer or its listener, a ring of three pairs (the selftest's triangle)", |af| {
+        let l = sock(af, S);
+        let a = fresh("fds-ring-l");
+        l.bind(&a).sys().expect("bind");
+        l.listen(4).sys().expect("listen");
+        let c = sock(af, S);
+        c.connect(&a).sys().expect("connect");
+        let (acc, _) = l.accept().sys().expect("accept");
+        let (r, w) = pipe();
+        for (what, tx, fd) in [("client sends its peer", &c, acc.as_fd()), ("accepted sends its peer", &acc, c.as_fd()), ("client sends the listener", &c, l.as_fd()), ("accepted sends itself", &acc, acc.as_fd())] {
+            expect_eq(what, send_fds(tx, &[r.as_fd(), fd]), Err(Errno(libc::EOPNOTSUPP)))?;
+        }
+        let pairs: Vec<(Socket, Socket)> = (0..3).map(|_| Socket::pair(af, mcast_unix::SockType::Seqpacket).sys().expect("socketpair")).collect();
+        for i in 0..3 {
+            let next = &pairs[(i + 1) % 3].1;
+            expect_eq(&format!("pair {i} sends pair {}'s end", (i + 1) % 3), send_fds(&pairs[i].0, &[next.as_fd()]), Err(Errno(libc::EOPNOTSUPP)))?;
+        }
+        for (what, s) in [("client", &c), ("accepted", &acc)] {
+            expect_eq(&format!("{what}'s queue"), drain(s).len(), 0)?;
+        }
+        for (i, p) in pairs.iter().enumerate() {
+            expect_eq(&format!("pair {i}'s queue"), drain(&p.1).len(), 0)?;
+        }
+        drop(r);
+        ensure!(readers_gone(&w), "a refused message kept the pipe end sent with the socket");
+        Ok(())
+    });
+
+    case!(v, "fds", "scm_rights-style: a group member cannot send the group's own sockets to the group: the owner, itself, another member (datagram and seqpacket)", |af| {
+        let (owner, a) = dgram_group(af);
+        let ms = members(af, &a, 2, LOOP);
+        let (r, w) = pipe();
+        for (what, fd) in [("the owner", owner.as_fd()), ("itself", ms[0].as_fd()), ("another member", ms[1].as_fd())] {
+            let got = ms[0].send_msg(b"fd", Some(&a), None, &[r.as_fd(), fd], DONTWAIT).sys();
+            expect_eq(&format!("datagram member sends {what}"), got, Err(Errno(libc::EOPNOTSUPP)))?;
+        }
+        for (i, m) in ms.iter().enumerate() {
+            expect_eq(&format!("datagram member {i}'s queue"), drain(m).len(), 0)?;
+        }
+        let bus = Bus::new(af);
+        let x = bus.member(LOOP | TO_PEER);
+        let y = bus.member(0);
+        for (what, fd) in [("the owner", bus.owner.as_fd()), ("itself", x.client.as_fd()), ("its accepted socket", x.accepted.as_fd()), ("another member", y.client.as_fd())] {
+            expect_eq(&format!("seqpacket member sends {what}"), send_fds(&x.client, &[r.as_fd(), fd]), Err(Errno(libc::EOPNOTSUPP)))?;
+        }
+        expect_eq("the owner sends its listener on an accepted socket", send_fds(&y.accepted, &[r.as_fd(), bus.owner.as_fd()]), Err(Errno(libc::EOPNOTSUPP)))?;
+        for (what, s) in [("x", &x.client), ("x's accepted", &x.accepted), ("y", &y.client), ("y's accepted", &y.accepted)] {
+            expect_eq(&format!("{what}'s queue"), drain(s).len(), 0)?;
+        }
+        drop(r);
+        ensure!(readers_gone(&w), "a refused message kept the pipe end sent with the socket");
+        Ok(())
+    });
+
+    case!(v, "fds", "scm_rights-style reclaim: unicast: pipe ends, an eventfd and a memfd queued both ways at a datagram pair and a bound receiver, closed unread: all released, module refcount back", |af| {
+        reclaim(|f| {
+            let (tx, rx) = dgram_pair(af);
+            queue(&tx, None, f)?;
+            let (p, q) = Socket::pair(af, mcast_unix::SockType::Dgram).map_err(|e| e.to_string())?;
+            queue(&p, None, f)?;
+            queue(&q, None, f)?;
+            // Sent by a socket to its own bound address.
+            let me = sock(af, D);
+            let at = fresh("fds-self");
+            me.bind(&at).sys().expect("bind");
+            queue(&me, Some(&at), f)?;
+            Ok(vec![rx, tx, p, q, me])
+        })
+    });
+
+    case!(v, "fds", "scm_rights-style reclaim: seqpacket: files queued at both ends of a connection and at a connection never accepted, closed unread: all released, module refcount back", |af| {
+        reclaim(|f| {
+            let l = sock(af, S);
+            let a = fresh("fds-reclaim-l");
+            l.bind(&a).sys().expect("bind");
+            l.listen(4).sys().expect("listen");
+            let c = sock(af, S);
+            c.connect(&a).sys().expect("connect");
+            let (acc, _) = l.accept().sys().expect("accept");
+            queue(&c, None, f)?;
+            queue(&acc, None, f)?;
+            // Queued before accept: held by the listener's pending connection.
+            let pending = sock(af, S);
+            pending.connect(&a).sys().expect("connect");
+            queue(&pending, None, f)?;
+            Ok(vec![l, acc, c, pending])
+        })
+    });
+
+    case!(v, "fds", "scm_rights-style reclaim: datagram group: copies at plain, LOOPBACK (sent to itself), DROP_WHEN_FULL members and at the owner (SEND_TO_PEER), closed unread, owner first: all released, module refcount back", |af| {
+        reclaim(|f| {
+            let (owner, a) = dgram_group(af);
+            let plain = members(af, &a, 2, 0);
+            let looped = members(af, &a, 1, LOOP | TO_PEER);
+            let drops = members(af, &a, 1, DROPS);
+            queue(&looped[0], Some(&a), f)?;
+            queue(&plain[0], Some(&a), f)?;
+            ensure!(inq(&looped[0]) > 0, "the LOOPBACK member's own copies are not queued at it");
+            ensure!(inq(&owner) > 0, "the SEND_TO_PEER copies are not queued at the owner");
+            Ok([vec![owner], plain, looped, drops].into_iter().flatten().collect())
+        })
+    });
+
+    case!(v, "fds", "scm_rights-style reclaim: seqpacket group: copies at members, at a LOOPBACK member that sent them, at accepted sockets (SEND_TO_PEER, unicast to the owner and from it), closed unread, owner first: all released, module refcount back", |af| {
+        reclaim(|f| {
+            let bus = Bus::new(af);
+            let looped = bus.member(LOOP | TO_PEER);
+            let plain = bus.member(0);
+            let outsider = bus.connect();
+            queue(&looped.client, None, f)?;
+            queue(&plain.client, None, f)?;
+            queue(&outsider.client, None, f)?;
+            queue(&plain.accepted, None, f)?;
+            ensure!(inq(&looped.client) > 0, "the LOOPBACK member's own copies are not queued at it");
+            ensure!(inq(&looped.accepted) > 0, "the SEND_TO_PEER copies are not queued at the accepted socket");
+            let Bus { owner, .. } = bus;
+            Ok(vec![owner, looped.accepted, plain.accepted, outsider.accepted, looped.client, plain.client, outsider.client])
+        })
+    });
+
+    case!(v, "fds", "scm_rights-style reclaim: the only member of a group queued the files to itself (LOOPBACK) and closes first, then the owner (datagram and seqpacket)", |af| {
+        reclaim(|f| {
+            let (owner, a) = dgram_group(af);
+            let me = members(af, &a, 1, LOOP);
+            queue(&me[0], Some(&a), f)?;
+            ensure!(inq(&me[0]) > 0, "the datagram member's own copies are not queued at it");
+            let bus = Bus::new(af);
+            let m = bus.member(LOOP);
+            queue(&m.client, None, f)?;
+            ensure!(inq(&m.client) > 0, "the seqpacket member's own copies are not queued at it");
+            let Bus { owner: sowner, .. } = bus;
+            Ok(me.into_iter().chain([m.client, m.accepted, owner, sowner]).collect())
+        })
     });
 
     v

@@ -13,6 +13,7 @@
 //! Environment: MATRIX_SKIP_WEDGE=1 skips the bad-input rows whose control
 //! buffer starts with cmsg_len 0 (see badinput.rs).
 
+mod asyncio;
 mod badinput;
 mod client;
 mod diff;
@@ -65,6 +66,7 @@ fn main() {
         cases.extend(seqgroups::cases(af));
         cases.extend(identity::cases(af));
         cases.extend(typed::cases(af));
+        cases.extend(asyncio::cases(af));
         cases.extend(fds::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));

@@ -29,6 +29,9 @@
 //!   thread signals, [`Epoll`], [`pipe`], [`read()`] / [`write()`],
 //!   [`shutdown_raw`] and [`close`] on descriptors owned elsewhere: test
 //!   plumbing outside the socket API.
+//!
+//! [`Errno`] and [`check`] are the ones every test program shares
+//! (`tests/support`).
 
 #![allow(dead_code)]
 
@@ -37,64 +40,7 @@ use std::fmt;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use mcast_unix::{Addr, SockType, Socket};
 
-/// An errno value, shown by name.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Errno(pub i32);
-
-impl fmt::Debug for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.0 {
-            libc::EPERM => "EPERM",
-            libc::ENOENT => "ENOENT",
-            libc::EINTR => "EINTR",
-            libc::EBADF => "EBADF",
-            libc::EAGAIN => "EAGAIN",
-            libc::ENOMEM => "ENOMEM",
-            libc::EACCES => "EACCES",
-            libc::EFAULT => "EFAULT",
-            libc::EBUSY => "EBUSY",
-            libc::EEXIST => "EEXIST",
-            libc::ENOTDIR => "ENOTDIR",
-            libc::EINVAL => "EINVAL",
-            libc::ENOSPC => "ENOSPC",
-            libc::EPIPE => "EPIPE",
-            libc::ENAMETOOLONG => "ENAMETOOLONG",
-            libc::ENOTSOCK => "ENOTSOCK",
-            libc::EDESTADDRREQ => "EDESTADDRREQ",
-            libc::EMSGSIZE => "EMSGSIZE",
-            libc::EPROTOTYPE => "EPROTOTYPE",
-            libc::ENOPROTOOPT => "ENOPROTOOPT",
-            libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
-            libc::ESOCKTNOSUPPORT => "ESOCKTNOSUPPORT",
-            libc::EOPNOTSUPP => "EOPNOTSUPP",
-            libc::EAFNOSUPPORT => "EAFNOSUPPORT",
-            libc::EADDRINUSE => "EADDRINUSE",
-            libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
-            libc::ENOBUFS => "ENOBUFS",
-            libc::EISCONN => "EISCONN",
-            libc::ENOTCONN => "ENOTCONN",
-            libc::ECONNREFUSED => "ECONNREFUSED",
-            libc::ECONNRESET => "ECONNRESET",
-            libc::EALREADY => "EALREADY",
-            libc::EINPROGRESS => "EINPROGRESS",
-            libc::ENOEXEC => "ENOEXEC",
-            libc::ESRCH => "ESRCH",
-            libc::ENOTTY => "ENOTTY",
-            libc::ENFILE => "ENFILE",
-            libc::EMFILE => "EMFILE",
-            _ => return write!(f, "errno {}", self.0),
-        };
-        f.write_str(name)
-    }
-}
-
-pub type SysResult<T> = Result<T, Errno>;
-
-impl From<std::io::Error> for Errno {
-    fn from(e: std::io::Error) -> Errno {
-        Errno(e.raw_os_error().unwrap_or(0))
-    }
-}
+pub use test_support::errno::{check, Errno, SysResult};
 
 /// The library's `io::Result` as a `SysResult`, so cases compare errnos.
 pub trait IntoSys<T> {
@@ -113,19 +59,6 @@ pub fn kind(ty: i32) -> SockType {
         libc::SOCK_DGRAM => SockType::Dgram,
         libc::SOCK_SEQPACKET => SockType::Seqpacket,
         _ => panic!("no library socket type for {ty}"),
-    }
-}
-
-fn errno() -> Errno {
-    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-}
-
-/// Turns a libc return value into a result.
-pub fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
-    if ret < 0 {
-        Err(errno())
-    } else {
-        Ok(ret)
     }
 }
 

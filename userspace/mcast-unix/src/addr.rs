@@ -28,6 +28,20 @@ enum Name {
 
 /// A socket address: a filesystem pathname, an abstract name (its own
 /// namespace, per network namespace) or unnamed.
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// let p = Addr::path("/run/bus.sock")?;
+/// let a = Addr::abstract_("bus")?;
+/// assert_eq!((p.to_string(), a.to_string()), ("/run/bus.sock".to_string(), "@bus".to_string()));
+/// assert!(Addr::unnamed().is_unnamed());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Addr(Name);
 
@@ -37,6 +51,20 @@ fn invalid(what: &str) -> io::Error {
 
 impl Addr {
     /// A pathname address: non-empty, at most [`SUN_PATH_LEN`] bytes, no NUL.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let a = Addr::path("/run/bus.sock")?;
+    /// assert_eq!(a.as_path(), Some(std::path::Path::new("/run/bus.sock")));
+    /// assert!(Addr::path("").is_err());
+    /// assert!(Addr::path("x".repeat(109)).is_err(), "longer than sun_path");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn path(path: impl AsRef<Path>) -> io::Result<Addr> {
         let bytes = path.as_ref().as_os_str().as_bytes();
         if bytes.is_empty() || bytes.len() > SUN_PATH_LEN || bytes.contains(&0) {
@@ -47,6 +75,19 @@ impl Addr {
 
     /// An abstract address named by `name` (any bytes, NULs included, at
     /// most [`ABSTRACT_MAX`]; `sun_path` is a NUL followed by `name`).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let a = Addr::abstract_(b"bus\0with a NUL")?;
+    /// assert_eq!(a.as_abstract(), Some(&b"bus\0with a NUL"[..]));
+    /// assert!(Addr::abstract_([b'x'; 108]).is_err(), "longer than ABSTRACT_MAX");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn abstract_(name: impl AsRef<[u8]>) -> io::Result<Addr> {
         let name = name.as_ref();
         if name.len() > ABSTRACT_MAX {
@@ -57,11 +98,36 @@ impl Addr {
 
     /// The unnamed address: what an unbound sender shows; given to
     /// [`Socket::bind`](crate::Socket::bind) it asks for autobind.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::dgram_in(libc::AF_UNIX)?;
+    /// s.bind(&Addr::unnamed())?; // autobind
+    /// assert!(!s.local_addr()?.is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn unnamed() -> Addr {
         Addr(Name::Unnamed)
     }
 
     /// The pathname, if this is a pathname address.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(Addr::path("/tmp/s")?.as_path(), Some(std::path::Path::new("/tmp/s")));
+    /// assert_eq!(Addr::abstract_("s")?.as_path(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn as_path(&self) -> Option<&Path> {
         match &self.0 {
             Name::Path(p) => Some(Path::new(std::ffi::OsStr::from_bytes(p))),
@@ -70,6 +136,18 @@ impl Addr {
     }
 
     /// The abstract name (without the leading NUL), if this is one.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(Addr::abstract_("s")?.as_abstract(), Some(&b"s"[..]));
+    /// assert_eq!(Addr::unnamed().as_abstract(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn as_abstract(&self) -> Option<&[u8]> {
         match &self.0 {
             Name::Abstract(n) => Some(n),
@@ -78,6 +156,18 @@ impl Addr {
     }
 
     /// Whether this is the unnamed address.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert!(Addr::unnamed().is_unnamed());
+    /// assert!(!Addr::abstract_("")?.is_unnamed(), "an empty abstract name is a name");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_unnamed(&self) -> bool {
         self.0 == Name::Unnamed
     }
@@ -85,6 +175,19 @@ impl Addr {
     /// The `sockaddr_un` for `family` and its length, as bind(), connect(),
     /// sendto() and `mcast_unix_mreq` take them. A pathname shorter than
     /// `sun_path` is NUL-terminated within the length.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (raw, len) = Addr::abstract_("bus")?.to_raw(libc::AF_UNIX as libc::sa_family_t);
+    /// assert_eq!(len as usize, addr::PATH_OFFSET + 1 + 3);
+    /// assert_eq!(raw.sun_path[0], 0, "an abstract name starts with a NUL");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_raw(&self, family: libc::sa_family_t) -> (libc::sockaddr_un, libc::socklen_t) {
         let mut raw = libc::sockaddr_un { sun_family: family, sun_path: [0; SUN_PATH_LEN] };
         let (start, bytes, nul) = match &self.0 {
@@ -103,6 +206,20 @@ impl Addr {
     /// The address a `sockaddr_un` of length `len` holds, as accept(),
     /// recvfrom(), getsockname() and getpeername() report it (the family is
     /// not checked). A pathname ends at its first NUL.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let a = Addr::path("/tmp/s")?;
+    /// let (raw, len) = a.to_raw(libc::AF_UNIX as libc::sa_family_t);
+    /// assert_eq!(Addr::from_raw(&raw, len), a);
+    /// assert!(Addr::from_raw(&raw, addr::PATH_OFFSET as libc::socklen_t).is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_raw(raw: &libc::sockaddr_un, len: libc::socklen_t) -> Addr {
         let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_un>());
         let Some(path_len) = len.checked_sub(PATH_OFFSET).filter(|&n| n > 0) else {

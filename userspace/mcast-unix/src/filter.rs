@@ -123,6 +123,21 @@ pub mod code {
 use code::*;
 
 /// One classic BPF instruction, laid out as `struct sock_filter`.
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// use mcast_unix::filter::code::*;
+/// // ret #4: keep the first 4 bytes.
+/// let i = Insn::stmt(BPF_RET | BPF_K, 4);
+/// assert_eq!((i.code, i.jt, i.jf, i.k), (BPF_RET | BPF_K, 0, 0, 4));
+/// assert_eq!(std::mem::size_of::<Insn>(), std::mem::size_of::<libc::sock_filter>());
+/// # Ok(())
+/// # }
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Insn {
@@ -138,22 +153,84 @@ pub struct Insn {
 
 impl Insn {
     /// `BPF_STMT(code, k)`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// use mcast_unix::filter::code::*;
+    /// let load_first_byte = Insn::stmt(BPF_LD | BPF_B | BPF_ABS, 0);
+    /// # let _ = load_first_byte;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn stmt(code: u16, k: u32) -> Insn {
         Insn { code, jt: 0, jf: 0, k }
     }
 
     /// `BPF_JUMP(code, k, jt, jf)`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// use mcast_unix::filter::code::*;
+    /// // Accept messages whose first byte is 7, reject the others.
+    /// let prog = Program::new(vec![
+    ///     Insn::stmt(BPF_LD | BPF_B | BPF_ABS, 0),
+    ///     Insn::jump(BPF_JMP | BPF_JEQ | BPF_K, 7, 0, 1),
+    ///     Insn::stmt(BPF_RET | BPF_K, u32::MAX),
+    ///     Insn::stmt(BPF_RET | BPF_K, 0),
+    /// ]);
+    /// assert_eq!(prog.deliver(&[7, 0]), Ok(Some(2)));
+    /// assert_eq!(prog.deliver(&[8, 0]), Ok(None));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
         Insn { code, jt, jf, k }
     }
 }
 
 /// A classic BPF program (not necessarily valid: see [`Program::check`]).
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// let prog: Program = FilterBuilder::new().u8_in(0, [1, 2]).build()?;
+/// assert_eq!(prog.check(), Ok(()));
+/// assert_eq!(prog.deliver(&[2, 0, 0]), Ok(Some(3)));
+/// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Dgram)?;
+/// s.attach_filter(&prog)?;
+/// # let _ = peer;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Program(Vec<Insn>);
 
 /// A `struct sock_fprog` pointing at a [`Program`]'s instructions, for
 /// `setsockopt()`; it borrows the program.
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// let prog = Program::accept_all();
+/// let fprog = prog.as_fprog();
+/// assert_eq!(fprog.as_raw().len, 1);
+/// # Ok(())
+/// # }
+/// ```
 pub struct Fprog<'a> {
     raw: libc::sock_fprog,
     _insns: PhantomData<&'a [Insn]>,
@@ -161,6 +238,20 @@ pub struct Fprog<'a> {
 
 impl Fprog<'_> {
     /// The `struct sock_fprog` (the kernel only reads the instructions).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let prog = Program::reject_all();
+    /// let fprog = prog.as_fprog();
+    /// let raw: &libc::sock_fprog = fprog.as_raw();
+    /// assert_eq!(raw.filter.cast_const().cast::<Insn>(), prog.insns().as_ptr());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn as_raw(&self) -> &libc::sock_fprog {
         &self.raw
     }
@@ -168,31 +259,101 @@ impl Fprog<'_> {
 
 impl Program {
     /// The program made of `insns`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// use mcast_unix::filter::code::*;
+    /// let prog = Program::new(vec![Insn::stmt(BPF_RET | BPF_K, 16)]);
+    /// assert_eq!(prog.deliver(&[0; 64]), Ok(Some(16)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(insns: Vec<Insn>) -> Program {
         Program(insns)
     }
 
     /// Accepts every message whole (`ret #0xffffffff`).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(Program::accept_all().deliver(b"anything"), Ok(Some(8)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn accept_all() -> Program {
         Program(vec![Insn::stmt(BPF_RET | BPF_K, u32::MAX)])
     }
 
     /// Rejects every message (`ret #0`).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(Program::reject_all().deliver(b"anything"), Ok(None));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reject_all() -> Program {
         Program(vec![Insn::stmt(BPF_RET | BPF_K, 0)])
     }
 
     /// The instructions.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// use mcast_unix::filter::code::*;
+    /// assert_eq!(Program::reject_all().insns(), &[Insn::stmt(BPF_RET | BPF_K, 0)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn insns(&self) -> &[Insn] {
         &self.0
     }
 
     /// The number of instructions.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(Program::accept_all().len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether there are no instructions (the kernel refuses that).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert!(Program::new(vec![]).is_empty());
+    /// assert!(!Program::accept_all().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -200,6 +361,19 @@ impl Program {
     /// The `struct sock_fprog` to pass to the kernel. A program of more than
     /// `u16::MAX` instructions reports `u16::MAX`, which the kernel refuses
     /// like any program over [`BPF_MAXINSNS`].
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let prog = FilterBuilder::new().u8_in(0, [1]).build()?;
+    /// let fprog = prog.as_fprog();
+    /// assert_eq!(usize::from(fprog.as_raw().len), prog.len());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn as_fprog(&self) -> Fprog<'_> {
         let len = u16::try_from(self.0.len()).unwrap_or(u16::MAX);
         let filter = self.0.as_ptr().cast::<libc::sock_filter>().cast_mut();
@@ -207,17 +381,58 @@ impl Program {
     }
 
     /// The kernel's checks on a classic program ([`interp::check`]).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// use mcast_unix::filter::code::*;
+    /// assert_eq!(Program::accept_all().check(), Ok(()));
+    /// let no_ret = Program::new(vec![Insn::stmt(BPF_LD | BPF_B | BPF_ABS, 0)]);
+    /// assert_eq!(no_ret.check(), Err(FilterError::NoFinalRet));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn check(&self) -> Result<(), FilterError> {
         interp::check(&self.0)
     }
 
     /// What the program returns for `msg` ([`interp::run`]).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let prog = FilterBuilder::new().u8_in(0, [1]).truncate(3).build()?;
+    /// assert_eq!(prog.run(&[1, 0, 0, 0]), Ok(3));
+    /// assert_eq!(prog.run(&[2, 0, 0, 0]), Ok(0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn run(&self, msg: &[u8]) -> Result<u32, FilterError> {
         interp::run(&self.0, msg)
     }
 
     /// What the kernel would queue for `msg`: `None` if the program rejects
     /// it, else how many of its bytes ([`interp::deliver`]).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let prog = FilterBuilder::new().u8_in(0, [1]).truncate(3).build()?;
+    /// assert_eq!(prog.deliver(&[1, 0, 0, 0]), Ok(Some(3)));
+    /// assert_eq!(prog.deliver(&[1]), Ok(Some(1)), "never more than the message");
+    /// assert_eq!(prog.deliver(&[2, 0, 0, 0]), Ok(None));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn deliver(&self, msg: &[u8]) -> Result<Option<usize>, FilterError> {
         interp::deliver(&self.0, msg)
     }
@@ -237,6 +452,18 @@ impl FromIterator<Insn> for Program {
 
 /// The FNV-1a 32-bit hash of `bytes`: stable across machines and releases,
 /// for topic or destination names carried in a header field.
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// assert_eq!(fnv1a32(b""), 0x811c_9dc5);
+/// assert_eq!(fnv1a32(b"a"), 0xe40c_292c);
+/// # Ok(())
+/// # }
+/// ```
 pub const fn fnv1a32(bytes: &[u8]) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     let mut i = 0;
@@ -249,11 +476,44 @@ pub const fn fnv1a32(bytes: &[u8]) -> u32 {
 }
 
 /// The 32-bit hash of a topic name ([`fnv1a32`] of its UTF-8 bytes).
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// const WEATHER: u32 = topic_hash("weather");
+/// assert_eq!(WEATHER, fnv1a32(b"weather"));
+/// let mut msg = WEATHER.to_ne_bytes().to_vec();
+/// msg.extend_from_slice(b"sunny");
+/// let filter = FilterBuilder::new().topic_in(0, ByteOrder::Native, ["weather"]).build()?;
+/// assert_eq!(filter.deliver(&msg), Ok(Some(msg.len())));
+/// # Ok(())
+/// # }
+/// ```
 pub const fn topic_hash(name: &str) -> u32 {
     fnv1a32(name.as_bytes())
 }
 
 /// The byte order in which a sender writes a header field.
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// // A sender writing its 32-bit header field in network order...
+/// let msg = 0x0102_0304u32.to_be_bytes();
+/// // ...matches a filter told so.
+/// let prog = FilterBuilder::new().u32_in(0, ByteOrder::Big, [0x0102_0304]).build()?;
+/// assert_eq!(prog.deliver(&msg), Ok(Some(4)));
+/// let wrong = FilterBuilder::new().u32_in(0, ByteOrder::Little, [0x0102_0304]).build()?;
+/// assert_eq!(wrong.deliver(&msg), Ok(None));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ByteOrder {
     /// Network order (`to_be_bytes`): compared as is.
@@ -268,6 +528,18 @@ pub enum ByteOrder {
 impl ByteOrder {
     /// The number a classic BPF word load yields for a 32-bit field holding
     /// `value` written in this order: its bytes read big-endian.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(ByteOrder::Big.key32(0x0102_0304), 0x0102_0304);
+    /// assert_eq!(ByteOrder::Little.key32(0x0102_0304), 0x0403_0201);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn key32(self, value: u32) -> u32 {
         u32::from_be_bytes(match self {
             ByteOrder::Big => value.to_be_bytes(),
@@ -278,6 +550,18 @@ impl ByteOrder {
 
     /// As [`key32`](ByteOrder::key32), for a 16-bit field and a half-word
     /// load.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(ByteOrder::Big.key16(0x0102), 0x0102);
+    /// assert_eq!(ByteOrder::Little.key16(0x0102), 0x0201);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn key16(self, value: u16) -> u16 {
         u16::from_be_bytes(match self {
             ByteOrder::Big => value.to_be_bytes(),
@@ -398,6 +682,19 @@ impl Default for FilterBuilder {
 
 impl FilterBuilder {
     /// No conditions; accepted messages are kept whole.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// // No conditions: every message, whole.
+    /// let prog = FilterBuilder::new().build()?;
+    /// assert_eq!(prog.deliver(b"anything"), Ok(Some(8)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new() -> FilterBuilder {
         FilterBuilder::default()
     }
@@ -411,28 +708,97 @@ impl FilterBuilder {
     }
 
     /// The byte at `offset` is one of `values`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let prog = FilterBuilder::new().u8_in(1, [3, 4]).build()?;
+    /// assert_eq!(prog.deliver(&[0, 4]), Ok(Some(2)));
+    /// assert_eq!(prog.deliver(&[0, 5]), Ok(None));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn u8_in(self, offset: u32, values: impl IntoIterator<Item = u8>) -> FilterBuilder {
         self.field(offset, Width::U8, values.into_iter().map(u32::from))
     }
 
     /// The 16-bit field at `offset`, written in `order`, is one of `values`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let prog = FilterBuilder::new().u16_in(0, ByteOrder::Native, [500]).build()?;
+    /// assert_eq!(prog.deliver(&500u16.to_ne_bytes()), Ok(Some(2)));
+    /// assert_eq!(prog.deliver(&501u16.to_ne_bytes()), Ok(None));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn u16_in(self, offset: u32, order: ByteOrder, values: impl IntoIterator<Item = u16>) -> FilterBuilder {
         self.field(offset, Width::U16, values.into_iter().map(|v| u32::from(order.key16(v))))
     }
 
     /// The 32-bit field at `offset`, written in `order`, is one of `values`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// // Two fields: a 32-bit destination at 0 and a type byte at 4.
+    /// let prog = FilterBuilder::new().u32_in(0, ByteOrder::Little, [42]).u8_in(4, [1]).build()?;
+    /// let mut msg = 42u32.to_le_bytes().to_vec();
+    /// msg.push(1);
+    /// assert_eq!(prog.deliver(&msg), Ok(Some(5)));
+    /// msg[4] = 2;
+    /// assert_eq!(prog.deliver(&msg), Ok(None), "both conditions must hold");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn u32_in(self, offset: u32, order: ByteOrder, values: impl IntoIterator<Item = u32>) -> FilterBuilder {
         self.field(offset, Width::U32, values.into_iter().map(|v| order.key32(v)))
     }
 
     /// The 32-bit field at `offset`, written in `order`, is the
     /// [`topic_hash`] of one of `names`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let prog = FilterBuilder::new().topic_in(0, ByteOrder::Native, ["weather", "news"]).build()?;
+    /// assert_eq!(prog.deliver(&topic_hash("news").to_ne_bytes()), Ok(Some(4)));
+    /// assert_eq!(prog.deliver(&topic_hash("sport").to_ne_bytes()), Ok(None));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn topic_in<S: AsRef<str>>(self, offset: u32, order: ByteOrder, names: impl IntoIterator<Item = S>) -> FilterBuilder {
         self.u32_in(offset, order, names.into_iter().map(|n| topic_hash(n.as_ref())))
     }
 
     /// Keep only the first `len` bytes of an accepted message (0 would
     /// reject everything: the kernel reads a 0 result as "drop").
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// // Only the 8-byte header of each accepted message.
+    /// let prog = FilterBuilder::new().u8_in(0, [1]).truncate(8).build()?;
+    /// assert_eq!(prog.deliver(&[1; 100]), Ok(Some(8)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn truncate(mut self, len: u32) -> FilterBuilder {
         self.accept_len = len;
         self
@@ -441,6 +807,20 @@ impl FilterBuilder {
     /// The program. `InvalidInput` if a field lies past offset 2^31 - 1
     /// (the kernel reads such load offsets as negative, special areas) or
     /// the program would exceed [`BPF_MAXINSNS`] instructions.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let prog = FilterBuilder::new().u8_in(0, [1]).build()?;
+    /// assert_eq!(prog.check(), Ok(()));
+    /// let too_far = FilterBuilder::new().u8_in(u32::MAX, [1]).build();
+    /// assert_eq!(too_far.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn build(&self) -> io::Result<Program> {
         let invalid = |what| io::Error::new(io::ErrorKind::InvalidInput, what);
         if self.conditions.iter().any(|c| c.offset.checked_add(c.width.bytes()).is_none_or(|end| end > i32::MAX as u32)) {

@@ -163,6 +163,19 @@ pub const MCAST_UNIX_FLAGS_ALL: u32 =
 pub const FAMILY_PARAM: &str = "/sys/module/mcast_unix/parameters/family";
 
 /// The address family the loaded module registered.
+///
+/// ```no_run
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// let af = family()?;
+/// let s = Socket::dgram_in(af)?; // what Socket::dgram() does
+/// # let _ = s;
+/// # Ok(())
+/// # }
+/// ```
 pub fn family() -> io::Result<i32> {
     let text = std::fs::read_to_string(FAMILY_PARAM)?;
     text.trim()
@@ -171,6 +184,20 @@ pub fn family() -> io::Result<i32> {
 }
 
 /// `struct mcast_unix_mreq`.
+///
+/// ```no_run
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// // What Socket::join_group passes to the kernel, by hand.
+/// let (address, address_len) = Addr::abstract_("signals")?.to_raw(family()? as libc::sa_family_t);
+/// let mreq = McastUnixMreq { address, address_len, flags: MCAST_UNIX_LOOPBACK };
+/// # let _ = mreq;
+/// # Ok(())
+/// # }
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct McastUnixMreq {

@@ -13,6 +13,19 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 /// The socket types the family provides.
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// let s = Socket::new(libc::AF_UNIX, SockType::Dgram)?;
+/// assert_eq!(SockType::Dgram.raw(), libc::SOCK_DGRAM);
+/// # let _ = s;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SockType {
     /// `SOCK_DGRAM`: datagrams; groups by join.
@@ -23,6 +36,17 @@ pub enum SockType {
 
 impl SockType {
     /// The `SOCK_*` value.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(SockType::Seqpacket.raw(), libc::SOCK_SEQPACKET);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn raw(self) -> libc::c_int {
         match self {
             SockType::Dgram => libc::SOCK_DGRAM,
@@ -32,6 +56,25 @@ impl SockType {
 }
 
 /// A socket (owns its descriptor, opened close-on-exec).
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// // On AF_UNIX, which shares the calls; Socket::dgram() for the module's family.
+/// let rx = Socket::dgram_in(libc::AF_UNIX)?;
+/// rx.bind(&Addr::unnamed())?;
+/// let tx = Socket::dgram_in(libc::AF_UNIX)?;
+/// tx.send_to(b"hello", &rx.local_addr()?)?;
+///
+/// let mut buf = [0u8; 16];
+/// let (n, from) = rx.recv_from(&mut buf)?;
+/// assert_eq!((&buf[..n], from.is_unnamed()), (&b"hello"[..], true));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Socket {
     fd: OwnedFd,
@@ -86,6 +129,27 @@ fn timeval_of(timeout: Option<Duration>) -> libc::timeval {
 const CONTROL_WORDS: usize = 160;
 
 /// What [`Socket::recv_msg`] reports besides the data.
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+/// peer.set_passcred(true)?;
+/// let file = std::fs::File::open("/dev/null")?;
+/// s.send_msg(b"with a file", None, None, &[file.as_fd()], 0)?;
+///
+/// let mut buf = [0u8; 32];
+/// let meta: RecvMeta = peer.recv_msg(&mut buf, 0)?;
+/// assert_eq!(&buf[..meta.len], b"with a file");
+/// assert_eq!(meta.cred.map(|c| c.pid as u32), Some(std::process::id()));
+/// assert_eq!(meta.fds.len(), 1);
+/// assert_eq!(meta.flags & libc::MSG_TRUNC, 0);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct RecvMeta {
     /// recvmsg()'s return value: the bytes received, or with `MSG_TRUNC` in
@@ -112,26 +176,87 @@ pub struct RecvMeta {
 
 impl Socket {
     /// A datagram socket of the loaded module's family ([`family()`]).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::dgram()?;
+    /// s.bind(&Addr::abstract_("inbox")?)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dgram() -> io::Result<Socket> {
         Socket::new(family()?, SockType::Dgram)
     }
 
     /// A seqpacket socket of the loaded module's family ([`family()`]).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::seqpacket()?;
+    /// s.connect(&Addr::abstract_("room")?)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn seqpacket() -> io::Result<Socket> {
         Socket::new(family()?, SockType::Seqpacket)
     }
 
     /// A datagram socket of address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::dgram_in(libc::AF_UNIX)?;
+    /// assert_eq!(s.family(), libc::AF_UNIX);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dgram_in(family: i32) -> io::Result<Socket> {
         Socket::new(family, SockType::Dgram)
     }
 
     /// A seqpacket socket of address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::seqpacket_in(libc::AF_UNIX)?;
+    /// s.bind(&Addr::unnamed())?;
+    /// s.listen(8)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn seqpacket_in(family: i32) -> io::Result<Socket> {
         Socket::new(family, SockType::Seqpacket)
     }
 
     /// A socket of `family` and `ty`, protocol 0, close-on-exec.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::new(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// assert_eq!(s.family(), libc::AF_UNIX);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(family: i32, ty: SockType) -> io::Result<Socket> {
         let fam = family_of(family)?;
         // SAFETY: plain system call; no pointers.
@@ -141,17 +266,55 @@ impl Socket {
     }
 
     /// Wraps a descriptor of a socket of address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// // A descriptor received or inherited, known to be a socket of this family.
+    /// let (a, _b) = std::os::unix::net::UnixDatagram::pair()?;
+    /// let s = Socket::from_fd(a.into(), libc::AF_UNIX)?;
+    /// assert_eq!(s.family(), libc::AF_UNIX);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_fd(fd: OwnedFd, family: i32) -> io::Result<Socket> {
         Ok(Socket { fd, family: family_of(family)? })
     }
 
     /// The address family this socket was made with.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// assert_eq!(Socket::dgram_in(libc::AF_UNIX)?.family(), libc::AF_UNIX);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn family(&self) -> i32 {
         self.family.into()
     }
 
     /// bind(): [`Addr::unnamed`] asks for autobind (an abstract name picked
     /// by the kernel).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::dgram_in(libc::AF_UNIX)?;
+    /// s.bind(&Addr::unnamed())?;
+    /// assert!(s.local_addr()?.as_abstract().is_some(), "autobound to an abstract name");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind(&self, addr: &Addr) -> io::Result<()> {
         let (raw, len) = addr.to_raw(self.family);
         // SAFETY: `raw` is a valid sockaddr_un of at least `len` bytes.
@@ -161,6 +324,21 @@ impl Socket {
 
     /// connect(): a datagram socket's default destination (a peer or a
     /// group), or a seqpacket connection to a listener.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// rx.bind(&Addr::unnamed())?;
+    /// let tx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// tx.connect(&rx.local_addr()?)?;
+    /// tx.send(b"to the default destination")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connect(&self, addr: &Addr) -> io::Result<()> {
         let (raw, len) = addr.to_raw(self.family);
         // SAFETY: `raw` is a valid sockaddr_un of at least `len` bytes.
@@ -169,6 +347,21 @@ impl Socket {
     }
 
     /// listen() (seqpacket).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let l = Socket::seqpacket_in(libc::AF_UNIX)?;
+    /// l.bind(&Addr::unnamed())?;
+    /// l.listen(16)?;
+    /// let c = Socket::seqpacket_in(libc::AF_UNIX)?;
+    /// c.connect(&l.local_addr()?)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn listen(&self, backlog: i32) -> io::Result<()> {
         // SAFETY: plain system call; no pointers.
         cvt(unsafe { libc::listen(self.as_raw_fd(), backlog) })?;
@@ -177,6 +370,27 @@ impl Socket {
 
     /// accept() (seqpacket): the new connection, close-on-exec, and the
     /// client's address.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let l = Socket::seqpacket_in(libc::AF_UNIX)?;
+    /// l.bind(&Addr::unnamed())?;
+    /// l.listen(16)?;
+    /// let c = Socket::seqpacket_in(libc::AF_UNIX)?;
+    /// c.connect(&l.local_addr()?)?;
+    ///
+    /// let (conn, from) = l.accept()?;
+    /// assert!(from.is_unnamed(), "the client is not bound");
+    /// c.send(b"hi")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(conn.recv(&mut buf)?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn accept(&self) -> io::Result<(Socket, Addr)> {
         let (fd, addr) = with_addr_out(|raw, len| {
             // SAFETY: `raw` and `len` describe a writable sockaddr_un.
@@ -189,12 +403,40 @@ impl Socket {
 
     /// send() on a connected socket (`MSG_NOSIGNAL`: a closed peer gives
     /// `EPIPE`, not SIGPIPE). Returns the bytes sent.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// assert_eq!(s.send(b"hello")?, 5);
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(peer.recv(&mut buf)?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         // SAFETY: `buf` is valid for reads of its length.
         cvt_len(unsafe { libc::send(self.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
     }
 
     /// sendto(): one datagram to `addr` (a socket or a group).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// rx.bind(&Addr::unnamed())?;
+    /// let tx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// assert_eq!(tx.send_to(b"hello", &rx.local_addr()?)?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_to(&self, buf: &[u8], addr: &Addr) -> io::Result<usize> {
         let (raw, len) = addr.to_raw(self.family);
         // SAFETY: `buf` is valid for reads of its length; `raw` is a valid
@@ -213,6 +455,18 @@ impl Socket {
 
     /// send() with `MSG_*` flags (such as `MSG_DONTWAIT`); `MSG_NOSIGNAL`
     /// is always added. Returns the bytes sent.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// assert_eq!(s.send_with_flags(b"now or never", libc::MSG_DONTWAIT)?, 12);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_with_flags(&self, buf: &[u8], flags: libc::c_int) -> io::Result<usize> {
         // SAFETY: `buf` is valid for reads of its length.
         cvt_len(unsafe {
@@ -221,6 +475,20 @@ impl Socket {
     }
 
     /// sendto() with `MSG_*` flags; `MSG_NOSIGNAL` is always added.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// rx.bind(&Addr::unnamed())?;
+    /// let tx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// tx.send_to_with_flags(b"now or never", &rx.local_addr()?, libc::MSG_DONTWAIT)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_to_with_flags(&self, buf: &[u8], addr: &Addr, flags: libc::c_int) -> io::Result<usize> {
         let (raw, len) = addr.to_raw(self.family);
         // SAFETY: `buf` is valid for reads of its length; `raw` is a valid
@@ -241,6 +509,27 @@ impl Socket {
     /// credentials (`SCM_CREDENTIALS`: the kernel checks that the caller may
     /// claim them) and descriptors (`SCM_RIGHTS`). `MSG_NOSIGNAL` is added
     /// to `flags`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// peer.set_passcred(true)?;
+    /// // This process's credentials, which the kernel lets it claim.
+    /// let me = s.peer_cred()?;
+    /// let file = std::fs::File::open("/dev/null")?;
+    /// s.send_msg(b"signed, with a file", None, Some(me), &[file.as_fd()], 0)?;
+    ///
+    /// let mut buf = [0u8; 32];
+    /// let meta = peer.recv_msg(&mut buf, 0)?;
+    /// assert_eq!(meta.cred.map(|c| c.uid), Some(me.uid));
+    /// assert_eq!(meta.fds.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_msg(
         &self,
         buf: &[u8],
@@ -293,6 +582,21 @@ impl Socket {
 
     /// recv(): one message into `buf` (cut to its size). Returns the bytes
     /// received.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// peer.send(b"hi")?;
+    /// let mut buf = [0u8; 16];
+    /// let n = s.recv(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_with_flags(buf, 0)
     }
@@ -300,6 +604,21 @@ impl Socket {
     /// recv() with `MSG_*` flags (`MSG_DONTWAIT`, `MSG_PEEK`, `MSG_TRUNC`).
     /// Returns recvmsg()'s value: the bytes received, or with `MSG_TRUNC`
     /// the message's full length (which may exceed `buf`).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// peer.send(b"longer than the buffer")?;
+    /// let mut buf = [0u8; 4];
+    /// // MSG_TRUNC: the message's full length, though 4 bytes were copied.
+    /// assert_eq!(s.recv_with_flags(&mut buf, libc::MSG_TRUNC)?, 22);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_with_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
         // SAFETY: `buf` is valid for writes of its length.
         cvt_len(unsafe { libc::recv(self.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) })
@@ -307,6 +626,21 @@ impl Socket {
 
     /// Like [`recv`](Socket::recv) but leaves the message queued
     /// (`MSG_PEEK`).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// peer.send(b"hi")?;
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(s.peek(&mut buf)?, 2);
+    /// assert_eq!(s.recv(&mut buf)?, 2, "still queued after the peek");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_with_flags(buf, libc::MSG_PEEK)
     }
@@ -314,6 +648,24 @@ impl Socket {
     /// recvmsg(): one message into `buf` with its sender, `msg_flags` and
     /// ancillary data. `flags` as for
     /// [`recv_with_flags`](Socket::recv_with_flags).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// s.set_passcred(true)?;
+    /// peer.send(b"hi")?;
+    /// let mut buf = [0u8; 16];
+    /// let meta = s.recv_msg(&mut buf, libc::MSG_CMSG_CLOEXEC)?;
+    /// assert_eq!(&buf[..meta.len], b"hi");
+    /// assert_eq!(meta.cred.map(|c| c.pid as u32), Some(std::process::id()));
+    /// assert!(meta.fds.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_msg(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<RecvMeta> {
         let mut control = [0u64; CONTROL_WORDS];
         let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
@@ -370,12 +722,45 @@ impl Socket {
 
     /// recvfrom(): one message into `buf` and the sender's address (for a
     /// group message, the original sender's).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// rx.bind(&Addr::unnamed())?;
+    /// let tx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// tx.bind(&Addr::unnamed())?;
+    /// tx.send_to(b"hi", &rx.local_addr()?)?;
+    /// let mut buf = [0u8; 16];
+    /// let (n, from) = rx.recv_from(&mut buf)?;
+    /// assert_eq!((n, from), (2, tx.local_addr()?));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Addr)> {
         self.recv_from_with_flags(buf, 0)
     }
 
     /// recvfrom() with `MSG_*` flags; the length as for
     /// [`recv_with_flags`](Socket::recv_with_flags).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// rx.bind(&Addr::unnamed())?;
+    /// let mut buf = [0u8; 16];
+    /// let r = rx.recv_from_with_flags(&mut buf, libc::MSG_DONTWAIT);
+    /// assert_eq!(r.unwrap_err().kind(), std::io::ErrorKind::WouldBlock, "nothing queued");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_from_with_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<(usize, Addr)> {
         with_addr_out(|raw, len| {
             // SAFETY: `buf` is valid for writes of its length; `raw` and
@@ -386,11 +771,41 @@ impl Socket {
 
     /// Like [`recv_from`](Socket::recv_from) but leaves the message queued
     /// (`MSG_PEEK`).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// rx.bind(&Addr::unnamed())?;
+    /// Socket::dgram_in(libc::AF_UNIX)?.send_to(b"hi", &rx.local_addr()?)?;
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(rx.peek_from(&mut buf)?.0, 2);
+    /// assert_eq!(rx.recv_from(&mut buf)?.0, 2, "still queued after the peek");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, Addr)> {
         self.recv_from_with_flags(buf, libc::MSG_PEEK)
     }
 
     /// getsockname().
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::dgram_in(libc::AF_UNIX)?;
+    /// assert!(s.local_addr()?.is_unnamed(), "not bound yet");
+    /// s.bind(&Addr::unnamed())?;
+    /// println!("bound at {}", s.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn local_addr(&self) -> io::Result<Addr> {
         with_addr_out(|raw, len| {
             // SAFETY: `raw` and `len` describe a writable sockaddr_un.
@@ -400,6 +815,22 @@ impl Socket {
     }
 
     /// getpeername().
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let l = Socket::seqpacket_in(libc::AF_UNIX)?;
+    /// l.bind(&Addr::unnamed())?;
+    /// l.listen(4)?;
+    /// let c = Socket::seqpacket_in(libc::AF_UNIX)?;
+    /// c.connect(&l.local_addr()?)?;
+    /// assert_eq!(c.peer_addr()?, l.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_addr(&self) -> io::Result<Addr> {
         with_addr_out(|raw, len| {
             // SAFETY: `raw` and `len` describe a writable sockaddr_un.
@@ -409,6 +840,20 @@ impl Socket {
     }
 
     /// shutdown(). Shutting down reading also leaves every group.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(s.recv(&mut buf)?, 0, "end of file");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let how = match how {
             Shutdown::Read => libc::SHUT_RD,
@@ -422,6 +867,22 @@ impl Socket {
 
     /// connect() to `AF_UNSPEC`: a datagram socket drops its default
     /// destination.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// rx.bind(&Addr::unnamed())?;
+    /// let tx = Socket::dgram_in(libc::AF_UNIX)?;
+    /// tx.connect(&rx.local_addr()?)?;
+    /// tx.disconnect()?;
+    /// assert_eq!(tx.send(b"x").unwrap_err().raw_os_error(), Some(libc::ENOTCONN));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn disconnect(&self) -> io::Result<()> {
         let raw = libc::sockaddr_un { sun_family: libc::AF_UNSPEC as libc::sa_family_t, sun_path: [0; crate::addr::SUN_PATH_LEN] };
         let len = crate::addr::PATH_OFFSET as libc::socklen_t;
@@ -432,6 +893,20 @@ impl Socket {
 
     /// socketpair(): two connected sockets of `family` and `ty`,
     /// close-on-exec.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (a, b) = Socket::pair(libc::AF_UNIX, SockType::Dgram)?;
+    /// a.send(b"ping")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(b.recv(&mut buf)?, 4);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pair(family: i32, ty: SockType) -> io::Result<(Socket, Socket)> {
         let fam = family_of(family)?;
         let mut fds = [0 as RawFd; 2];
@@ -445,17 +920,56 @@ impl Socket {
 
     /// A second descriptor for the same socket (`F_DUPFD_CLOEXEC`): both
     /// share the queue, the options and any group membership.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// let again = s.try_clone()?;
+    /// assert_eq!(again.id()?, s.id()?, "the same socket");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_clone(&self) -> io::Result<Socket> {
         Ok(Socket { fd: self.fd.try_clone()?, family: self.family })
     }
 
     /// `SO_ERROR`: takes the socket's pending error, if any.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// assert!(s.take_error()?.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         let err = self.get_int(libc::SO_ERROR)?;
         Ok((err != 0).then(|| io::Error::from_raw_os_error(err)))
     }
 
     /// Sets or clears `O_NONBLOCK`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// s.set_nonblocking(true)?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(s.recv(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         let mut on = libc::c_int::from(nonblocking);
         // SAFETY: FIONBIO reads one int from the valid pointer.
@@ -465,6 +979,18 @@ impl Socket {
 
     /// `SO_PEERCRED`: the credentials of the connected peer (check them
     /// before [`admit_member`](Socket::admit_member)).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// assert_eq!(s.peer_cred()?.pid as u32, std::process::id(), "the peer is this process");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_cred(&self) -> io::Result<libc::ucred> {
         let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
         let mut len = size_of::<libc::ucred>() as libc::socklen_t;
@@ -510,84 +1036,284 @@ impl Socket {
 
     /// `SO_RCVTIMEO`: how long a blocking receive (or accept) waits before
     /// `EAGAIN`; `None` waits forever (a zero duration also means forever).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// s.set_read_timeout(Some(Duration::from_millis(20)))?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(s.recv(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.set_timeout(libc::SO_RCVTIMEO, timeout)
     }
 
     /// `SO_RCVTIMEO` read back (`None`: no timeout).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// assert_eq!(s.read_timeout()?, None);
+    /// s.set_read_timeout(Some(Duration::from_millis(200)))?;
+    /// assert_eq!(s.read_timeout()?, Some(Duration::from_millis(200)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         self.timeout(libc::SO_RCVTIMEO)
     }
 
     /// `SO_SNDTIMEO`: how long a blocking send waits for room before
     /// `EAGAIN`; `None` waits forever (a zero duration also means forever).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// s.set_write_timeout(Some(Duration::from_millis(200)))?;
+    /// assert_eq!(s.write_timeout()?, Some(Duration::from_millis(200)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.set_timeout(libc::SO_SNDTIMEO, timeout)
     }
 
     /// `SO_SNDTIMEO` read back (`None`: no timeout).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// assert_eq!(s.write_timeout()?, None, "no timeout by default");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         self.timeout(libc::SO_SNDTIMEO)
     }
 
     /// `SO_PASSCRED`: received messages carry the sender's credentials
     /// ([`RecvMeta::cred`]). Setting it on an unbound socket autobinds it.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// s.set_passcred(true)?;
+    /// peer.send(b"hi")?;
+    /// let mut buf = [0u8; 8];
+    /// assert!(s.recv_msg(&mut buf, 0)?.cred.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_passcred(&self, on: bool) -> io::Result<()> {
         self.set_int(libc::SO_PASSCRED, on.into())
     }
 
     /// `SO_PASSCRED` read back.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// assert!(!s.passcred()?);
+    /// s.set_passcred(true)?;
+    /// assert!(s.passcred()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn passcred(&self) -> io::Result<bool> {
         Ok(self.get_int(libc::SO_PASSCRED)? != 0)
     }
 
     /// This socket's id, unique for the boot (`SO_COOKIE`): what the
     /// messages it sends carry as their sender id.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// let id = s.id()?;
+    /// assert_ne!(id, peer.id()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn id(&self) -> io::Result<u64> {
         self.get_option(libc::SOL_SOCKET, libc::SO_COOKIE, 0u64)
     }
 
     /// `MCAST_UNIX_PASS_SENDER_ID`: received messages carry their sender's
     /// id ([`RecvMeta::sender_id`]).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(family()?, SockType::Seqpacket)?;
+    /// s.set_pass_sender_id(true)?;
+    /// peer.send(b"hi")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(s.recv_msg(&mut buf, 0)?.sender_id, Some(peer.id()?));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_pass_sender_id(&self, on: bool) -> io::Result<()> {
         self.set_option(crate::SOL_MCAST_UNIX, crate::MCAST_UNIX_PASS_SENDER_ID, Some(&libc::c_int::from(on)))
     }
 
     /// `MCAST_UNIX_PASS_SENDER_ID` read back.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(family()?, SockType::Seqpacket)?;
+    /// assert!(!s.pass_sender_id()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pass_sender_id(&self) -> io::Result<bool> {
         Ok(self.get_option(crate::SOL_MCAST_UNIX, crate::MCAST_UNIX_PASS_SENDER_ID, 0 as libc::c_int)? != 0)
     }
 
     /// `MCAST_UNIX_PEER_ID`: the connected peer's id (on a seqpacket group
     /// owner's accepted connection, the id its client's messages carry).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(family()?, SockType::Seqpacket)?;
+    /// assert_eq!(s.peer_id()?, peer.id()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_id(&self) -> io::Result<u64> {
         self.get_option(crate::SOL_MCAST_UNIX, crate::MCAST_UNIX_PEER_ID, 0u64)
     }
 
     /// `SO_RXQ_OVFL`: received messages carry the socket's count of dropped
     /// messages ([`RecvMeta::dropped`]).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = Socket::dgram()?;
+    /// s.set_recv_overflow(true)?;
+    /// s.join_group(&Addr::abstract_("signals")?, MCAST_UNIX_DROP_WHEN_FULL)?;
+    /// let mut buf = [0u8; 64];
+    /// let meta = s.recv_msg(&mut buf, 0)?;
+    /// println!("{} messages dropped so far", meta.dropped.unwrap_or(0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_recv_overflow(&self, on: bool) -> io::Result<()> {
         self.set_int(libc::SO_RXQ_OVFL, on.into())
     }
 
     /// `SO_RCVBUF`: the receive buffer size to ask for (the kernel doubles
     /// it for bookkeeping and clamps it to its limits).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// s.set_recv_buffer_size(65536)?;
+    /// assert!(s.recv_buffer_size()? >= 65536, "the kernel doubles it");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
         self.set_int(libc::SO_RCVBUF, libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX))
     }
 
     /// `SO_RCVBUF` read back: the size the kernel uses.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// println!("{} bytes", s.recv_buffer_size()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_buffer_size(&self) -> io::Result<usize> {
         Ok(self.get_int(libc::SO_RCVBUF)?.max(0) as usize)
     }
 
     /// `SO_SNDBUF`: the send buffer size to ask for (doubled and clamped as
     /// for [`set_recv_buffer_size`](Socket::set_recv_buffer_size)).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// s.set_send_buffer_size(65536)?;
+    /// assert!(s.send_buffer_size()? >= 65536, "the kernel doubles it");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
         self.set_int(libc::SO_SNDBUF, libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX))
     }
 
     /// `SO_SNDBUF` read back: the size the kernel uses.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// println!("{} bytes", s.send_buffer_size()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_buffer_size(&self) -> io::Result<usize> {
         Ok(self.get_int(libc::SO_SNDBUF)?.max(0) as usize)
     }
@@ -613,23 +1339,82 @@ impl Socket {
     /// `MCAST_UNIX_CREATE_GROUP`: binds this unbound socket to `group` and
     /// makes it the group's owner (its type is the group's type). A
     /// seqpacket owner then listens and admits the clients it accepts.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let owner = Socket::dgram()?;
+    /// owner.create_group(&Addr::abstract_("signals")?)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn create_group(&self, group: &Addr) -> io::Result<()> {
         self.group_option(crate::MCAST_UNIX_CREATE_GROUP, group, 0)
     }
 
     /// `MCAST_UNIX_JOIN_GROUP` (datagram): become a member of `group` with
     /// `MCAST_UNIX_*` flags.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let member = Socket::dgram()?;
+    /// member.join_group(&Addr::abstract_("signals")?, MCAST_UNIX_LOOPBACK | MCAST_UNIX_DROP_WHEN_FULL)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn join_group(&self, group: &Addr, flags: u32) -> io::Result<()> {
         self.group_option(crate::MCAST_UNIX_JOIN_GROUP, group, flags)
     }
 
     /// `MCAST_UNIX_LEAVE_GROUP` (datagram).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("signals")?;
+    /// let member = Socket::dgram()?;
+    /// member.join_group(&group, 0)?;
+    /// member.leave_group(&group)?;
+    /// assert_eq!(member.leave_group(&group).unwrap_err().raw_os_error(), Some(libc::EADDRNOTAVAIL));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn leave_group(&self, group: &Addr) -> io::Result<()> {
         self.group_option(crate::MCAST_UNIX_LEAVE_GROUP, group, 0)
     }
 
     /// `MCAST_UNIX_ADMIT_MEMBER`, on a connection the group owner accepted:
     /// its client becomes a member with `MCAST_UNIX_*` flags.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("room")?;
+    /// let owner = Socket::seqpacket()?;
+    /// owner.create_group(&group)?;
+    /// owner.listen(16)?;
+    /// let client = Socket::seqpacket()?;
+    /// client.connect(&group)?;
+    /// let (conn, _) = owner.accept()?;
+    /// if conn.peer_cred()?.uid == 0 {
+    ///     conn.admit_member(MCAST_UNIX_SEND_TO_PEER)?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn admit_member(&self, flags: u32) -> io::Result<()> {
         self.set_option(SOL_MCAST_UNIX, crate::MCAST_UNIX_ADMIT_MEMBER, Some(&flags))
     }
@@ -637,12 +1422,51 @@ impl Socket {
     /// `MCAST_UNIX_PEER_FILTER`, on a connection the group owner accepted:
     /// the client receives only group messages `prog` accepts (and its own
     /// filter too). The kernel checks the program (`EINVAL`).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("room")?;
+    /// let owner = Socket::seqpacket()?;
+    /// owner.create_group(&group)?;
+    /// owner.listen(16)?;
+    /// let client = Socket::seqpacket()?;
+    /// client.connect(&group)?;
+    /// let (conn, _) = owner.accept()?;
+    /// // The member gets only the group messages whose first byte is 7.
+    /// conn.set_peer_filter(&FilterBuilder::new().u8_in(0, [7]).build()?)?;
+    /// conn.admit_member(0)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_peer_filter(&self, prog: &Program) -> io::Result<()> {
         let fprog = prog.as_fprog();
         self.set_option(SOL_MCAST_UNIX, crate::MCAST_UNIX_PEER_FILTER, Some(fprog.as_raw()))
     }
 
     /// Removes the peer filter (`MCAST_UNIX_PEER_FILTER` with optlen 0).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("room")?;
+    /// let owner = Socket::seqpacket()?;
+    /// owner.create_group(&group)?;
+    /// owner.listen(16)?;
+    /// let client = Socket::seqpacket()?;
+    /// client.connect(&group)?;
+    /// let (conn, _) = owner.accept()?;
+    /// conn.set_peer_filter(&Program::reject_all())?;
+    /// conn.clear_peer_filter()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn clear_peer_filter(&self) -> io::Result<()> {
         self.set_option::<()>(SOL_MCAST_UNIX, crate::MCAST_UNIX_PEER_FILTER, None)
     }
@@ -650,12 +1474,46 @@ impl Socket {
     /// `SO_ATTACH_FILTER`: this socket receives only what `prog` accepts,
     /// cut to the length it returns. The kernel checks the program
     /// (`EINVAL`).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// // Only messages whose first byte is 1.
+    /// s.attach_filter(&FilterBuilder::new().u8_in(0, [1]).build()?)?;
+    /// peer.send(&[2, 0])?;
+    /// peer.send(&[1, 0])?;
+    /// let mut buf = [0u8; 4];
+    /// s.recv(&mut buf)?;
+    /// assert_eq!(buf[0], 1, "the first message was filtered out");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn attach_filter(&self, prog: &Program) -> io::Result<()> {
         let fprog = prog.as_fprog();
         self.set_option(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, Some(fprog.as_raw()))
     }
 
     /// `SO_DETACH_FILTER` (`ENOENT` if none is attached).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (s, peer) = Socket::pair(libc::AF_UNIX, SockType::Seqpacket)?;
+    /// s.attach_filter(&Program::reject_all())?;
+    /// s.detach_filter()?;
+    /// peer.send(b"hi")?;
+    /// let mut buf = [0u8; 4];
+    /// assert_eq!(s.recv(&mut buf)?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn detach_filter(&self) -> io::Result<()> {
         self.set_option(libc::SOL_SOCKET, libc::SO_DETACH_FILTER, Some(&0 as &libc::c_int))
     }

@@ -61,44 +61,83 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-/// The calls every typed socket has.
+/// A doc example of a method the macros below write for several types:
+/// `$setup` (each type's own) makes the socket `s`, and for the sockets that
+/// carry messages `peer`, connected to it; `$attr` is `""` or `"no_run"`.
+macro_rules! example {
+    ($attr:literal, $setup:literal, $body:literal) => {
+        concat!(
+            "```", $attr, "\n",
+            "# use mcast_unix::*;\n",
+            "# use std::net::Shutdown;\n",
+            "# use std::os::fd::AsFd;\n",
+            "# use std::time::Duration;\n",
+            "# fn main() -> std::io::Result<()> {\n",
+            $setup, "\n",
+            $body, "\n",
+            "# Ok(())\n",
+            "# }\n",
+            "```",
+        )
+    };
+}
+
+/// The calls every typed socket has; the examples start with `$setup`.
 macro_rules! common_methods {
-    ($ty:ident) => {
+    ($ty:ident, $attr:literal, $setup:literal) => {
         impl $ty {
             /// getsockname(): the address this socket is bound to.
+            ///
+            #[doc = example!($attr, $setup, r#"println!("bound at {}", s.local_addr()?);"#)]
             pub fn local_addr(&self) -> io::Result<Addr> {
                 self.sock.local_addr()
             }
 
             /// The address family this socket was made with.
+            ///
+            #[doc = example!($attr, $setup, r#"println!("address family {}", s.family());"#)]
             pub fn family(&self) -> i32 {
                 self.sock.family()
             }
 
             /// This socket's id, unique for the boot (`SO_COOKIE`): what
             /// the messages it sends carry as their sender id.
+            ///
+            #[doc = example!($attr, $setup, r#"let id = s.id()?;
+assert_eq!(s.try_clone()?.id()?, id, "a clone is the same socket");"#)]
             pub fn id(&self) -> io::Result<u64> {
                 self.sock.id()
             }
 
             /// Sets or clears `O_NONBLOCK`: calls that would wait give
             /// [`io::ErrorKind::WouldBlock`] instead.
+            ///
+            #[doc = example!($attr, $setup, r#"s.set_nonblocking(true)?;
+// Calls that would wait now fail with WouldBlock at once.
+s.set_nonblocking(false)?;"#)]
             pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
                 self.sock.set_nonblocking(nonblocking)
             }
 
             /// `SO_RCVTIMEO`: how long a blocking receive (or accept) waits
             /// before [`io::ErrorKind::WouldBlock`]; `None` waits forever.
+            ///
+            #[doc = example!($attr, $setup, r#"s.set_read_timeout(Some(Duration::from_millis(200)))?;
+assert_eq!(s.read_timeout()?, Some(Duration::from_millis(200)));"#)]
             pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
                 self.sock.set_read_timeout(timeout)
             }
 
             /// `SO_RCVTIMEO` read back (`None`: no timeout).
+            ///
+            #[doc = example!($attr, $setup, r#"assert_eq!(s.read_timeout()?, None, "no timeout by default");"#)]
             pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
                 self.sock.read_timeout()
             }
 
             /// `SO_ERROR`: takes the socket's pending error, if any.
+            ///
+            #[doc = example!($attr, $setup, r#"assert!(s.take_error()?.is_none());"#)]
             pub fn take_error(&self) -> io::Result<Option<io::Error>> {
                 self.sock.take_error()
             }
@@ -106,11 +145,18 @@ macro_rules! common_methods {
             /// A second handle on the same socket (a duplicated descriptor,
             /// close-on-exec): both share the queue, the options and any
             /// group membership.
+            ///
+            #[doc = example!($attr, $setup, r#"let other = s.try_clone()?;
+assert_eq!(other.id()?, s.id()?);"#)]
             pub fn try_clone(&self) -> io::Result<$ty> {
                 Ok($ty { sock: self.sock.try_clone()? })
             }
 
             /// The untyped [`Socket`], with every call.
+            ///
+            #[doc = example!($attr, $setup, r#"let family = s.family();
+let sock: Socket = s.into_socket();
+assert_eq!(sock.family(), family);"#)]
             pub fn into_socket(self) -> Socket {
                 self.sock
             }
@@ -142,18 +188,26 @@ macro_rules! common_methods {
     };
 }
 
-/// The calls of the sockets that carry messages.
+/// The calls of the sockets that carry messages; the examples start with
+/// `$setup`, or with `$msetup` (the module's family) for the family's own
+/// options.
 macro_rules! data_methods {
-    ($ty:ident) => {
+    ($ty:ident, $attr:literal, $setup:literal, $msetup:literal) => {
         impl $ty {
             /// send() to the connected peer (or group). Returns the bytes
             /// sent: a message is sent whole or not at all. A closed peer
             /// gives `EPIPE` (never SIGPIPE).
+            ///
+            #[doc = example!($attr, $setup, r#"s.send(b"hello")?;
+let mut buf = [0u8; 16];
+assert_eq!(peer.recv(&mut buf)?, 5);"#)]
             pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
                 self.sock.send(buf)
             }
 
             /// send() with `MSG_*` flags (such as `MSG_DONTWAIT`).
+            ///
+            #[doc = example!($attr, $setup, r#"assert_eq!(s.send_with_flags(b"hello", libc::MSG_DONTWAIT)?, 5);"#)]
             pub fn send_with_flags(&self, buf: &[u8], flags: libc::c_int) -> io::Result<usize> {
                 self.sock.send_with_flags(buf, flags)
             }
@@ -162,6 +216,13 @@ macro_rules! data_methods {
             /// (`SCM_CREDENTIALS`; the kernel checks that the caller may
             /// claim them) and descriptors (`SCM_RIGHTS`; each recipient
             /// gets its own).
+            ///
+            #[doc = example!($attr, $setup, r#"peer.set_passcred(true)?;
+// This process's credentials, which the kernel lets it claim.
+let me = s.peer_cred()?;
+s.send_msg(b"signed", Some(me), &[])?;
+let mut buf = [0u8; 16];
+assert_eq!(peer.recv_msg(&mut buf)?.cred.map(|c| c.pid), Some(me.pid));"#)]
             pub fn send_msg(&self, buf: &[u8], cred: Option<libc::ucred>, fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
                 self.sock.send_msg(buf, None, cred, fds, 0)
             }
@@ -169,23 +230,44 @@ macro_rules! data_methods {
             /// sendmsg() to the connected peer with descriptors
             /// (`SCM_RIGHTS`): [`send_msg`](Self::send_msg) without
             /// credentials.
+            ///
+            #[doc = example!($attr, $setup, r#"let file = std::fs::File::open("/dev/null")?;
+s.send_with_fds(b"a file", &[file.as_fd()])?;
+let mut buf = [0u8; 16];
+let passed: std::fs::File = peer.recv_msg(&mut buf)?.fds.remove(0).into();
+# let _ = passed;"#)]
             pub fn send_with_fds(&self, buf: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
                 self.sock.send_msg(buf, None, None, fds, 0)
             }
 
             /// recv(): one message into `buf`, cut to its size. Returns the
             /// bytes received; 0 from a seqpacket peer that shut down.
+            ///
+            #[doc = example!($attr, $setup, r#"peer.send(b"hi")?;
+let mut buf = [0u8; 16];
+let n = s.recv(&mut buf)?;
+assert_eq!(&buf[..n], b"hi");"#)]
             pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
                 self.sock.recv(buf)
             }
 
             /// recv() with `MSG_*` flags (`MSG_DONTWAIT`, `MSG_PEEK`,
             /// `MSG_TRUNC`: then the message's full length is returned).
+            ///
+            #[doc = example!($attr, $setup, r#"peer.send(b"longer than the buffer")?;
+let mut buf = [0u8; 4];
+// MSG_TRUNC: the message's full length, though 4 bytes were copied.
+assert_eq!(s.recv_with_flags(&mut buf, libc::MSG_TRUNC)?, 22);"#)]
             pub fn recv_with_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
                 self.sock.recv_with_flags(buf, flags)
             }
 
             /// Like [`recv`](Self::recv) but leaves the message queued.
+            ///
+            #[doc = example!($attr, $setup, r#"peer.send(b"hi")?;
+let mut buf = [0u8; 16];
+assert_eq!(s.peek(&mut buf)?, 2);
+assert_eq!(s.recv(&mut buf)?, 2, "still queued after the peek");"#)]
             pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
                 self.sock.peek(buf)
             }
@@ -197,49 +279,83 @@ macro_rules! data_methods {
             /// sender's id (with
             /// [`set_pass_sender_id`](Self::set_pass_sender_id)) and the
             /// descriptors passed, now owned by the caller.
+            ///
+            #[doc = example!($attr, $setup, r#"s.set_passcred(true)?;
+peer.send(b"hi")?;
+let mut buf = [0u8; 16];
+let meta = s.recv_msg(&mut buf)?;
+assert_eq!(&buf[..meta.len], b"hi");
+assert_eq!(meta.cred.map(|c| c.pid as u32), Some(std::process::id()));"#)]
             pub fn recv_msg(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
                 self.sock.recv_msg(buf, 0)
             }
 
             /// [`recv_msg`](Self::recv_msg) with `MSG_*` flags.
+            ///
+            #[doc = example!($attr, $setup, r#"peer.send(b"hi")?;
+let mut buf = [0u8; 16];
+let meta = s.recv_msg_with_flags(&mut buf, libc::MSG_PEEK)?;
+assert_eq!(meta.len, 2);
+assert_eq!(s.recv(&mut buf)?, 2, "still queued after the peek");"#)]
             pub fn recv_msg_with_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<RecvMeta> {
                 self.sock.recv_msg(buf, flags)
             }
 
             /// getpeername(): the connected peer's address.
+            ///
+            #[doc = example!($attr, $setup, r#"println!("connected to {}", s.peer_addr()?);"#)]
             pub fn peer_addr(&self) -> io::Result<Addr> {
                 self.sock.peer_addr()
             }
 
             /// `SO_PEERCRED`: the connected peer's credentials, as they were
             /// when it connected.
+            ///
+            #[doc = example!($attr, $setup, r#"assert_eq!(s.peer_cred()?.pid as u32, std::process::id(), "the peer is this process");"#)]
             pub fn peer_cred(&self) -> io::Result<libc::ucred> {
                 self.sock.peer_cred()
             }
 
             /// `SO_SNDTIMEO`: how long a blocking send waits for room
             /// before [`io::ErrorKind::WouldBlock`]; `None` waits forever.
+            ///
+            #[doc = example!($attr, $setup, r#"s.set_write_timeout(Some(Duration::from_millis(200)))?;
+assert_eq!(s.write_timeout()?, Some(Duration::from_millis(200)));"#)]
             pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
                 self.sock.set_write_timeout(timeout)
             }
 
             /// `SO_SNDTIMEO` read back (`None`: no timeout).
+            ///
+            #[doc = example!($attr, $setup, r#"assert_eq!(s.write_timeout()?, None, "no timeout by default");"#)]
             pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
                 self.sock.write_timeout()
             }
 
             /// shutdown(). Shutting down reading also leaves every group.
+            ///
+            #[doc = example!($attr, $setup, r#"s.shutdown(Shutdown::Write)?;
+assert!(s.send(b"late").is_err(), "EPIPE");"#)]
             pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
                 self.sock.shutdown(how)
             }
 
             /// `SO_PASSCRED`: received messages carry the sender's
             /// credentials ([`RecvMeta::cred`]).
+            ///
+            #[doc = example!($attr, $setup, r#"s.set_passcred(true)?;
+peer.send(b"hi")?;
+let mut buf = [0u8; 16];
+assert!(s.recv_msg(&mut buf)?.cred.is_some());"#)]
             pub fn set_passcred(&self, on: bool) -> io::Result<()> {
                 self.sock.set_passcred(on)
             }
 
             /// `SO_PASSCRED` read back.
+            ///
+            #[doc = example!($attr, $setup, r#"assert!(!s.passcred()?);
+s.set_passcred(true)?;
+assert!(s.passcred()?);"#)]
             pub fn passcred(&self) -> io::Result<bool> {
                 self.sock.passcred()
             }
@@ -247,49 +363,86 @@ macro_rules! data_methods {
             /// `MCAST_UNIX_PASS_SENDER_ID`: received messages carry the id
             /// of the socket that sent them, stamped by the kernel
             /// ([`RecvMeta::sender_id`]).
+            ///
+            #[doc = example!("no_run", $msetup, r#"s.set_pass_sender_id(true)?;
+peer.send(b"hi")?;
+let mut buf = [0u8; 16];
+assert_eq!(s.recv_msg(&mut buf)?.sender_id, Some(peer.id()?));"#)]
             pub fn set_pass_sender_id(&self, on: bool) -> io::Result<()> {
                 self.sock.set_pass_sender_id(on)
             }
 
             /// `MCAST_UNIX_PASS_SENDER_ID` read back.
+            ///
+            #[doc = example!("no_run", $msetup, r#"assert!(!s.pass_sender_id()?, "off by default");"#)]
             pub fn pass_sender_id(&self) -> io::Result<bool> {
                 self.sock.pass_sender_id()
             }
 
             /// `SO_RXQ_OVFL`: received messages carry the socket's count of
             /// dropped messages ([`RecvMeta::dropped`]).
+            ///
+            #[doc = example!($attr, $setup, r#"s.set_recv_overflow(true)?;
+peer.send(b"hi")?;
+let mut buf = [0u8; 16];
+// With the module's family, the count of messages this socket dropped.
+println!("{:?} dropped", s.recv_msg(&mut buf)?.dropped);"#)]
             pub fn set_recv_overflow(&self, on: bool) -> io::Result<()> {
                 self.sock.set_recv_overflow(on)
             }
 
             /// `SO_RCVBUF`: the receive buffer size to ask for (the kernel
             /// doubles it and clamps it to its limits).
+            ///
+            #[doc = example!($attr, $setup, r#"s.set_recv_buffer_size(65536)?;
+assert!(s.recv_buffer_size()? >= 65536, "the kernel doubles it");"#)]
             pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
                 self.sock.set_recv_buffer_size(size)
             }
 
             /// `SO_RCVBUF` read back.
+            ///
+            #[doc = example!($attr, $setup, r#"println!("{} bytes", s.recv_buffer_size()?);"#)]
             pub fn recv_buffer_size(&self) -> io::Result<usize> {
                 self.sock.recv_buffer_size()
             }
 
             /// `SO_SNDBUF`: the send buffer size to ask for.
+            ///
+            #[doc = example!($attr, $setup, r#"s.set_send_buffer_size(65536)?;
+assert!(s.send_buffer_size()? >= 65536, "the kernel doubles it");"#)]
             pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
                 self.sock.set_send_buffer_size(size)
             }
 
             /// `SO_SNDBUF` read back.
+            ///
+            #[doc = example!($attr, $setup, r#"println!("{} bytes", s.send_buffer_size()?);"#)]
             pub fn send_buffer_size(&self) -> io::Result<usize> {
                 self.sock.send_buffer_size()
             }
 
             /// `SO_ATTACH_FILTER`: this socket receives only what `prog`
             /// accepts, cut to the length it returns.
+            ///
+            #[doc = example!($attr, $setup, r#"// Only messages whose first byte is 1.
+s.attach_filter(&FilterBuilder::new().u8_in(0, [1]).build()?)?;
+peer.send(&[2, 0])?;
+peer.send(&[1, 0])?;
+let mut buf = [0u8; 4];
+s.recv(&mut buf)?;
+assert_eq!(buf[0], 1, "the first message was filtered out");"#)]
             pub fn attach_filter(&self, prog: &Program) -> io::Result<()> {
                 self.sock.attach_filter(prog)
             }
 
             /// `SO_DETACH_FILTER` (`ENOENT` if none is attached).
+            ///
+            #[doc = example!($attr, $setup, r#"s.attach_filter(&Program::reject_all())?;
+s.detach_filter()?;
+peer.send(b"hi")?;
+let mut buf = [0u8; 4];
+assert_eq!(s.recv(&mut buf)?, 2);"#)]
             pub fn detach_filter(&self) -> io::Result<()> {
                 self.sock.detach_filter()
             }
@@ -346,28 +499,78 @@ pub struct McastDatagram {
     sock: Socket,
 }
 
-common_methods!(McastDatagram);
-data_methods!(McastDatagram);
+common_methods!(McastDatagram, "", "let (s, peer) = McastDatagram::pair_in(libc::AF_UNIX)?;");
+data_methods!(McastDatagram, "", "let (s, peer) = McastDatagram::pair_in(libc::AF_UNIX)?;", "let (s, peer) = McastDatagram::pair()?;");
 
 impl McastDatagram {
     /// An unbound datagram socket of the module's family. It can send
     /// (from the unnamed address), join groups and connect.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = McastDatagram::unbound()?;
+    /// s.join_group(&Addr::abstract_("signals")?, MembershipFlags::empty())?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn unbound() -> io::Result<McastDatagram> {
         Ok(McastDatagram { sock: Socket::dgram()? })
     }
 
     /// [`unbound`](Self::unbound) in address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = McastDatagram::unbound_in(libc::AF_UNIX)?;
+    /// assert!(s.local_addr()?.is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn unbound_in(family: i32) -> io::Result<McastDatagram> {
         Ok(McastDatagram { sock: Socket::dgram_in(family)? })
     }
 
     /// A datagram socket of the module's family bound to `addr`
     /// ([`Addr::unnamed`]: autobind).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let inbox = McastDatagram::bind(&Addr::abstract_("inbox")?)?;
+    /// let mut buf = [0u8; 256];
+    /// let (n, from) = inbox.recv_from(&mut buf)?;
+    /// println!("{n} bytes from {from}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind(addr: &Addr) -> io::Result<McastDatagram> {
         Self::bind_in(crate::family()?, addr)
     }
 
     /// [`bind`](Self::bind) in address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let s = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// assert!(s.local_addr()?.as_abstract().is_some(), "autobound");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind_in(family: i32, addr: &Addr) -> io::Result<McastDatagram> {
         let sock = Socket::dgram_in(family)?;
         sock.bind(addr)?;
@@ -376,11 +579,37 @@ impl McastDatagram {
 
     /// `MCAST_UNIX_CREATE_GROUP`: a new datagram socket bound to `group` as
     /// the owner of a datagram group there (`EADDRINUSE` if taken).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("signals")?;
+    /// let owner = McastDatagram::create_group(&group)?;
+    /// assert_eq!(owner.local_addr()?, group);
+    /// assert_eq!(McastDatagram::create_group(&group).unwrap_err().raw_os_error(), Some(libc::EADDRINUSE));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn create_group(group: &Addr) -> io::Result<McastDatagram> {
         Self::create_group_in(crate::family()?, group)
     }
 
     /// [`create_group`](Self::create_group) in address family `family`.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let owner = McastDatagram::create_group_in(family()?, &Addr::abstract_("signals")?)?;
+    /// # let _ = owner;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn create_group_in(family: i32, group: &Addr) -> io::Result<McastDatagram> {
         let sock = Socket::dgram_in(family)?;
         sock.create_group(group)?;
@@ -389,11 +618,40 @@ impl McastDatagram {
 
     /// socketpair(): two datagram sockets of the module's family connected
     /// to each other.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (a, b) = McastDatagram::pair()?;
+    /// b.set_pass_sender_id(true)?;
+    /// a.send(b"ping")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(b.recv_msg(&mut buf)?.sender_id, Some(a.id()?));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pair() -> io::Result<(McastDatagram, McastDatagram)> {
         Self::pair_in(crate::family()?)
     }
 
     /// [`pair`](Self::pair) in address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (a, b) = McastDatagram::pair_in(libc::AF_UNIX)?;
+    /// a.send(b"ping")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(b.recv(&mut buf)?, 4);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pair_in(family: i32) -> io::Result<(McastDatagram, McastDatagram)> {
         let (a, b) = Socket::pair(family, SockType::Dgram)?;
         Ok((McastDatagram { sock: a }, McastDatagram { sock: b }))
@@ -402,28 +660,100 @@ impl McastDatagram {
     /// connect(): the default destination of [`send`](Self::send), a
     /// socket or a group; only its messages are received from then on
     /// (besides group messages).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let tx = McastDatagram::unbound_in(libc::AF_UNIX)?;
+    /// tx.connect(&rx.local_addr()?)?;
+    /// tx.send(b"to the default destination")?;
+    /// assert_eq!(tx.peer_addr()?, rx.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connect(&self, addr: &Addr) -> io::Result<()> {
         self.sock.connect(addr)
     }
 
     /// connect() to `AF_UNSPEC`: drops the default destination.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let tx = McastDatagram::unbound_in(libc::AF_UNIX)?;
+    /// tx.connect(&rx.local_addr()?)?;
+    /// tx.disconnect()?;
+    /// assert_eq!(tx.send(b"x").unwrap_err().raw_os_error(), Some(libc::ENOTCONN));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn disconnect(&self) -> io::Result<()> {
         self.sock.disconnect()
     }
 
     /// sendto(): one datagram to `addr`, a socket or a group (every member
     /// gets it).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let tx = McastDatagram::unbound_in(libc::AF_UNIX)?;
+    /// assert_eq!(tx.send_to(b"hello", &rx.local_addr()?)?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_to(&self, buf: &[u8], addr: &Addr) -> io::Result<usize> {
         self.sock.send_to(buf, addr)
     }
 
     /// sendto() with `MSG_*` flags.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let tx = McastDatagram::unbound_in(libc::AF_UNIX)?;
+    /// tx.send_to_with_flags(b"now or never", &rx.local_addr()?, libc::MSG_DONTWAIT)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_to_with_flags(&self, buf: &[u8], addr: &Addr, flags: libc::c_int) -> io::Result<usize> {
         self.sock.send_to_with_flags(buf, addr, flags)
     }
 
     /// sendmsg() to `addr` with credentials and descriptors, as
     /// [`send_msg`](Self::send_msg).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let tx = McastDatagram::unbound_in(libc::AF_UNIX)?;
+    /// let file = std::fs::File::open("/dev/null")?;
+    /// tx.send_msg_to(b"a file", &rx.local_addr()?, None, &[file.as_fd()])?;
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(rx.recv_msg(&mut buf)?.fds.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_msg_to(
         &self,
         buf: &[u8],
@@ -436,22 +766,85 @@ impl McastDatagram {
 
     /// recvfrom(): one datagram and its sender's address (for a group
     /// message, the original sender's).
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let tx = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// tx.send_to(b"hi", &rx.local_addr()?)?;
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(rx.recv_from(&mut buf)?, (2, tx.local_addr()?));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Addr)> {
         self.sock.recv_from(buf)
     }
 
     /// Like [`recv_from`](Self::recv_from) but leaves the datagram queued.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rx = McastDatagram::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// McastDatagram::unbound_in(libc::AF_UNIX)?.send_to(b"hi", &rx.local_addr()?)?;
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(rx.peek_from(&mut buf)?.0, 2);
+    /// assert_eq!(rx.recv_from(&mut buf)?.0, 2, "still queued after the peek");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, Addr)> {
         self.sock.peek_from(buf)
     }
 
     /// `MCAST_UNIX_JOIN_GROUP`: become a member of the datagram group at
     /// `group` (`EADDRINUSE` if already one).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("signals")?;
+    /// let _owner = McastDatagram::create_group(&group)?;
+    /// let member = McastDatagram::unbound()?;
+    /// member.join_group(&group, MembershipFlags::LOOPBACK)?;
+    /// member.send_to(b"to everyone, me too", &group)?;
+    /// let mut buf = [0u8; 32];
+    /// assert_eq!(member.recv(&mut buf)?, 19);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn join_group(&self, group: &Addr, flags: MembershipFlags) -> io::Result<()> {
         self.sock.join_group(group, flags.bits())
     }
 
     /// `MCAST_UNIX_LEAVE_GROUP` (`EADDRNOTAVAIL` if not a member).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("signals")?;
+    /// let _owner = McastDatagram::create_group(&group)?;
+    /// let member = McastDatagram::unbound()?;
+    /// member.join_group(&group, MembershipFlags::empty())?;
+    /// member.leave_group(&group)?;
+    /// assert_eq!(member.leave_group(&group).unwrap_err().raw_os_error(), Some(libc::EADDRNOTAVAIL));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn leave_group(&self, group: &Addr) -> io::Result<()> {
         self.sock.leave_group(group)
     }
@@ -484,16 +877,45 @@ pub struct McastListener {
     sock: Socket,
 }
 
-common_methods!(McastListener);
+common_methods!(McastListener, "", "let s = McastListener::bind_in(libc::AF_UNIX, &Addr::unnamed())?;");
 
 impl McastListener {
     /// A seqpacket socket of the module's family bound to `addr` and
     /// listening (backlog `SOMAXCONN`).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let listener = McastListener::bind(&Addr::abstract_("service")?)?;
+    /// for conn in listener.incoming() {
+    ///     let conn = conn?;
+    ///     conn.send(b"welcome")?;
+    /// #   break;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind(addr: &Addr) -> io::Result<McastListener> {
         Self::bind_in(crate::family()?, addr)
     }
 
     /// [`bind`](Self::bind) in address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let listener = McastListener::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let _client = McastSeqpacket::connect_in(libc::AF_UNIX, &listener.local_addr()?)?;
+    /// let (_conn, _) = listener.accept()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind_in(family: i32, addr: &Addr) -> io::Result<McastListener> {
         let sock = Socket::seqpacket_in(family)?;
         sock.bind(addr)?;
@@ -503,6 +925,23 @@ impl McastListener {
 
     /// accept(): the next client's connection (close-on-exec) and its
     /// address.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let listener = McastListener::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let client = McastSeqpacket::connect_in(libc::AF_UNIX, &listener.local_addr()?)?;
+    /// let (conn, from) = listener.accept()?;
+    /// assert!(from.is_unnamed(), "the client is not bound");
+    /// client.send(b"hi")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(conn.recv(&mut buf)?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn accept(&self) -> io::Result<(McastSeqpacket, Addr)> {
         let (sock, addr) = self.sock.accept()?;
         Ok((McastSeqpacket { sock }, addr))
@@ -510,6 +949,21 @@ impl McastListener {
 
     /// The connections as they arrive: [`accept`](Self::accept) in a
     /// loop, without the addresses. The iterator never ends.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let listener = McastListener::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let _client = McastSeqpacket::connect_in(libc::AF_UNIX, &listener.local_addr()?)?;
+    /// for conn in listener.incoming().take(1) {
+    ///     conn?.send(b"welcome")?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn incoming(&self) -> Incoming<'_, McastListener> {
         Incoming { listener: self }
     }
@@ -546,17 +1000,45 @@ pub struct McastGroupListener {
     sock: Socket,
 }
 
-common_methods!(McastGroupListener);
+common_methods!(McastGroupListener, "no_run", "let s = McastGroupListener::create(&Addr::abstract_(\"room\")?)?;");
 
 impl McastGroupListener {
     /// `MCAST_UNIX_CREATE_GROUP` then listen(): a new seqpacket socket of
     /// the module's family owning a seqpacket group at `group` (backlog
     /// `SOMAXCONN`).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let owner = McastGroupListener::create(&Addr::abstract_("room")?)?;
+    /// for conn in owner.incoming() {
+    ///     let conn = conn?;
+    ///     conn.admit_member(MembershipFlags::empty())?;
+    /// #   break;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn create(group: &Addr) -> io::Result<McastGroupListener> {
         Self::create_in(crate::family()?, group)
     }
 
     /// [`create`](Self::create) in address family `family`.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let owner = McastGroupListener::create_in(family()?, &Addr::abstract_("room")?)?;
+    /// # let _ = owner;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn create_in(family: i32, group: &Addr) -> io::Result<McastGroupListener> {
         let sock = Socket::seqpacket_in(family)?;
         sock.create_group(group)?;
@@ -566,6 +1048,21 @@ impl McastGroupListener {
 
     /// accept(): the next client's connection (not yet a member) and its
     /// address.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("room")?;
+    /// let owner = McastGroupListener::create(&group)?;
+    /// let client = McastSeqpacket::connect(&group)?;
+    /// let (conn, _) = owner.accept()?;
+    /// assert_eq!(conn.peer_id()?, client.id()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn accept(&self) -> io::Result<(McastAccepted, Addr)> {
         let (sock, addr) = self.sock.accept()?;
         Ok((McastAccepted { sock }, addr))
@@ -573,6 +1070,23 @@ impl McastGroupListener {
 
     /// The clients' connections as they arrive: [`accept`](Self::accept)
     /// in a loop, without the addresses. The iterator never ends.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let owner = McastGroupListener::create(&Addr::abstract_("room")?)?;
+    /// let mut members = Vec::new();
+    /// for conn in owner.incoming().take(3) {
+    ///     let conn = conn?;
+    ///     conn.admit_member(MembershipFlags::SEND_TO_PEER)?;
+    ///     members.push(conn);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn incoming(&self) -> Incoming<'_, McastGroupListener> {
         Incoming { listener: self }
     }
@@ -580,6 +1094,21 @@ impl McastGroupListener {
 
 /// The iterator of [`McastListener::incoming`] (items [`McastSeqpacket`])
 /// and [`McastGroupListener::incoming`] (items [`McastAccepted`]).
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// let listener = McastListener::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+/// let _a = McastSeqpacket::connect_in(libc::AF_UNIX, &listener.local_addr()?)?;
+/// let _b = McastSeqpacket::connect_in(libc::AF_UNIX, &listener.local_addr()?)?;
+/// let conns: Vec<McastSeqpacket> = listener.incoming().take(2).collect::<std::io::Result<_>>()?;
+/// assert_eq!(conns.len(), 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Incoming<'a, L> {
     listener: &'a L,
@@ -627,17 +1156,43 @@ pub struct McastSeqpacket {
     sock: Socket,
 }
 
-common_methods!(McastSeqpacket);
-data_methods!(McastSeqpacket);
+common_methods!(McastSeqpacket, "", "let (s, peer) = McastSeqpacket::pair_in(libc::AF_UNIX)?;");
+data_methods!(McastSeqpacket, "", "let (s, peer) = McastSeqpacket::pair_in(libc::AF_UNIX)?;", "let (s, peer) = McastSeqpacket::pair()?;");
 
 impl McastSeqpacket {
     /// A seqpacket socket of the module's family connected to the listener
     /// (or seqpacket group) at `addr`.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let member = McastSeqpacket::connect(&Addr::abstract_("room")?)?;
+    /// // Once the owner admits it, what it sends goes to the whole group.
+    /// member.send(b"hello room")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connect(addr: &Addr) -> io::Result<McastSeqpacket> {
         Self::connect_in(crate::family()?, addr)
     }
 
     /// [`connect`](Self::connect) in address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let listener = McastListener::bind_in(libc::AF_UNIX, &Addr::unnamed())?;
+    /// let client = McastSeqpacket::connect_in(libc::AF_UNIX, &listener.local_addr()?)?;
+    /// assert_eq!(client.peer_addr()?, listener.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connect_in(family: i32, addr: &Addr) -> io::Result<McastSeqpacket> {
         let sock = Socket::seqpacket_in(family)?;
         sock.connect(addr)?;
@@ -646,17 +1201,57 @@ impl McastSeqpacket {
 
     /// socketpair(): two seqpacket sockets of the module's family connected
     /// to each other.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (a, b) = McastSeqpacket::pair()?;
+    /// assert_eq!(a.peer_id()?, b.id()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pair() -> io::Result<(McastSeqpacket, McastSeqpacket)> {
         Self::pair_in(crate::family()?)
     }
 
     /// [`pair`](Self::pair) in address family `family`.
+    ///
+    /// ```
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (a, b) = McastSeqpacket::pair_in(libc::AF_UNIX)?;
+    /// a.send(b"one")?;
+    /// a.send(b"two")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!((b.recv(&mut buf)?, b.recv(&mut buf)?), (3, 3));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pair_in(family: i32) -> io::Result<(McastSeqpacket, McastSeqpacket)> {
         let (a, b) = Socket::pair(family, SockType::Seqpacket)?;
         Ok((McastSeqpacket { sock: a }, McastSeqpacket { sock: b }))
     }
 
     /// `MCAST_UNIX_PEER_ID`: the connected peer's id.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let member = McastSeqpacket::connect(&Addr::abstract_("room")?)?;
+    /// // The id of the owner's end of the connection.
+    /// println!("owner's socket {}", member.peer_id()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_id(&self) -> io::Result<u64> {
         self.sock.peer_id()
     }
@@ -670,17 +1265,53 @@ impl McastSeqpacket {
 ///
 /// Dropping it ends the membership. See [`McastGroupListener`] for an
 /// example.
+///
+/// ```no_run
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// let group = Addr::abstract_("room")?;
+/// let owner = McastGroupListener::create(&group)?;
+/// let client = McastSeqpacket::connect(&group)?;
+/// let (conn, _) = owner.accept()?;
+/// if conn.peer_cred()?.uid == 0 {
+///     conn.admit_member(MembershipFlags::SEND_TO_PEER)?;
+/// }
+/// client.send(b"hi all")?;
+/// let mut buf = [0u8; 16];
+/// assert_eq!(conn.recv(&mut buf)?, 6, "the owner's copy (SEND_TO_PEER)");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct McastAccepted {
     sock: Socket,
 }
 
-common_methods!(McastAccepted);
-data_methods!(McastAccepted);
+common_methods!(McastAccepted, "no_run", "let owner = McastGroupListener::create(&Addr::abstract_(\"room\")?)?;\nlet peer = McastSeqpacket::connect(&owner.local_addr()?)?;\nlet (s, _) = owner.accept()?;");
+data_methods!(McastAccepted, "no_run", "let owner = McastGroupListener::create(&Addr::abstract_(\"room\")?)?;\nlet peer = McastSeqpacket::connect(&owner.local_addr()?)?;\nlet (s, _) = owner.accept()?;", "let owner = McastGroupListener::create(&Addr::abstract_(\"room\")?)?;\nlet peer = McastSeqpacket::connect(&owner.local_addr()?)?;\nlet (s, _) = owner.accept()?;");
 
 impl McastAccepted {
     /// `MCAST_UNIX_ADMIT_MEMBER`: the client becomes a member with `flags`
     /// (`EALREADY` if it is one; `ECONNRESET` if it has closed).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("room")?;
+    /// let owner = McastGroupListener::create(&group)?;
+    /// let _client = McastSeqpacket::connect(&group)?;
+    /// let (conn, _) = owner.accept()?;
+    /// conn.admit_member(MembershipFlags::LOOPBACK)?;
+    /// assert_eq!(conn.admit_member(MembershipFlags::LOOPBACK).unwrap_err().raw_os_error(), Some(libc::EALREADY));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn admit_member(&self, flags: MembershipFlags) -> io::Result<()> {
         self.sock.admit_member(flags.bits())
     }
@@ -688,17 +1319,66 @@ impl McastAccepted {
     /// `MCAST_UNIX_PEER_FILTER`: the member receives only the group
     /// messages `prog` accepts (and its own filter too). The kernel checks
     /// the program (`EINVAL`).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("room")?;
+    /// let owner = McastGroupListener::create(&group)?;
+    /// let _client = McastSeqpacket::connect(&group)?;
+    /// let (conn, _) = owner.accept()?;
+    /// // The member gets only the group messages of the topics it asked for.
+    /// conn.set_peer_filter(&FilterBuilder::new().topic_in(0, ByteOrder::Native, ["weather"]).build()?)?;
+    /// conn.admit_member(MembershipFlags::empty())?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_peer_filter(&self, prog: &Program) -> io::Result<()> {
         self.sock.set_peer_filter(prog)
     }
 
     /// Removes the peer filter.
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("room")?;
+    /// let owner = McastGroupListener::create(&group)?;
+    /// let _client = McastSeqpacket::connect(&group)?;
+    /// let (conn, _) = owner.accept()?;
+    /// conn.set_peer_filter(&Program::reject_all())?;
+    /// conn.clear_peer_filter()?; // the member gets every group message again
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn clear_peer_filter(&self) -> io::Result<()> {
         self.sock.clear_peer_filter()
     }
 
     /// `MCAST_UNIX_PEER_ID`: the client's id, the one its messages carry
     /// as their sender id (what a bus maps to the client's names).
+    ///
+    /// ```no_run
+    /// # use mcast_unix::*;
+    /// # use std::net::Shutdown;
+    /// # use std::os::fd::AsFd;
+    /// # use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let group = Addr::abstract_("room")?;
+    /// let owner = McastGroupListener::create(&group)?;
+    /// let client = McastSeqpacket::connect(&group)?;
+    /// let (conn, _) = owner.accept()?;
+    /// // What the client's messages carry as their sender id.
+    /// assert_eq!(conn.peer_id()?, client.id()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_id(&self) -> io::Result<u64> {
         self.sock.peer_id()
     }

@@ -13,6 +13,7 @@ use super::opts::{self, membership_flags, put_group_mreq, MREQ_SIZE};
 use super::{layout, sock, Ctx};
 use crate::addr::{group_path, SockAddr, NGROUPS};
 use crate::pool::Kind;
+use crate::rng::Args;
 use crate::shared::Call;
 use crate::sys::{self, UPtr};
 use mcast_unix::{

@@ -5,6 +5,7 @@
 use super::{layout, Ctx};
 use crate::addr;
 use crate::pool::{Kind, SLOTS};
+use crate::rng::Args;
 use crate::shared::Call;
 use crate::sys::{self, PollFd};
 

@@ -4,6 +4,7 @@
 use super::{layout, Ctx};
 use crate::addr::{self, SockAddr, NGROUPS};
 use crate::pool::Kind;
+use crate::rng::Args;
 use crate::shared::Call;
 use crate::sys::{self, cmsg_align, CmsgHdr, Iovec, MsgHdr, Region, UPtr, Ucred, CMSGHDR_SIZE, MMSGHDR_SIZE};
 

@@ -6,7 +6,7 @@
 use super::{layout, Ctx, TOPICS};
 use crate::addr::{self, SockAddr, NGROUPS};
 use crate::pool::Kind;
-use crate::rng::Rng;
+use crate::rng::{Args, Rng};
 use crate::shared::Call;
 use crate::sys::{self, BpfInsn, Region, SockFilter, SockFprog, Timeval, UPtr};
 use mcast_unix::{

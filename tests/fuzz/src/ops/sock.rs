@@ -4,6 +4,7 @@
 use super::{layout, opts, Ctx};
 use crate::addr::{self, SockAddr};
 use crate::pool::Kind;
+use crate::rng::Args;
 use crate::shared::Call;
 use crate::sys;
 

@@ -21,6 +21,19 @@ use std::fmt;
 use std::io;
 
 /// Why a program is refused.
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// assert_eq!(Program::new(vec![]).check(), Err(FilterError::Empty));
+/// let err: std::io::Error = FilterError::NoFinalRet.into();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FilterError {
     /// No instructions.
@@ -145,6 +158,21 @@ fn is_ancillary(insn: &Insn) -> bool {
 }
 
 /// The kernel's `bpf_check_classic()` (with `bpf_check_basics_ok()`).
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// use mcast_unix::filter::{code::*, interp};
+/// let ok = [Insn::stmt(BPF_RET | BPF_K, 0)];
+/// assert_eq!(interp::check(&ok), Ok(()));
+/// let jumps_out = [Insn::jump(BPF_JMP | BPF_JA, 5, 0, 0), Insn::stmt(BPF_RET | BPF_K, 0)];
+/// assert_eq!(interp::check(&jumps_out), Err(FilterError::JumpOutOfRange { pc: 0 }));
+/// # Ok(())
+/// # }
+/// ```
 pub fn check(prog: &[Insn]) -> Result<(), FilterError> {
     let flen = prog.len();
     if flen == 0 {
@@ -330,6 +358,21 @@ impl Machine<'_> {
 }
 
 /// Checks `prog` and runs it on `msg`: the value it returns (0: drop).
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// use mcast_unix::filter::{code::*, interp};
+/// // Return the first byte of the message.
+/// let prog = [Insn::stmt(BPF_LD | BPF_B | BPF_ABS, 0), Insn::stmt(BPF_RET | BPF_A, 0)];
+/// assert_eq!(interp::run(&prog, &[9, 1, 2]), Ok(9));
+/// assert_eq!(interp::run(&prog, &[]), Ok(0), "a load past the end returns 0");
+/// # Ok(())
+/// # }
+/// ```
 pub fn run(prog: &[Insn], msg: &[u8]) -> Result<u32, FilterError> {
     check(prog)?;
     if let Some(pc) = prog.iter().position(is_ancillary) {
@@ -353,6 +396,21 @@ pub fn run(prog: &[Insn], msg: &[u8]) -> Result<u32, FilterError> {
 /// What the kernel queues for `msg` after running `prog`: `None` if it
 /// returns 0, else `Some` of the bytes kept (its result, at most the
 /// message's length).
+///
+/// ```
+/// # use mcast_unix::*;
+/// # use std::net::Shutdown;
+/// # use std::os::fd::AsFd;
+/// # use std::time::Duration;
+/// # fn main() -> std::io::Result<()> {
+/// use mcast_unix::filter::{code::*, interp};
+/// let keep_two = [Insn::stmt(BPF_RET | BPF_K, 2)];
+/// assert_eq!(interp::deliver(&keep_two, b"abc"), Ok(Some(2)));
+/// assert_eq!(interp::deliver(&keep_two, b"a"), Ok(Some(1)));
+/// assert_eq!(interp::deliver(Program::reject_all().insns(), b"abc"), Ok(None));
+/// # Ok(())
+/// # }
+/// ```
 pub fn deliver(prog: &[Insn], msg: &[u8]) -> Result<Option<usize>, FilterError> {
     let ret = run(prog, msg)?;
     Ok((ret != 0).then(|| msg.len().min(ret as usize)))
