@@ -196,7 +196,7 @@ fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> ErrnoRes
     // An admitted member's messages go to its group, others to the peer.
     let (dest, own) = {
         let inner = sk.inner();
-        let dest = match (inner.memberships().first(), inner.peer()) {
+        let dest = match (inner.sending_group(), inner.peer()) {
             (Some(g), _) => Dest::Group(g.clone()),
             (None, Some(p)) => Dest::Peer(p.clone()),
             (None, None) => return Err(Errno::EPIPE),

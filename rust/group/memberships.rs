@@ -132,11 +132,17 @@ pub(super) fn add(
         return Err(e);
     }
     // A close or hang-up in between emptied the slot before we were in the
-    // list (so it could not unlink us): leave again.
-    if !sk.inner().memberships().contains(group) {
+    // list (so it could not unlink us): leave again. Otherwise, now that the
+    // list has us, a seqpacket member's sends go to the group (before this,
+    // a message sent in between went to the members without the walk
+    // finding the sender, so without its SEND_TO_PEER copy).
+    let mut inner = sk.inner();
+    if !inner.memberships().contains(group) {
+        drop(inner);
         let _ = group.remove(sk);
         return Err(Errno::ECONNRESET);
     }
+    inner.set_sends_to_group();
     Ok(())
 }
 

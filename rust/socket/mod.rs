@@ -156,6 +156,9 @@ pub(crate) struct Inner {
     pub(in crate::socket) relay_target: Option<SockRef>,
     /// Datagram: where the last sendto to an abstract name went.
     pub(in crate::socket) last_dest: Option<bind::LastDest>,
+    /// Seqpacket: admitted, and in the group's list, so its sends go to the
+    /// group (while its table has the group: a hang-up empties it).
+    pub(in crate::socket) sends_to_group: bool,
 }
 
 /// What other modules may read and change under `inner` (the fields are
@@ -244,6 +247,17 @@ impl Inner {
         Ok(self.accept_queue.push(embryo, GFP_ATOMIC)?)
     }
 
+    /// The group a seqpacket member's sends go to: the one it was admitted
+    /// to, once the group's list has it.
+    pub(crate) fn sending_group(&self) -> Option<&Arc<Group>> {
+        self.memberships().first().filter(|_| self.sends_to_group)
+    }
+
+    /// Its admission is complete (see [`Inner::sending_group`]).
+    pub(crate) fn set_sends_to_group(&mut self) {
+        self.sends_to_group = true;
+    }
+
     /// The socket the last sendto found at `raw`, if that still holds at
     /// the name table's `generation` (see [`bind::LastDest`]).
     pub(crate) fn cached_dest(&self, raw: &[u8], generation: u64) -> Option<SockRef> {
@@ -288,6 +302,7 @@ impl SockState {
                     from_group: None,
                     relay_target: None,
                     last_dest: None,
+                    sends_to_group: false,
                 },
                 "mcast_unix_sock"
             ),
@@ -354,7 +369,7 @@ impl Sock {
         if self.ty() != SockType::Seqpacket {
             return None;
         }
-        self.inner().groups.first().cloned()
+        self.inner().sending_group().cloned()
     }
 
     /// Where this socket's sends without an address go, if that is a group:
