@@ -107,6 +107,7 @@
 use std::io;
 
 pub mod addr;
+pub mod bus;
 pub mod filter;
 pub mod flags;
 pub mod socket;
@@ -118,7 +119,7 @@ pub mod tokio;
 
 pub use addr::Addr;
 pub use flags::MembershipFlags;
-pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
+pub use filter::{fnv1a32, topic_hash, AnyOf, ByteOrder, FilterBuilder, FilterError, Insn, Program};
 pub use socket::{RecvMeta, SockType, Socket};
 pub use typed::{Incoming, McastAccepted, McastDatagram, McastGroupListener, McastListener, McastSeqpacket};
 
