@@ -88,6 +88,8 @@ pub struct Bus {
     buf: Vec<u8>,
     stats: ClientStats,
     timeout: Duration,
+    /// The socket's SO_RCVTIMEO as last set (`None`: not set yet).
+    rcvtimeo: Option<Option<Duration>>,
 }
 
 impl Bus {
@@ -114,6 +116,7 @@ impl Bus {
             buf: vec![0; MAX_RECORD],
             stats: ClientStats::default(),
             timeout: DEFAULT_TIMEOUT,
+            rcvtimeo: None,
         };
         let reply = bus.call_bus("Hello", &())?;
         let (name,): (String,) = reply.body()?;
@@ -395,7 +398,7 @@ impl Bus {
         loop {
             let flags = match deadline {
                 None => {
-                    self.sock.set_read_timeout(None)?;
+                    self.set_rcvtimeo(None)?;
                     0
                 }
                 Some(d) => {
@@ -403,7 +406,7 @@ impl Bus {
                     if left.is_zero() {
                         libc::MSG_DONTWAIT
                     } else {
-                        self.sock.set_read_timeout(Some(left))?;
+                        self.set_rcvtimeo(Some(left))?;
                         0
                     }
                 }
@@ -442,6 +445,15 @@ impl Bus {
                 Verdict::Collision => self.stats.collisions += 1,
             }
         }
+    }
+
+    /// SO_RCVTIMEO, with no system call when it is already that.
+    fn set_rcvtimeo(&mut self, t: Option<Duration>) -> io::Result<()> {
+        if self.rcvtimeo != Some(t) {
+            self.sock.set_read_timeout(t)?;
+            self.rcvtimeo = Some(t);
+        }
+        Ok(())
     }
 
     fn verdict(&self, msg: &BusMessage) -> Verdict {
