@@ -153,6 +153,15 @@ fn owner_changed(b: &mut Bus, name: &str) -> Result<(String, String, String), St
     s(m.body())
 }
 
+/// Waits for NameOwnerChanged(name, old, new) exactly.
+fn owner_change(b: &mut Bus, name: &str, old: &str, new: &str) -> Result<(), String> {
+    wait_for(b, &format!("NameOwnerChanged({name}, {old:?}, {new:?})"), |m| {
+        m.member() == Some("NameOwnerChanged")
+            && m.body::<(String, String, String)>().is_ok_and(|t| t == (name.into(), old.into(), new.into()))
+    })
+    .map(|_| ())
+}
+
 fn signal_named(b: &mut Bus, member: &str, name: &str) -> Result<(), String> {
     wait_for(b, &format!("{member}({name})"), |m| {
         m.member() == Some(member) && m.sender() == Some("org.freedesktop.DBus") && m.arg0_str().as_deref() == Some(name)
@@ -363,12 +372,13 @@ pub fn cases(af: i32) -> Vec<Case> {
             for _ in 0..3 {
                 serve_one(&mut service)?;
             }
-            Ok::<_, String>(())
+            Ok::<_, String>(service)
         });
         for i in 0..3 {
             s(caller.call("org.example.Echo", "/o", Some("org.example.Echo"), "Echo", &(format!("{i}"),)))?;
         }
-        t.join().map_err(|_| "service panicked".to_string())??;
+        // Kept open: its closing would (rightly) signal NameOwnerChanged.
+        let _service = t.join().map_err(|_| "service panicked".to_string())??;
         nothing_queued("the third client", &third)
     });
     case!(v, "bus", "signals by interface: only the subscriber whose rule names the interface gets them", |af| {
@@ -466,10 +476,11 @@ pub fn cases(af: i32) -> Vec<Case> {
         s(a.request_name("org.example.Shared", F::empty()))?;
         s(b.request_name("org.example.Shared", F::empty()))?;
         let a_name = a.unique_name().to_owned();
+        owner_change(&mut watcher, "org.example.Shared", "", &a_name)?;
         drop(a);
-        expect_eq("Mine", owner_changed(&mut watcher, "org.example.Mine")?, ("org.example.Mine".into(), a_name.clone(), String::new()))?;
-        expect_eq("Shared", owner_changed(&mut watcher, "org.example.Shared")?, ("org.example.Shared".into(), a_name.clone(), b.unique_name().into()))?;
-        expect_eq("unique", owner_changed(&mut watcher, &a_name)?, (a_name.clone(), a_name.clone(), String::new()))?;
+        owner_change(&mut watcher, "org.example.Mine", &a_name, "")?;
+        owner_change(&mut watcher, "org.example.Shared", &a_name, b.unique_name())?;
+        owner_change(&mut watcher, &a_name, &a_name, "")?;
         expect_eq("Mine now", dbus_err(watcher.get_name_owner("org.example.Mine")), Ok(errors::NAME_HAS_NO_OWNER.to_owned()))?;
         signal_named(&mut b, "NameAcquired", "org.example.Shared")
     });
@@ -539,6 +550,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let bus = TestBus::start(af)?;
         let (mut service, caller) = (bus.client()?, bus.client()?);
         s(service.request_name(&owned, F::empty()))?;
+        signal_named(&mut service, "NameAcquired", &owned)?;
         let call = s(zbus::Message::method_call("/", "Hit").destination(twin.as_str()).sender(caller.unique_name()).build(&()))?;
         s(caller.send_message(&call))?;
         // The kernel let it through on the hash...

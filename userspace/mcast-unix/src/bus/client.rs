@@ -16,10 +16,15 @@
 //! 3. a message with a destination is addressed to this connection's
 //!    unique name or a name it asked for, and one without (a broadcast
 //!    signal) matches one of its rules in full; else it came through the
-//!    filter on a hash collision and is dropped as
-//!    [`ClientStats::collisions`].
+//!    filter on a hash collision (or a key the filter does not check, such
+//!    as `arg0`) and is dropped as [`ClientStats::collisions`].
 //!
-//! Monitors ([`Bus::become_monitor`]) skip check 3.
+//! Monitors ([`Bus::become_monitor`]) skip check 3, and so do messages from
+//! the daemon: they come on this connection alone (unicast), for it.
+//!
+//! [`Bus::connect`] says Hello and takes the `NameAcquired` signal of the
+//! unique name that follows the reply; the `NameAcquired`/`NameLost`
+//! signals of well-known names are delivered like any message.
 
 use super::error::{Error, Result};
 use super::header::LEN;
@@ -126,7 +131,22 @@ impl Bus {
         }
         bus.names.insert(name.clone());
         bus.unique = name;
-        Ok(bus)
+        // The daemon follows its reply with NameAcquired for the unique
+        // name; it belongs to Hello, so it is taken here.
+        let deadline = Instant::now() + bus.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(m) = bus.recv_checked(Some(left))? else {
+                return Err(Error::Protocol("no NameAcquired after Hello".into()));
+            };
+            let is_it = m.sender_id() == Some(bus.daemon_id)
+                && m.member() == Some("NameAcquired")
+                && m.arg0_str().as_deref() == Some(bus.unique.as_str());
+            if is_it {
+                return Ok(bus);
+            }
+            bus.backlog.push_back(m);
+        }
     }
 
     /// Our unique name (`:1.<id>`).
@@ -466,11 +486,12 @@ impl Bus {
         if !sender_ok {
             return Verdict::Forged;
         }
-        if self.monitor {
+        // What the daemon sends comes on our own connection, for us.
+        if self.monitor || id == self.daemon_id {
             return Verdict::Accept;
         }
         let ours = match msg.destination() {
-            Some(d) => self.names.contains(d) || (self.unique.is_empty() && id == self.daemon_id),
+            Some(d) => self.names.contains(d),
             None => msg.msg_type() == Type::Signal && self.rules.iter().any(|r| r.matches(msg)),
         };
         if ours {
