@@ -44,8 +44,17 @@ impl TestBus {
     /// (so a case may fork first, while the process has one thread).
     fn create(af: i32, policy: Policy, limits: Limits) -> Result<TestBus, String> {
         let addr = fresh("dbus");
-        let daemon = Daemon::new(Config { family: af, address: addr.clone(), policy, limits }).map_err(|e| format!("daemon: {e}"))?;
+        let daemon = Daemon::new(Config { family: af, address: addr.clone(), policy, limits, drop_when_full: true }).map_err(|e| format!("daemon: {e}"))?;
         Ok(TestBus { af, addr, stop: Arc::new(AtomicBool::new(false)), thread: None, daemon: Some(daemon) })
+    }
+
+    /// Recreates the (not yet serving) daemon with `drop_when_full`.
+    fn drop_when_full(&mut self, on: bool) -> Result<(), String> {
+        drop(self.daemon.take());
+        let policy = Policy::for_daemon(me());
+        let config = Config { family: self.af, address: self.addr.clone(), policy, limits: Limits::default(), drop_when_full: on };
+        self.daemon = Some(Daemon::new(config).map_err(|e| format!("daemon: {e}"))?);
+        Ok(())
     }
 
     fn serve(&mut self) {
@@ -662,6 +671,41 @@ pub fn cases(af: i32) -> Vec<Case> {
         s(pubr.emit("/", "org.example.L", "L2", &()))?;
         s(pubr.emit("/", "org.example.L", "L3", &()))?;
         expect_eq("received", queued_members(&mut sub)?, vec!["L2".to_string()])
+    });
+    case!(v, "bus", "a client that does not read loses what overflows its queue (counted) and holds no sender back", |af| {
+        let bus = TestBus::start(af)?;
+        let (pubr, mut slow) = (bus.client()?, bus.client()?);
+        s(slow.add_match("member='Flood'"))?;
+        s(slow.socket().set_recv_buffer_size(4096))?;
+        s(pubr.socket().set_write_timeout(Some(Duration::from_secs(2))))?;
+        for i in 0..300u32 {
+            s(pubr.emit("/", "org.example.F", "Flood", &(i,)))?;
+        }
+        let got = queued(&mut slow)?.len() as u64;
+        ensure!(got > 0 && got < 300, "{got} of 300 queued at a 4 KiB receive buffer");
+        s(pubr.emit("/", "org.example.F", "Flood", &(300u32,)))?;
+        expect_eq("after", queued(&mut slow)?.len(), 1)?;
+        expect_eq("kernel drops", slow.stats().kernel_drops, 300 - got)
+    });
+    case!(v, "bus", "with drop_when_full off, a full client holds the sender back (its send times out)", |af| {
+        let mut bus = TestBus::create(af, Policy::for_daemon(me()), Limits::default())?;
+        bus.drop_when_full(false)?;
+        bus.serve();
+        let (pubr, mut slow) = (bus.client()?, bus.client()?);
+        s(slow.add_match("member='Flood'"))?;
+        s(slow.socket().set_recv_buffer_size(4096))?;
+        s(pubr.socket().set_write_timeout(Some(Duration::from_millis(200))))?;
+        let mut sent = 0u32;
+        let err = loop {
+            match pubr.emit("/", "org.example.F", "Flood", &(sent,)) {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+            ensure!(sent < 10_000, "10000 sends into a 4 KiB queue went through");
+        };
+        ensure!(matches!(&err, mcast_unix::bus::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock), "{err}");
+        expect_eq("all that was sent arrived", queued(&mut slow)?.len() as u32, sent)?;
+        expect_eq("kernel drops", slow.stats().kernel_drops, 0)
     });
     let _ = af;
     v

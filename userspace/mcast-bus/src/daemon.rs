@@ -11,7 +11,8 @@
 //! - the peer filter compiled from its names and rules ([`member_filter`]),
 //!   replaced at every `RequestName`, `ReleaseName`, `AddMatch`,
 //!   `RemoveMatch` and change of a name it owns or a rule's sender owns;
-//! - admission with `SEND_TO_PEER`, so its bus calls reach the daemon's end
+//! - admission with `SEND_TO_PEER` (and `DROP_WHEN_FULL` unless the
+//!   configuration says otherwise, [`Config::drop_when_full`]), so its bus calls reach the daemon's end
 //!   (through that end's filter) while its other messages go to the
 //!   members whose filters take them.
 //!
@@ -62,6 +63,12 @@ pub struct Config {
     pub policy: Policy,
     /// Per-connection limits.
     pub limits: Limits,
+    /// Admit members with `MCAST_UNIX_DROP_WHEN_FULL` (the default of
+    /// `mcastctl bus`): a client whose receive queue is full loses (and
+    /// counts, `SO_RXQ_OVFL`) what is sent to it instead of holding every
+    /// sender back, so no client can stall the bus by not reading. Without
+    /// it, delivery is lossless and senders wait for the slowest receiver.
+    pub drop_when_full: bool,
 }
 
 /// The daemon's counters (`org.freedesktop.DBus.Debug.Stats.GetStats`).
@@ -101,6 +108,7 @@ pub struct Daemon {
     registry: Registry,
     policy: Policy,
     limits: Limits,
+    flags: MembershipFlags,
     stats: Stats,
     guid: String,
     buf: Vec<u8>,
@@ -166,6 +174,11 @@ impl Daemon {
             registry: Registry::new(),
             policy: config.policy,
             limits: config.limits,
+            flags: if config.drop_when_full {
+                MembershipFlags::SEND_TO_PEER | MembershipFlags::DROP_WHEN_FULL
+            } else {
+                MembershipFlags::SEND_TO_PEER
+            },
             stats: Stats::default(),
             guid: random_guid(),
             buf: vec![0; mcast_unix::bus::client::MAX_RECORD],
@@ -240,7 +253,7 @@ impl Daemon {
         } else {
             sock.attach_filter(&bus_filter())?;
             sock.set_peer_filter(&member_filter([unique_name(id).as_str()], &[], |_| None)?)?;
-            sock.admit_member(MembershipFlags::SEND_TO_PEER)?;
+            sock.admit_member(self.flags)?;
         }
         self.conns.insert(id, Conn { sock, cred, unique: None, rules: Vec::new(), monitor: false, refused });
         Ok(())

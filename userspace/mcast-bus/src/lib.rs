@@ -18,6 +18,7 @@
 //!     address: mcast_unix::Addr::abstract_("bus")?,
 //!     policy: Policy::for_daemon(unsafe { libc::getuid() }),
 //!     limits: Limits::default(),
+//!     drop_when_full: true,
 //! };
 //! let mut daemon = Daemon::new(config)?;
 //! mcast_bus::stop_on_signals()?;

@@ -24,6 +24,7 @@ pub fn daemon(a: BusArgs) -> Result<()> {
         address: a.address.clone(),
         policy: Policy { daemon_uid: uid, allow_uids: a.allow_uids, allow_gids: a.allow_gids },
         limits: Limits { names: a.max_names, matches: a.max_matches, connections: a.max_connections },
+        drop_when_full: !a.hold_senders,
     };
     let mut d = Daemon::new(config).map_err(|e| format!("cannot own the bus at {}: {e}", a.address))?;
     mcast_bus::stop_on_signals().map_err(|e| format!("signal handlers: {e}"))?;

@@ -334,6 +334,9 @@ pub struct BusArgs {
     /// Clients at once (the group's max_members caps it too)
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub max_connections: usize,
+    /// A client whose receive queue is full holds every sender back (lossless) instead of losing what is sent to it (the default, MCAST_UNIX_DROP_WHEN_FULL: no client can stall the bus by not reading)
+    #[arg(long)]
+    pub hold_senders: bool,
     /// Stop after SECONDS (default: run until interrupted)
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<u64>,

@@ -62,6 +62,10 @@ pub struct ClientStats {
     pub forged: u64,
     /// Messages that passed the filter on a hash but are not for us.
     pub collisions: u64,
+    /// Messages the kernel dropped because our receive queue was full (on
+    /// a bus whose members are admitted with `DROP_WHEN_FULL`), as of the
+    /// last message received (`SO_RXQ_OVFL`).
+    pub kernel_drops: u64,
 }
 
 /// A bus connection.
@@ -109,6 +113,7 @@ impl Bus {
     pub fn connect_in(family: i32, addr: &Addr) -> Result<Bus> {
         let sock = McastSeqpacket::connect_in(family, addr)?;
         sock.set_pass_sender_id(true)?;
+        sock.set_recv_overflow(true)?;
         let daemon_id = sock.peer_id()?;
         let mut bus = Bus {
             sock,
@@ -444,6 +449,9 @@ impl Bus {
             };
             if meta.len == 0 {
                 return Err(Error::Io(io::Error::new(io::ErrorKind::UnexpectedEof, "the bus hung up")));
+            }
+            if let Some(d) = meta.dropped {
+                self.stats.kernel_drops = u64::from(d);
             }
             if meta.flags & libc::MSG_TRUNC != 0 || meta.len < LEN {
                 self.stats.malformed += 1;
