@@ -78,9 +78,21 @@ impl TestBus {
     }
 
     fn client(&self) -> Result<Bus, String> {
-        let mut b = Bus::connect_in(self.af, &self.addr).map_err(|e| format!("connect: {e}"))?;
+        let mut b = Bus::connect_in(self.af, &self.addr).map_err(|e| format!("connect: {e}; the daemon: {}", self.stats_now()))?;
         b.set_timeout(WAIT);
         Ok(b)
+    }
+
+    /// The daemon's counters as GetStats reports them (for a failure's
+    /// message).
+    fn stats_now(&self) -> String {
+        let r = Bus::connect_in(self.af, &self.addr).and_then(|mut b| {
+            b.call("org.freedesktop.DBus", "/org/freedesktop/DBus", Some("org.freedesktop.DBus.Debug.Stats"), "GetStats", &())
+        });
+        match r {
+            Ok(m) => m.body::<(HashMap<String, zbus::OwnedVariant>,)>().map_or_else(|e| e.to_string(), |(st,)| format!("{st:?}")),
+            Err(e) => format!("GetStats failed: {e}"),
+        }
     }
 
     /// Stops the daemon and returns its counters.
@@ -653,10 +665,17 @@ pub fn cases(af: i32) -> Vec<Case> {
         a.set_timeout(Duration::from_millis(100));
         let _ = a.call(b.unique_name(), "/", Some("org.example.M"), "Unanswered", &());
         let _ = s(a.get_id())?;
-        let got = queued(&mut mon)?;
-        let kinds: Vec<(Type, Option<String>)> = got.iter().map(|m| (m.msg_type(), m.member().map(str::to_owned))).collect();
-        for want in [(Type::Signal, Some("Seen".to_string())), (Type::MethodCall, Some("Unanswered".into())), (Type::MethodCall, Some("GetId".into())), (Type::MethodReturn, None)] {
-            ensure!(kinds.contains(&want), "monitor lacks {want:?}: {kinds:?}");
+        // The daemon copies its reply to the monitor after sending it to
+        // `a`: wait for it.
+        let mut kinds: Vec<(Type, Option<String>)> = Vec::new();
+        let wanted = [(Type::Signal, Some("Seen".to_string())), (Type::MethodCall, Some("Unanswered".into())), (Type::MethodCall, Some("GetId".into())), (Type::MethodReturn, None)];
+        let deadline = Instant::now() + WAIT;
+        while !wanted.iter().all(|w| kinds.contains(w)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match s(mon.recv_timeout(Some(left)))? {
+                Some(m) => kinds.push((m.msg_type(), m.member().map(str::to_owned))),
+                None => return Err(format!("the monitor saw only {kinds:?}")),
+            }
         }
         Ok(())
     });

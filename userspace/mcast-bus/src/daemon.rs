@@ -3,11 +3,12 @@
 //!
 //! The daemon owns the seqpacket group. For each connection it accepts it
 //! checks `SO_PEERCRED` against the [`Policy`]; a refused connection gets
-//! `AccessDenied` in reply to its first message and is closed. An admitted
-//! one gets, before admission:
-//! - on the daemon's end (the accepted socket), the socket filter
-//!   [`bus_filter`]: only records addressed to `org.freedesktop.DBus` are
-//!   queued there, so the daemon is woken for bus calls only;
+//! `AccessDenied` in reply to its first message and is closed. An allowed
+//! one gets on the daemon's end (the accepted socket) the socket filter
+//! [`bus_filter`]: only records addressed to `org.freedesktop.DBus` are
+//! queued there, so the daemon is woken for bus calls only. Its Hello
+//! (sent unicast, before admission) then makes it a member, with
+//! (before admission, while the client waits for the reply):
 //! - the peer filter compiled from its names and rules ([`member_filter`]),
 //!   replaced at every `RequestName`, `ReleaseName`, `AddMatch`,
 //!   `RemoveMatch` and change of a name it owns or a rule's sender owns;
@@ -251,9 +252,8 @@ impl Daemon {
         if refused {
             self.stats.refused += 1;
         } else {
+            // Admission waits for Hello (see `hello`).
             sock.attach_filter(&bus_filter())?;
-            sock.set_peer_filter(&member_filter([unique_name(id).as_str()], &[], |_| None)?)?;
-            sock.admit_member(self.flags)?;
         }
         self.conns.insert(id, Conn { sock, cred, unique: None, rules: Vec::new(), monitor: false, refused });
         Ok(())
@@ -477,6 +477,18 @@ impl Daemon {
             return err(errors::FAILED, "already handled an Hello message");
         }
         let name = unique_name(id);
+        // Admitted only now, while the client waits for this reply: a
+        // message a client sends while it is being admitted may go to the
+        // group before the group's list has the client, so without the
+        // SEND_TO_PEER copy (the kernel records the membership on the
+        // client before it publishes the member), and a Hello sent then
+        // would be lost. Before admission its Hello came unicast, here.
+        let admitted = member_filter([name.as_str()], &[], |_| None)
+            .and_then(|f| conn.sock.set_peer_filter(&f))
+            .and_then(|()| conn.sock.admit_member(self.flags));
+        if let Err(e) = admitted {
+            return err(errors::FAILED, format!("admission failed: {e}"));
+        }
         conn.unique = Some(name.clone());
         let reply = self.ret(id, msg, &(name.as_str(),));
         // The reply goes first, then the signals.
