@@ -373,6 +373,24 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("the call's sender", from, Some(caller.unique_name().to_owned()))?;
         expect_eq("the reply's sender", reply.sender(), Some(service.unique_name()))
     });
+    case!(v, "bus", "a call to a unique name takes its reply only from that name: a third client's reply with the right serial is not it", |af| {
+        let bus = TestBus::start(af)?;
+        let (mut service, mut caller, intruder) = (bus.client()?, bus.client()?, bus.client()?);
+        let call = s(zbus::Message::method_call("/o", "Echo")
+            .destination(service.unique_name())
+            .interface("org.example.Echo")
+            .sender(caller.unique_name())
+            .build(&("real",)))?;
+        // Queued at the caller before the call is even sent.
+        let fake = s(zbus::Message::method_return(&call.header()).sender(intruder.unique_name()).build(&("fake",)))?;
+        s(intruder.send_message(&fake))?;
+        let t = std::thread::spawn(move || serve_one(&mut service).map(|_| service));
+        let reply = s(caller.call_message(&call))?;
+        let service = t.join().map_err(|_| "service panicked".to_string())??;
+        expect_eq("the reply taken", (reply.sender(), s(reply.body::<(String,)>())?.0), (Some(service.unique_name()), "real".to_string()))?;
+        let kept = queued(&mut caller)?;
+        expect_eq("the intruder's reply, kept for recv", kept.iter().map(|m| m.sender().map(str::to_owned)).collect::<Vec<_>>(), vec![Some(intruder.unique_name().to_owned())])
+    });
     case!(v, "bus", "an error reply reaches the caller as the D-Bus error with its message", |af| {
         let bus = TestBus::start(af)?;
         let (mut service, mut caller) = (bus.client()?, bus.client()?);
