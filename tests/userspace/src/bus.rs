@@ -760,6 +760,61 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("all that was sent arrived", queued(&mut slow)?.len() as u32, sent)?;
         expect_eq("kernel drops", slow.stats().kernel_drops, 0)
     });
+    case!(v, "bus", "mcastctl bus, call, emit and monitor work together, and the daemon reports 0 data messages", |af| {
+        let ctl = "/mcastctl";
+        if !std::path::Path::new(ctl).exists() {
+            return crate::harness::skip("no /mcastctl in this VM");
+        }
+        let _ = af;
+        let name = format!("mcastctl-bus-{}", std::process::id());
+        let at = format!("@{name}");
+        let run = |args: &[&str]| std::process::Command::new(ctl).args(args).output().map_err(|e| format!("{ctl}: {e}"));
+        let daemon = s(std::process::Command::new(ctl)
+            .args(["bus", "--quiet", "--duration", "120", &at])
+            .stdout(std::process::Stdio::piped())
+            .spawn())?;
+        // The group exists once connecting works.
+        let addr = s(Addr::abstract_(name.as_bytes()))?;
+        let deadline = Instant::now() + WAIT;
+        while McastSeqpacket::connect_in(af, &addr).is_err() {
+            ensure!(Instant::now() < deadline, "the bus never came up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut monitor = s(std::process::Command::new(ctl)
+            .args(["monitor", "--bus", &at, "-n", "1", "type='signal',member='Tick'"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn())?;
+        // Until the monitor is in, a Tick may go unseen: emit until it
+        // has printed one and exited.
+        let mut ticks = 0;
+        while s(monitor.try_wait())?.is_none() {
+            if ticks == 40 {
+                let _ = monitor.kill();
+                return Err("the monitor saw no Tick in 40 tries".into());
+            }
+            let e = run(&["emit", "-q", "--bus", &at, "/org/example/Clock", "org.example.Clock", "Tick", "u:7"])?;
+            ensure!(e.status.success(), "emit: {}", String::from_utf8_lossy(&e.stderr));
+            ticks += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mon_out = s(monitor.wait_with_output())?;
+        let line = String::from_utf8_lossy(&mon_out.stdout).to_string();
+        ensure!(line.contains("signal") && line.contains("member=Tick") && line.contains("uint32 7"), "monitor printed {line:?}");
+        let c = run(&["call", "--bus", &at, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ListNames"])?;
+        let out = String::from_utf8_lossy(&c.stdout).to_string();
+        ensure!(c.status.success() && out.starts_with("return") && out.contains("\"org.freedesktop.DBus\""), "call ListNames: {out:?}");
+        let e = run(&["call", "--bus", &at, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s:org.example.None"])?;
+        let err = String::from_utf8_lossy(&e.stderr).to_string();
+        ensure!(!e.status.success() && err.contains(errors::NAME_HAS_NO_OWNER), "call GetNameOwner: {err:?}");
+        // SIGTERM: it stops and prints its counters.
+        // SAFETY: kill() on our own child.
+        unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+        let d = s(daemon.wait_with_output())?;
+        let stats = String::from_utf8_lossy(&d.stdout).to_string();
+        ensure!(d.status.success() && stats.contains("data messages received by the daemon 0;"), "bus printed {stats:?}");
+        Ok(())
+    });
     let _ = af;
     v
 }
