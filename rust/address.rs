@@ -18,13 +18,35 @@ pub(crate) const PATH_OFFSET: usize = offset_of!(b::sockaddr_un, sun_path);
 /// Size of `struct sockaddr_un` (`sun_path` is the rest).
 pub(crate) const SOCKADDR_MAX: usize = size_of::<b::sockaddr_un>();
 
-/// A bound address, as getsockname() and recvmsg() report it.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// A bound address, as getsockname() and recvmsg() report it. Ordered by
+/// length, then by its bytes (what the name table sorts by): only the first
+/// `len` bytes are compared, the rest are always zero.
+#[derive(Clone)]
 pub(crate) struct Address {
     len: u8,
     /// The whole sockaddr: family, then the path or abstract name (for a
     /// pathname, NUL-terminated within `len` when it fits).
     raw: [u8; SOCKADDR_MAX + 1],
+}
+
+impl PartialEq for Address {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Address {}
+
+impl Ord for Address {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.len.cmp(&other.len).then_with(|| self.as_bytes().cmp(other.as_bytes()))
+    }
+}
+
+impl PartialOrd for Address {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// What a caller asked for with an address argument.

@@ -75,10 +75,16 @@ fn connect(sock: &Socket, raw: &[u8]) -> ErrnoResult<()> {
 /// sendmsg(2): to `msg_name` if given, else to the connected peer
 /// (`ENOTCONN` without one).
 fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> ErrnoResult<usize> {
+    let sk = sock.sk();
     let anc = message::check_send(sock, msg, flags)?;
-    let dest = match msg.dest() {
-        Some(raw) if !raw.is_empty() => Dest::Addr(parse_dest(sock.sk(), raw)?),
-        _ => Dest::Peer(sock.sk().peer().ok_or(Errno::ENOTCONN)?),
+    // The destination, and the sender's own address the message carries.
+    let (dest, own) = match msg.dest() {
+        Some(raw) if !raw.is_empty() => (Dest::Addr(parse_dest(sk, raw)?), sk.address()),
+        _ => {
+            let inner = sk.inner();
+            let peer = inner.peer().cloned().ok_or(Errno::ENOTCONN)?;
+            (Dest::Peer(peer), inner.address().cloned())
+        }
     };
-    message::send(sock, msg, len, flags, anc, dest)
+    message::send(sock, msg, len, flags, anc, dest, own)
 }

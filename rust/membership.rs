@@ -77,6 +77,64 @@ pub(crate) struct Recipient<'a, T: ?Sized, F> {
     pub(crate) pos: Pos,
 }
 
+/// The recipients of one message ([`MemberList::recipients`]): members
+/// but the sender (unless it joined with LOOPBACK), and the sender's peer if
+/// it joined with SEND_TO_PEER.
+pub(crate) struct Recipients<'g, S: Slot, F, P> {
+    list: &'g MemberList<S, F>,
+    g: &'g RcuGuard,
+    is_sender: P,
+    /// The next entry to look at, and the end of the walk.
+    next: usize,
+    end: usize,
+    /// The sender's own LOOPBACK copy, due right after its peer's.
+    loopback: Option<Recipient<'g, S::Sk, F>>,
+}
+
+impl<'g, S: Slot, F, P: Fn(&S::Sk) -> bool> Iterator for Recipients<'g, S, F, P> {
+    type Item = Recipient<'g, S::Sk, F>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(r) = self.loopback.take() {
+            return Some(r);
+        }
+        while self.next < self.end {
+            let i = self.next;
+            self.next += 1;
+            let m = &self.list.members[i];
+            let Some(sk) = m.sk.get(self.g) else { continue };
+            let member = Recipient {
+                sk,
+                drops: m.flags & DROP_WHEN_FULL != 0,
+                filter: m.filter.as_ref(),
+                to_peer: false,
+                pos: Pos::Member(i),
+            };
+            if !(self.is_sender)(sk) {
+                return Some(member);
+            }
+            let own = (m.flags & LOOPBACK != 0).then_some(member);
+            let peer = if m.flags & SEND_TO_PEER == 0 {
+                None
+            } else {
+                match m.peer.get(self.g) {
+                    Some(p) => Some((p, Pos::PeerOf(i))),
+                    None => self.list.owner.get(self.g).map(|o| (o, Pos::Owner)),
+                }
+            };
+            match peer {
+                Some((sk, pos)) => {
+                    self.loopback = own;
+                    return Some(Recipient { sk, drops: false, filter: None, to_peer: true, pos });
+                }
+                None if own.is_some() => return own,
+                None => {}
+            }
+        }
+        None
+    }
+}
+
 /// The place of a recipient in a published list. Entries never move and
 /// an emptied slot is never filled again, so a place names the same socket
 /// (or, once it was unlinked, none) for as long as the list is read.
@@ -139,35 +197,12 @@ impl<S: Slot, F: Clone> MemberList<S, F> {
     }
 
     /// The recipients of a message from the sender `is_sender` recognises
-    /// (it need not be a member), in list order; nothing once closed.
-    pub(crate) fn recipients<'g>(
-        &'g self,
-        g: &'g RcuGuard,
-        is_sender: impl Fn(&S::Sk) -> bool + Copy + 'g,
-    ) -> impl Iterator<Item = Recipient<'g, S::Sk, F>> + 'g {
-        let closed = self.is_closed();
-        let to_peer = self
-            .live_at(g)
-            .find(|(_, sk, _)| is_sender(sk))
-            .filter(|(_, _, m)| m.flags & SEND_TO_PEER != 0)
-            .and_then(|(i, _, m)| match m.peer.get(g) {
-                Some(p) => Some((p, Pos::PeerOf(i))),
-                None => self.owner.get(g).map(|o| (o, Pos::Owner)),
-            })
-            .filter(|_| !closed)
-            .map(|(sk, pos)| Recipient { sk, drops: false, filter: None, to_peer: true, pos });
-        let members = self
-            .live_at(g)
-            .filter(move |_| !closed)
-            .filter(move |(_, sk, m)| !is_sender(sk) || m.flags & LOOPBACK != 0)
-            .map(|(i, sk, m)| Recipient {
-                sk,
-                drops: m.flags & DROP_WHEN_FULL != 0,
-                filter: m.filter.as_ref(),
-                to_peer: false,
-                pos: Pos::Member(i),
-            });
-        Iterator::chain(members, to_peer)
+    /// (it need not be a member), in list order, in one pass over the list;
+    /// nothing once closed. A sender's SEND_TO_PEER copy comes where the
+    /// sender's own entry is.
+    pub(crate) fn recipients<'g, P: Fn(&S::Sk) -> bool>(&'g self, g: &'g RcuGuard, is_sender: P) -> Recipients<'g, S, F, P> {
+        let end = if self.is_closed() { 0 } else { self.members.len() };
+        Recipients { list: self, g, is_sender, next: 0, end, loopback: None }
     }
 
     /// Memory for a compacted copy of `n` entries ([`MemberList::capacity_needed`]),
@@ -382,14 +417,21 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn membership_send_to_peer_copies() -> CaseResult {
-        // Datagram: the owner (7) gets the copy of member 1's messages only.
+        // Datagram: the owner (7) gets the copy of member 1's messages only,
+        // at member 1's place in the walk.
         let l = build(7, list(&[(1, SEND_TO_PEER, 0), (2, 0, 0)])?)?;
-        kcheck_eq!(who(&l, 1).as_slice(), &[(2, false), (7, false)][..]);
+        kcheck_eq!(who(&l, 1).as_slice(), &[(7, false), (2, false)][..]);
         kcheck_eq!(who(&l, 2).as_slice(), &[(1, false)][..]);
         // Seqpacket: the member's own peer (its accepted socket) gets it,
         // even with DROP_WHEN_FULL on the member, and it never drops.
         let l = build(0, list(&[(1, SEND_TO_PEER | DROP_WHEN_FULL, 11), (2, 0, 0)])?)?;
-        kcheck_eq!(who(&l, 1).as_slice(), &[(2, false), (11, false)][..]);
+        kcheck_eq!(who(&l, 1).as_slice(), &[(11, false), (2, false)][..]);
+        // With LOOPBACK too: the peer's copy, then the sender's own.
+        let l = build(0, list(&[(3, 0, 0), (1, SEND_TO_PEER | LOOPBACK, 11), (2, 0, 0)])?)?;
+        kcheck_eq!(who(&l, 1).as_slice(), &[(3, false), (11, false), (1, false), (2, false)][..]);
+        // A closed list has no recipients.
+        let _owner = l.close();
+        kcheck_eq!(who(&l, 1).len(), 0);
         Ok(())
     }
 

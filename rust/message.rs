@@ -13,7 +13,7 @@
 use crate::address::Address;
 use crate::defs;
 use crate::group::Group;
-use crate::socket::bind::{autobind_for_passcred, find_other};
+use crate::socket::bind::{find_other, sender_address, Target};
 use crate::socket::poll::set_peer;
 use crate::socket::{Sock, SockRef, SockState, SockType, Socket};
 use crate::sys::errno::{Errno, ErrnoResult};
@@ -32,7 +32,7 @@ pub(crate) enum Dest {
     /// The connected peer.
     Peer(SockRef),
     /// A destination address (datagram sendto).
-    Addr(Address),
+    Addr(Target),
     /// The group a seqpacket member was admitted to.
     Group(Arc<Group>),
 }
@@ -64,10 +64,21 @@ enum Verdict {
     Group(Arc<Group>),
 }
 
-/// Builds the message and queues it at `dest`; returns `len`.
-pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, anc: Ancillary, dest: Dest) -> ErrnoResult<usize> {
+/// Builds the message and queues it at `dest`; returns `len`. `own` is the
+/// sender's address as the caller read it (with the destination, under one
+/// lock), which the message carries.
+pub(crate) fn send(
+    sock: &Socket,
+    msg: &mut Msg<'_>,
+    len: usize,
+    flags: u32,
+    anc: Ancillary,
+    dest: Dest,
+    own: Option<Arc<Address>>,
+) -> ErrnoResult<usize> {
     let sk = sock.sk();
-    autobind_for_passcred(sock)?;
+    // Autobound first if SO_PASSCRED asks for an address (as AF_UNIX does).
+    let tag = sender_address(sock, own)?;
     if len as i64 > sk.sndbuf() as i64 - 32 {
         return Err(Errno::EMSGSIZE);
     }
@@ -79,22 +90,26 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, anc
     skb.fill(msg)?;
     skb.set_creds(anc.creds);
     skb.set_fds(fds);
-    skb.set_tag(sk.address());
+    skb.set_tag(tag);
     skb.set_sender_id(sk.cookie());
     let mut timeo = sk.sndtimeo(nonblock);
 
     let mut skb = Some(skb);
     loop {
-        let other = match &dest {
-            Dest::Peer(p) => p.clone(),
-            Dest::Addr(a) => find_other(sk, a)?,
+        let found;
+        let other: &Sock = match &dest {
+            Dest::Peer(p) => p,
+            Dest::Addr(a) => {
+                found = find_other(sk, a)?;
+                &found
+            }
             Dest::Group(g) => return send_to_group(g, sk, skb, &mut timeo, len),
         };
         let verdict = {
             let inner = other.inner();
             if let Some(g) = inner.owned_group() {
                 Verdict::Group(g.clone())
-            } else if !skb.as_mut().is_some_and(|s| s.passes_filter(&other)) {
+            } else if !skb.as_mut().is_some_and(|s| s.passes_filter(other)) {
                 // The receiver's own filter, in the sender's context: a
                 // rejected message is dropped without an error, as AF_UNIX does.
                 Verdict::Delivered
@@ -114,7 +129,7 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, anc
                     if sock.passcred() || other.wants_creds() {
                         s.add_own_creds();
                     }
-                    s.deliver(&other);
+                    s.deliver(other);
                 }
                 Verdict::Queued
             }
@@ -139,7 +154,7 @@ pub(crate) fn send(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32, anc
                 if sk.ty() == SockType::Seqpacket {
                     return Err(Errno::EPIPE);
                 }
-                if disconnect_if_peer(sk, &other) {
+                if disconnect_if_peer(sk, other) {
                     return Err(Errno::ECONNREFUSED);
                 }
                 // A sendto() raced with the receiver's close: look the name

@@ -31,7 +31,12 @@ pub(crate) enum NameKey {
 
 impl NameKey {
     pub(crate) fn abstract_for(sk: &Sock, addr: &Address) -> NameKey {
-        NameKey::Abstract { net: sk.net_key(), ty: sk.ty(), addr: addr.clone() }
+        Self::abstract_of(sk, addr.clone())
+    }
+
+    /// The key of the abstract name `addr` for sockets like `sk`.
+    pub(crate) fn abstract_of(sk: &Sock, addr: Address) -> NameKey {
+        NameKey::Abstract { net: sk.net_key(), ty: sk.ty(), addr }
     }
 }
 

@@ -9,11 +9,10 @@
 //! accept queue holds at most `backlog + 1` pending connections; connectors
 //! beyond that wait (SO_SNDTIMEO) or get `EAGAIN`.
 
-use crate::address::Address;
 use crate::defs;
 use crate::message::{self, Dest};
 use crate::proc::Registry;
-use crate::socket::bind::{autobind_for_passcred, find_other, parse_dest};
+use crate::socket::bind::{autobind_for_passcred, find_other, parse_dest, Target};
 use crate::socket::ops::SocketType;
 use crate::socket::poll::set_peer;
 use crate::socket::{rules, NewSocket, Sock, SockRef, SockState, SockType, Socket};
@@ -100,7 +99,7 @@ fn connect(sock: &Socket, raw: &[u8], nonblock: bool) -> ErrnoResult<()> {
 }
 
 /// The rest of connect: queue `embryo` at the listener bound to `addr`.
-fn connect_to(sock: &Socket, addr: &Address, embryo: SockRef, mut timeo: i64) -> ErrnoResult<()> {
+fn connect_to(sock: &Socket, addr: &Target, embryo: SockRef, mut timeo: i64) -> ErrnoResult<()> {
     let sk = sock.sk();
     loop {
         let other = find_other(sk, addr)?;
@@ -195,13 +194,14 @@ fn sendmsg(sock: &Socket, msg: &mut Msg<'_>, len: usize, flags: u32) -> ErrnoRes
     }
     let anc = message::check_send(sock, msg, flags)?;
     // An admitted member's messages go to its group, others to the peer.
-    let dest = {
+    let (dest, own) = {
         let inner = sk.inner();
-        match (inner.memberships().first(), inner.peer()) {
+        let dest = match (inner.memberships().first(), inner.peer()) {
             (Some(g), _) => Dest::Group(g.clone()),
             (None, Some(p)) => Dest::Peer(p.clone()),
             (None, None) => return Err(Errno::EPIPE),
-        }
+        };
+        (dest, inner.address().cloned())
     };
-    message::send(sock, msg, len, flags, anc, dest)
+    message::send(sock, msg, len, flags, anc, dest, own)
 }

@@ -15,6 +15,9 @@ use kernel::sync::Arc;
 /// The groups a socket is a member of: a table of `max_groups` slots,
 /// allocated at the first join, so leaving (close, SHUT_RD, hang-up) only
 /// empties a slot and never allocates. Changed under the socket's `inner`.
+/// The taken slots come first (a leave moves the last one into the hole), so
+/// a look-up (every group message checks its recipient is still a member)
+/// reads only the groups joined, not the whole table.
 /// Generic over the group handle so KUnit checks it on its own.
 pub(crate) struct Memberships<T: Deref = Arc<Group>>(KVec<Option<T>>);
 
@@ -36,16 +39,21 @@ impl<T: Deref + Clone> Memberships<T> {
         !self.0.is_empty()
     }
 
+    /// The groups, in the table's front part.
+    fn joined(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().map_while(Option::as_ref)
+    }
+
     pub(crate) fn count(&self) -> usize {
-        self.0.iter().flatten().count()
+        self.joined().count()
     }
 
     pub(crate) fn first(&self) -> Option<&T> {
-        self.0.iter().flatten().next()
+        self.joined().next()
     }
 
     pub(crate) fn contains(&self, group: &T::Target) -> bool {
-        self.0.iter().flatten().any(|g| core::ptr::eq(&**g, group))
+        self.joined().any(|g| core::ptr::eq(&**g, group))
     }
 
     /// Records `group` in a free slot: `EADDRINUSE` if it is there already,
@@ -54,19 +62,26 @@ impl<T: Deref + Clone> Memberships<T> {
         if self.contains(group) {
             return Err(Errno::EADDRINUSE);
         }
-        let free = self.0.iter_mut().find(|s| s.is_none()).ok_or(Errno::ENOBUFS)?;
+        let n = self.count();
+        let free = self.0.get_mut(n).ok_or(Errno::ENOBUFS)?;
         *free = Some(group.clone());
         Ok(())
     }
 
     /// Empties `group`'s slot; the reference goes to the caller.
     pub(super) fn take(&mut self, group: &T::Target) -> Option<T> {
-        self.0.iter_mut().find(|s| s.as_ref().is_some_and(|g| core::ptr::eq(&**g, group)))?.take()
+        let at = self.joined().position(|g| core::ptr::eq(&**g, group))?;
+        let last = self.count() - 1;
+        // The last taken slot fills the hole (an emptied slot is never
+        // followed by a taken one).
+        self.0.swap(at, last);
+        self.0[last].take()
     }
 
-    /// Empties some slot.
+    /// Empties some slot (the last taken one).
     pub(super) fn take_any(&mut self) -> Option<T> {
-        self.0.iter_mut().find_map(Option::take)
+        let last = self.count().checked_sub(1)?;
+        self.0[last].take()
     }
 }
 
@@ -156,7 +171,31 @@ pub(crate) mod tests {
         Ok(())
     }
 
+    pub(crate) fn memberships_taken_slots_first() -> CaseResult {
+        let g: [Arc<u32>; 3] = [
+            Arc::new(1u32, GFP_KERNEL).map_err(|_| crate::kfail!("allocation"))?,
+            Arc::new(2u32, GFP_KERNEL).map_err(|_| crate::kfail!("allocation"))?,
+            Arc::new(3u32, GFP_KERNEL).map_err(|_| crate::kfail!("allocation"))?,
+        ];
+        let mut m = Memberships::<Arc<u32>>::with_slots(3).map_err(|_| crate::kfail!("allocation"))?;
+        for x in &g {
+            kcheck!(m.insert(x).is_ok());
+        }
+        // Leaving the middle group moves the last one into its slot: the
+        // others are still found, and the free slot is at the end.
+        kcheck!(m.take(&*g[1]).is_some_and(|x| Arc::ptr_eq(&x, &g[1])));
+        kcheck!(m.contains(&*g[0]) && m.contains(&*g[2]) && !m.contains(&*g[1]));
+        kcheck_eq!(m.count(), 2);
+        kcheck!(m.0[2].is_none());
+        kcheck!(m.insert(&g[1]).is_ok());
+        kcheck!(m.contains(&*g[1]));
+        kcheck!(m.take(&*g[0]).is_some() && m.take(&*g[1]).is_some());
+        kcheck!(m.first().is_some_and(|x| Arc::ptr_eq(x, &g[2])));
+        Ok(())
+    }
+
     crate::kunit_cases![
         memberships_slots_without_allocation,
+        memberships_taken_slots_first,
     ];
 }

@@ -316,10 +316,13 @@ impl Group {
                 // nothing any more.
                 Fate::Skip
             };
+            let creds = fate == Fate::Queue && r.sk.wants_creds();
+            let slot = Slot { pos: r.pos, to_peer: r.to_peer, drops: r.drops, creds, keep, fate, copy: None };
             // Within the capacity reserved by `send` (GFP_ATOMIC only if the
             // list grew in between).
-            let creds = fate == Fate::Queue && r.sk.wants_creds();
-            slots.push(Slot { pos: r.pos, to_peer: r.to_peer, drops: r.drops, creds, keep, fate, copy: None }, GFP_ATOMIC)?;
+            if let Err(slot) = crate::sys::vec::push_within_capacity(slots, slot) {
+                slots.push(slot, GFP_ATOMIC)?;
+            }
         }
         // Credentials only travel to recipients that asked for them (each
         // copy would otherwise take and drop a reference to the sender's pid).

@@ -108,12 +108,34 @@ pub(crate) fn autobind_for_passcred(sock: &Socket) -> ErrnoResult<()> {
     Ok(())
 }
 
-/// Finds the socket bound to `addr` for a connect/sendto from `sk`:
+/// The address a message from `sock` carries: `own` (its address as the
+/// caller read it), or the one it is autobound to now if it had none and
+/// SO_PASSCRED is on.
+pub(crate) fn sender_address(sock: &Socket, own: Option<Arc<Address>>) -> ErrnoResult<Option<Arc<Address>>> {
+    match own {
+        None if sock.passcred() => {
+            autobind(sock.sk())?;
+            Ok(sock.sk().address())
+        }
+        own => Ok(own),
+    }
+}
+
+/// A destination address (connect, sendto, JOIN/LEAVE), parsed once: a
+/// pathname, looked up in the filesystem at each [`find_other`], or an
+/// abstract name as its table key (made once, so a retry looks up the same
+/// key again and nothing is copied per send).
+pub(crate) enum Target {
+    Path(Address),
+    Abstract(NameKey),
+}
+
+/// Finds the socket bound to `to` for a connect/sendto from `sk`:
 /// `ENOENT`/`EACCES` from the path lookup, `ECONNREFUSED` if nothing is bound
 /// there, `EPROTOTYPE` if a socket of the other type is.
-pub(crate) fn find_other(sk: &Sock, addr: &Address) -> ErrnoResult<SockRef> {
-    match addr.kind() {
-        Kind::Path => {
+pub(crate) fn find_other(sk: &Sock, to: &Target) -> ErrnoResult<SockRef> {
+    match to {
+        Target::Path(addr) => {
             let (_held, key) = HeldPath::lookup(addr.path_cstr())?;
             let other = Names::get().find(&NameKey::Path(key)).ok_or(Errno::ECONNREFUSED)?;
             if other.ty() != sk.ty() {
@@ -121,14 +143,15 @@ pub(crate) fn find_other(sk: &Sock, addr: &Address) -> ErrnoResult<SockRef> {
             }
             Ok(other)
         }
-        Kind::Abstract => Names::get().find(&NameKey::abstract_for(sk, addr)).ok_or(Errno::ECONNREFUSED),
+        Target::Abstract(key) => Names::get().find(key).ok_or(Errno::ECONNREFUSED),
     }
 }
 
 /// Parses a destination argument (connect, sendto).
-pub(crate) fn parse_dest(sk: &Sock, raw: &[u8]) -> ErrnoResult<Address> {
+pub(crate) fn parse_dest(sk: &Sock, raw: &[u8]) -> ErrnoResult<Target> {
     match Address::parse(sk.family(), raw, false)? {
-        (_, Some(addr)) => Ok(addr),
+        (_, Some(addr)) if addr.kind() == Kind::Path => Ok(Target::Path(addr)),
+        (_, Some(addr)) => Ok(Target::Abstract(NameKey::abstract_of(sk, addr))),
         (_, None) => Err(Errno::EINVAL),
     }
 }

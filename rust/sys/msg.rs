@@ -79,8 +79,12 @@ impl<'a> Msg<'a> {
     /// not open, `EOPNOTSUPP` for a socket or an io_uring instance): the
     /// explicit SCM_CREDENTIALS and the descriptors, if any.
     pub(crate) fn parse_cmsgs<S>(&mut self, sock: &Socket<S>) -> ErrnoResult<Ancillary> {
-        // SAFETY: all-zero is a valid `mcast_creds` (NULL pid).
-        let mut creds = Creds(unsafe { core::mem::zeroed() });
+        if self.0.msg_controllen == 0 {
+            // Nothing to parse: what the helper returns for no control data,
+            // without the call (this is every plain send).
+            return Ok(Ancillary { creds: Creds::none(), fds: None });
+        }
+        let mut creds = Creds::none();
         let mut fds = ptr::null_mut();
         // SAFETY: socket and message of the current sendmsg call; the helper
         // leaves a pid reference (or NULL) in `creds`, which `Creds` owns, and
@@ -105,11 +109,26 @@ pub(crate) struct Creds(pub(super) b::mcast_creds);
 // SAFETY: a pid reference may be dropped on any thread.
 unsafe impl Send for Creds {}
 
+impl Creds {
+    /// No explicit credentials: no pid, and the invalid ids scm_send()
+    /// leaves (a receiver that turns SO_PASSCRED on later reads the overflow
+    /// ids).
+    fn none() -> Creds {
+        Creds(b::mcast_creds {
+            pid: ptr::null_mut(),
+            uid: b::kuid_t { val: u32::MAX },
+            gid: b::kgid_t { val: u32::MAX },
+        })
+    }
+}
+
 impl Drop for Creds {
     fn drop(&mut self) {
-        // SAFETY: NULL or a reference this value owns (the skb takes it over
-        // by setting the field to NULL).
-        unsafe { b::mcast_put_pid(self.0.pid) };
+        if !self.0.pid.is_null() {
+            // SAFETY: a reference this value owns (the skb takes it over by
+            // setting the field to NULL).
+            unsafe { b::mcast_put_pid(self.0.pid) };
+        }
     }
 }
 

@@ -57,10 +57,21 @@ unsafe impl<A: Tag> Send for Skb<A> {}
 /// `skb` is live; the result is valid while it is and may be used only by
 /// whoever owns or holds the skb.
 unsafe fn cb(skb: *mut b::sk_buff) -> *mut b::mcast_skb_cb {
-    // SAFETY: returns a pointer into skb->cb of a live skb (BUILD_BUG_ON in
-    // the helper checks the size).
-    unsafe { b::mcast_skb_cb(skb) }
+    // SAFETY: the caller passes a live skb; this only computes the address
+    // of its `cb` (the cast fits: see CB_FITS).
+    unsafe { ptr::addr_of_mut!((*skb).cb).cast() }
 }
+
+/// The family's cb fits in `skb->cb` (the helper's BUILD_BUG_ON says the
+/// same on the C side) and needs no more alignment than `cb` has (an skb is
+/// allocated 8-aligned and `cb` sits at offset 40).
+const CB_FITS: () = {
+    assert!(core::mem::size_of::<b::mcast_skb_cb>() <= 48);
+    assert!(core::mem::align_of::<b::mcast_skb_cb>() <= 8);
+    assert!(core::mem::offset_of!(b::sk_buff, cb) % 8 == 0);
+};
+#[allow(clippy::let_unit_value)]
+const _: () = CB_FITS;
 
 /// Releases what the cb holds: the pid, tag and descriptor references.
 ///
@@ -153,8 +164,8 @@ impl<A: Tag> Skb<A> {
     }
 
     pub(crate) fn len(&self) -> u32 {
-        // SAFETY: we own a live skb.
-        unsafe { b::mcast_skb_len(self.raw()) }
+        // SAFETY: we own a live skb; skb->len, inline.
+        unsafe { (*self.raw()).len }
     }
 
     /// Copies the message payload from the sender's iterator.
@@ -176,9 +187,17 @@ impl<A: Tag> Skb<A> {
     /// Records explicit SCM_CREDENTIALS the sender passed (see
     /// [`Msg::parse_cmsgs`]); without them the message has none yet.
     pub(crate) fn set_creds(&mut self, mut creds: Creds) {
-        // SAFETY: the cb is ours; the helper moves the pid reference from
-        // `creds` (leaving NULL there) into the cb, released by our destructors.
-        unsafe { b::mcast_skb_set_creds(self.raw(), &mut creds.0) };
+        // SAFETY: the cb is ours.
+        let cb = unsafe { &mut *cb(self.raw()) };
+        if !cb.pid.is_null() {
+            // SAFETY: the cb's own pid reference, put once (replaced below).
+            unsafe { b::mcast_put_pid(cb.pid) };
+        }
+        // The pid reference moves from `creds` (NULL there now) into the cb,
+        // released by our destructors.
+        cb.pid = core::mem::take(&mut creds.0.pid);
+        cb.uid = creds.0.uid;
+        cb.gid = creds.0.gid;
     }
 
     /// Records the message's tag (the family: the sender's address, for the
@@ -229,6 +248,10 @@ impl<A: Tag> Skb<A> {
     /// Drops the credentials the message carries (for a receiver that did
     /// not ask for them).
     pub(crate) fn drop_creds(&mut self) {
+        // SAFETY: the skb and its cb are ours.
+        if unsafe { (*cb(self.raw())).pid }.is_null() {
+            return;
+        }
         // SAFETY: the skb and its cb are ours; the pid reference is put once
         // and the field cleared.
         unsafe { b::mcast_skb_put_creds(self.raw()) };
@@ -324,8 +347,8 @@ impl<'a, S: Queued> Received<'a, S> {
     }
 
     pub(crate) fn len(&self) -> u32 {
-        // SAFETY: we hold a reference to the skb.
-        unsafe { b::mcast_skb_len(self.raw()) }
+        // SAFETY: we hold a reference to the skb; skb->len, inline.
+        unsafe { (*self.raw()).len }
     }
 
     /// The tag recorded at send time (see [`Skb::set_tag`]).

@@ -220,6 +220,11 @@ impl<S> Sock<S> {
 
     /// The socket cookie (what SO_COOKIE reports): an id unique for the boot.
     pub(crate) fn cookie(&self) -> u64 {
+        // Once made it never changes: atomic64_read(&sk->sk_cookie), inline.
+        let made = read_once!(self.__sk_common.skc_cookie.counter);
+        if made != 0 {
+            return made as u64;
+        }
         // SAFETY: we are live; the helper makes the cookie on first use,
         // atomically.
         unsafe { b::mcast_sock_cookie(self.raw()) }
@@ -238,8 +243,8 @@ impl<S> Sock<S> {
 
     /// The socket is closed (`release` ran).
     pub(crate) fn is_dead(&self) -> bool {
-        // SAFETY: we are live; flag bits are read atomically.
-        unsafe { b::mcast_sock_flag(self.raw(), b::sock_flags_SOCK_DEAD as i32) }
+        // sock_flag(): a test_bit of `sk_flags`, inline.
+        read_once!(self.__sk_common.__bindgen_anon_5.skc_flags) & (1 << b::sock_flags_SOCK_DEAD) != 0
     }
 
     pub(crate) fn rcvbuf(&self) -> i32 {
@@ -252,8 +257,8 @@ impl<S> Sock<S> {
 
     /// Bytes charged to the receive queue.
     pub(crate) fn rmem(&self) -> u32 {
-        // SAFETY: we are live; an atomic read.
-        unsafe { b::mcast_rmem_alloc(self.raw()) }
+        // atomic_read(&sk->sk_rmem_alloc), inline.
+        read_once!(self.sk_backlog.rmem_alloc.counter) as u32
     }
 
     /// The receive queue is at or over SO_RCVBUF: a new message must wait.
@@ -276,8 +281,19 @@ impl<S> Sock<S> {
     /// The receiver asked for credentials (SO_PASSCRED), or has no socket
     /// yet (a connection not accepted: it may ask later).
     pub(crate) fn wants_creds(&self) -> bool {
-        // SAFETY: we are live; reads the socket pointer and a flag bit.
-        unsafe { b::mcast_sk_wants_creds(self.raw()) }
+        // mcast_sk_wants_creds(), inline: READ_ONCE(sk->sk_socket), then
+        // test_bit(SOCK_PASSCRED) on it.
+        let sock = read_once!(self.sk_socket);
+        if sock.is_null() {
+            return true;
+        }
+        // SAFETY: callers ask while the sock can still receive: under the
+        // receiver's lock before its release marked it dead, or under RCU
+        // in a fan-out; a `struct socket` lives until its sock is orphaned
+        // and is freed only after an RCU grace period (sockfs frees inodes
+        // through RCU). The flag word is read atomically as test_bit does.
+        let flags = unsafe { ptr::read_volatile(ptr::addr_of!((*sock).flags)) };
+        flags & (1 << b::SOCK_PASSCRED) != 0
     }
 
     /// One more message lost to a full queue (SO_RXQ_OVFL, /proc).
@@ -344,8 +360,12 @@ impl<S> Sock<S> {
     }
 
     pub(crate) fn data_ready(&self) {
-        // SAFETY: we are live; sk_data_ready is set by sock_init_data.
-        unsafe { b::mcast_sk_data_ready(self.raw()) }
+        // sk->sk_data_ready(sk), called from here (no helper in between).
+        if let Some(ready) = read_once!(self.sk_data_ready) {
+            // SAFETY: we are live; sock_init_data set the callback, which
+            // takes the sock it belongs to.
+            unsafe { ready(self.raw()) }
+        }
     }
 
     pub(crate) fn error_report(&self) {
@@ -387,8 +407,12 @@ impl<S> Sock<S> {
 
     /// Send timeout in jiffies (0 for non-blocking).
     pub(crate) fn sndtimeo(&self, nonblock: bool) -> i64 {
-        // SAFETY: we are live.
-        unsafe { b::mcast_sock_sndtimeo(self.raw(), nonblock) as i64 }
+        // sock_sndtimeo(), inline.
+        if nonblock {
+            0
+        } else {
+            read_once!(self.sk_sndtimeo) as i64
+        }
     }
 
     /// Length of the next message, if any (SIOCINQ of a datagram socket).
@@ -533,8 +557,10 @@ impl<S> Socket<S> {
 
     /// SO_PASSCRED is set.
     pub(crate) fn passcred(&self) -> bool {
-        // SAFETY: the socket is valid; a bit test.
-        unsafe { b::mcast_passcred(self.0) }
+        // SAFETY: the socket is valid for the call we serve; test_bit() of
+        // its flags, read atomically as test_bit does.
+        let flags = unsafe { ptr::read_volatile(ptr::addr_of!((*self.0).flags)) };
+        flags & (1 << b::SOCK_PASSCRED) != 0
     }
 }
 

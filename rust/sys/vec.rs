@@ -16,3 +16,17 @@ pub(crate) fn clear<T>(v: &mut KVec<T>) {
         ptr::drop_in_place(ptr::slice_from_raw_parts_mut(v.as_mut_ptr(), len));
     }
 }
+
+/// Appends `value` if `v` has room for it without growing, else hands it
+/// back (6.12's `KVec` has no `push_within_capacity`; its `push` goes
+/// through `reserve` every time).
+pub(crate) fn push_within_capacity<T>(v: &mut KVec<T>, value: T) -> Result<(), T> {
+    let Some(slot) = v.spare_capacity_mut().first_mut() else {
+        return Err(value);
+    };
+    slot.write(value);
+    let len = v.len();
+    // SAFETY: the element at `len` was just initialised, within capacity.
+    unsafe { v.set_len(len + 1) };
+    Ok(())
+}
