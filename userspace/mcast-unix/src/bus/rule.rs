@@ -79,9 +79,18 @@ impl Rule {
     }
 
     /// Whether `msg` matches every key of the rule, but for a well-known
-    /// `sender` (a message's sender is always a unique name; the daemon's
-    /// filter checked the owner).
+    /// `sender` other than the bus (a client's sender is always a unique
+    /// name; the daemon's filter checked the owner). `org.freedesktop.DBus`
+    /// is owned by the bus alone, so a well-known `sender` key matches a
+    /// message of the bus only if it is that name, and that name matches
+    /// only messages of the bus: a rule for another name's signals does not
+    /// take the bus's `NameOwnerChanged`.
     pub fn matches(&self, msg: &BusMessage) -> bool {
+        if let Some(BusName::WellKnown(name)) = self.rule.sender() {
+            if (name.as_str() == BUS_NAME) != (msg.sender() == Some(BUS_NAME)) {
+                return false;
+            }
+        }
         self.rule.matches(msg.message()).unwrap_or(false)
     }
 
@@ -164,6 +173,16 @@ mod tests {
         let s = Rule::parse("sender=':1.2'").unwrap();
         assert!(s.matches(&signal(":1.2", "/", "a.b", "M", "")));
         assert!(!s.matches(&signal(":1.3", "/", "a.b", "M", "")));
+    }
+
+    #[test]
+    fn a_well_known_sender_tells_the_bus_from_clients() {
+        let of_name = Rule::parse("type='signal',sender='org.example.Publisher'").unwrap();
+        assert!(of_name.matches(&signal(":1.4", "/", "a.b", "M", "")), "the owner is checked by the filter, not here");
+        assert!(!of_name.matches(&signal(BUS_NAME, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", "x")));
+        let of_bus = Rule::parse("type='signal',sender='org.freedesktop.DBus'").unwrap();
+        assert!(of_bus.matches(&signal(BUS_NAME, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", "x")));
+        assert!(!of_bus.matches(&signal(":1.4", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", "x")));
     }
 
     #[test]
