@@ -815,6 +815,52 @@ pub fn cases(af: i32) -> Vec<Case> {
         ensure!(d.status.success() && stats.contains("data messages received by the daemon 0;"), "bus printed {stats:?}");
         Ok(())
     });
+    case!(v, "bus", "the demo's scenario (bus-demo): each subscriber gets what its rule asks for, each client is woken only for its messages, the daemon never for data", |af| {
+        let prog = "/bus-demo";
+        if !std::path::Path::new(prog).exists() {
+            return crate::harness::skip("no /bus-demo in this VM");
+        }
+        let bus = TestBus::start(af)?;
+        let name = String::from_utf8_lossy(bus.addr.as_abstract().ok_or("an abstract address")?).into_owned();
+        let out = s(std::process::Command::new(prog).args(["--counts", &format!("@{name}")]).output())?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        ensure!(out.status.success(), "bus-demo: {}; stdout {text:?}; stderr {:?}", out.status, String::from_utf8_lossy(&out.stderr));
+        // Each line: key=value fields; clients by their client= field.
+        let fields = |line: &str| -> HashMap<String, String> {
+            line.split_whitespace().filter_map(|f| f.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+        };
+        let lines: Vec<HashMap<String, String>> = text.lines().map(fields).collect();
+        let client = |who: &str| lines.iter().find(|l| l.get("client").map(String::as_str) == Some(who)).cloned().unwrap_or_default();
+        let num = |l: &HashMap<String, String>, k: &str| l.get(k).and_then(|v| v.parse::<u64>().ok());
+        // (client, Weather, Stocks, calls, replies, reads the forecast):
+        // the scenario's nine signals (bus-demo's list) through each rule.
+        let want = [
+            ("publisher", 0, 0, 0, 0, false),
+            ("station", 0, 0, 0, 0, false),
+            ("weather", 5, 0, 0, 0, true),
+            ("stocks", 0, 4, 0, 0, false),
+            ("prices", 0, 3, 0, 0, false),
+            ("paris", 3, 0, 0, 0, true),
+            ("from-publisher", 4, 3, 0, 0, true),
+            ("calculator", 0, 0, 1, 0, false),
+            ("caller", 0, 0, 0, 1, false),
+        ];
+        for (who, w, st, calls, replies, forecast) in want {
+            let l = client(who);
+            let got = ["weather", "stocks", "calls", "replies", "other", "dropped"].map(|k| num(&l, k));
+            expect_eq(who, got, [w, st, calls, replies, 0, 0].map(Some))?;
+            expect_eq(&format!("{who} read the forecast"), l.get("forecast").map(String::as_str), Some(if forecast { "true" } else { "false" }))?;
+            let total = w + st + calls + replies;
+            let woken = num(&l, "woken").ok_or(format!("{who}: no woken= in {text:?}"))?;
+            ensure!(woken <= total && (total == 0) == (woken == 0), "{who}: woken {woken} times for {total} messages");
+        }
+        let tail = fields(&text.lines().filter(|l| l.starts_with("sum=")).collect::<String>());
+        expect_eq("Add(19, 23)", tail.get("sum").map(String::as_str), Some("42"))?;
+        expect_eq("served by the calculator", tail.get("served_by_calculator").map(String::as_str), Some("true"))?;
+        ensure!(text.lines().any(|l| l == "daemon data=0" || l.starts_with("daemon data=0 ")), "{text:?}");
+        ensure!(text.lines().any(|l| l == "ok=true"), "{text:?}");
+        expect_eq("data messages the daemon read", bus.stop().data_messages, 0)
+    });
     let _ = af;
     v
 }
