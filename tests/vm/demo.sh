@@ -42,7 +42,12 @@ say "topic filters in the kernel (Rust client library: examples/bus.rs)"
 /bus-example
 
 say "the documentation's C examples"
-for ex in /example-*; do "$ex" | grep '^ok'; done
+ok=0 all=0 failed=""
+for ex in /example-*; do
+  all=$((all + 1))
+  if "$ex" > /tmp/example.out 2>&1 && grep -q '^ok' /tmp/example.out; then ok=$((ok + 1)); else failed="$failed ${ex#/}"; fi
+done
+echo "$ok of $all ok (unicast, datagram group, seqpacket group, filters, sender identity; 64- and 32-bit)${failed:+; failed:$failed}"
 kill $owner 2>/dev/null
 
 # The main act: the bus (Documentation/bus.md).

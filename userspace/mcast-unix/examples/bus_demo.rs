@@ -462,19 +462,19 @@ fn run() -> Result<()> {
         );
         println!();
         println!(
-            "{:<15} {:<58} {:>7} {:>6} {:>5} {:>7}  {:>5}  {:>7}",
-            "client", "match rule / role", COLUMNS[0], COLUMNS[1], COLUMNS[2], COLUMNS[3], "woken", "dropped"
+            "{:<15} {:<47} {:>7} {:>6} {:>5} {:>7}  {:>5}  {:>7}",
+            "client", "match rule (type='signal', and) / role", COLUMNS[0], COLUMNS[1], COLUMNS[2], COLUMNS[3], "woken", "dropped"
         );
         for (i, (c, t)) in cast.iter().zip(&tallies).enumerate() {
             let what = match c.rule {
-                Some(r) => r.text(),
+                Some(r) => r.text().trim_start_matches("type='signal',").to_owned(),
                 None => c.role.to_owned(),
             };
             let mark = if fine(i) { "ok" } else { "WRONG" };
             let want: Vec<String> = expected[i].iter().map(u64::to_string).collect();
             let extra = if t.other > 0 { format!(" (+{} other)", t.other) } else { String::new() };
             println!(
-                "{:<15} {:<58} {:>7} {:>6} {:>5} {:>7}  {:>5}  {:>7}  {mark}{}{extra}",
+                "{:<15} {:<47} {:>7} {:>6} {:>5} {:>7}  {:>5}  {:>7}  {mark}{}{extra}",
                 c.name,
                 what,
                 t.got[0],
@@ -486,6 +486,7 @@ fn run() -> Result<()> {
                 if fine(i) { String::new() } else { format!(" (asked for {})", want.join("/")) }
             );
         }
+        println!("(ok: exactly what the rule or role asks for, worked out from the nine signals sent; woken: poll(2) returns)");
         println!();
         println!("daemon (its GetStats counters): woken for data {data} times; it read {calls} records, all calls to the bus itself (Hello, AddMatch, RequestName, GetStats)");
         if all_fine {
