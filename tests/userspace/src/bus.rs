@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use zbus::message::Type;
 
 /// How long a case waits for something the daemon sends.
-const WAIT: Duration = Duration::from_secs(5);
+const WAIT: Duration = Duration::from_secs(10);
 
 /// A daemon serving a fresh address from a thread.
 struct TestBus {
@@ -266,17 +266,33 @@ pub fn cases(af: i32) -> Vec<Case> {
         let mut bus = TestBus::create(af, Policy::for_daemon(me()), Limits::default())?;
         let addr = bus.addr.clone();
         // Forked before the daemon's thread starts (the process has one thread).
-        let child = Child::spawn(true, move || match Bus::connect_in(af, &addr) {
-            Err(e) if e.dbus_name() == Some(errors::ACCESS_DENIED) => Ok(()),
-            Err(_) => Err(Errno(2)),
-            Ok(_) => Err(Errno(1)),
+        let child = Child::spawn(true, move || {
+            let raw = McastSeqpacket::connect_in(af, &addr).map_err(|_| Errno(3))?;
+            let _ = raw.set_read_timeout(Some(WAIT));
+            let hello = zbus::Message::method_call("/org/freedesktop/DBus", "Hello")
+                .destination("org.freedesktop.DBus")
+                .interface("org.freedesktop.DBus")
+                .build(&())
+                .map_err(|_| Errno(4))?;
+            raw.send(&BusMessage::encode(&hello).map_err(|_| Errno(4))?).map_err(|_| Errno(5))?;
+            let mut buf = vec![0u8; 4096];
+            let n = raw.recv(&mut buf).map_err(|_| Errno(6))?;
+            let reply = BusMessage::decode(&buf[..n], Vec::new(), None).map_err(|_| Errno(7))?;
+            if reply.error_name() != Some(errors::ACCESS_DENIED) {
+                return Err(Errno(1));
+            }
+            // Then the daemon hangs up: end of file.
+            match raw.recv(&mut buf) {
+                Ok(0) => Ok(()),
+                _ => Err(Errno(2)),
+            }
         })
         .map_err(|e| format!("fork: {e:?}"))?;
         bus.serve();
         let r = child.wait()?;
         let ok = bus.client().map(|_| ());
         let stats = bus.stop();
-        expect_eq("the nobody client (0: refused with AccessDenied, 1: admitted)", r, Ok(()))?;
+        expect_eq("the nobody client (0: AccessDenied then end of file; 1: another reply; 2: no hang-up)", r, Ok(()))?;
         expect_eq("root still admitted", ok, Ok(()))?;
         expect_eq("refused connections", stats.refused, 1)
     });
@@ -640,12 +656,6 @@ pub fn cases(af: i32) -> Vec<Case> {
         s(service.request_name("org.example.Echo", F::empty()))?;
         const SIGNALS: usize = 2000;
         const CALLS: usize = 100;
-        let t = std::thread::spawn(move || {
-            for _ in 0..CALLS {
-                serve_one(&mut service)?;
-            }
-            Ok::<_, String>(())
-        });
         let mut got = 0;
         for i in 0..SIGNALS {
             s(caller.emit("/", "org.example.Burst", "B", &(i as u32,)))?;
@@ -654,6 +664,13 @@ pub fn cases(af: i32) -> Vec<Case> {
             }
         }
         got += queued(&mut sub)?.len();
+        // The service starts after the burst (its waits are bounded).
+        let t = std::thread::spawn(move || {
+            for _ in 0..CALLS {
+                serve_one(&mut service)?;
+            }
+            Ok::<_, String>(())
+        });
         for i in 0..CALLS {
             s(caller.call("org.example.Echo", "/", None, "Echo", &(format!("{i}"),)))?;
         }
