@@ -15,6 +15,7 @@
 
 mod asyncio;
 mod badinput;
+mod bus;
 mod client;
 mod diff;
 mod family;
@@ -70,6 +71,7 @@ fn main() {
         cases.extend(fds::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
+        cases.extend(bus::cases(af));
         cases.extend(badinput::cases(af));
         // Last: it ends by unloading and reloading the module.
         cases.extend(faults::cases(af));
