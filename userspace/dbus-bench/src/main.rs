@@ -47,6 +47,8 @@ struct Plan {
     receivers: Vec<usize>,
     sizes: Vec<usize>,
     budget: Duration,
+    /// Time of each phase of the first pass ([`warm_up`]).
+    warm_up: Duration,
     /// Deliveries at which a throughput phase stops sending early.
     max_deliveries: u64,
     lat_budget: Duration,
@@ -63,6 +65,7 @@ impl Plan {
             receivers: vec![1, 16, 64],
             sizes: vec![64, 1024],
             budget: Duration::from_millis(400),
+            warm_up: Duration::from_millis(600),
             max_deliveries: 40000,
             lat_budget: Duration::from_millis(300),
             min_lat: 20,
@@ -77,6 +80,7 @@ impl Plan {
             receivers: vec![1, 16],
             sizes: vec![64],
             budget: Duration::from_millis(100),
+            warm_up: Duration::from_millis(200),
             max_deliveries: 4000,
             lat_budget: Duration::from_millis(50),
             min_lat: 5,
@@ -226,6 +230,28 @@ fn with(e: io::Error, what: &str) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
+/// A first pass over every system, not reported: under emulation (QEMU
+/// TCG) the first runs of a program's code paths pay for translating them,
+/// and the first measurements of a boot came out many times slower.
+fn warm_up(plan: &Plan, rt: &Runtimes, buses: &[Bus]) -> io::Result<()> {
+    let t0 = Instant::now();
+    for b in buses {
+        let mut f = b.fanout(rt, 4)?;
+        for &size in &plan.sizes {
+            f.throughput(rt, size, plan.warm_up, plan.max_deliveries).map_err(|e| with(e, "warm-up"))?;
+            let mut m = Measured::default();
+            f.latency(rt, size, plan.lat_budget, plan.min_lat, &mut m).map_err(|e| with(e, "warm-up"))?;
+        }
+        drop(f);
+        let mut c = b.rpc(rt)?;
+        for &size in &plan.sizes {
+            c.calls(rt, size, plan.warm_up, plan.max_deliveries).map_err(|e| with(e, "warm-up"))?;
+        }
+    }
+    println!("(warmed up in {:.1} s)", t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
 fn signals(plan: &Plan, rt: &Runtimes, buses: &[Bus], out: &mut Vec<Record>) -> io::Result<()> {
     for &n in &plan.receivers {
         let t0 = Instant::now();
@@ -366,7 +392,8 @@ fn run(plan: &Plan) -> io::Result<Vec<Record>> {
     );
     println!("(CPU in us per message sent; msgs/s: deliveries summed over subscribers, or round trips)");
     let mut out = Vec::new();
-    let mut res = signals(plan, &rt, &buses, &mut out).and_then(|()| calls(plan, &rt, &buses, &mut out));
+    let mut res = warm_up(plan, &rt, &buses)
+        .and_then(|()| signals(plan, &rt, &buses, &mut out)).and_then(|()| calls(plan, &rt, &buses, &mut out));
     drop(buses);
     for r in running.iter_mut() {
         res = res.and_then(|()| r.check_alive());
