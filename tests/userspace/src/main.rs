@@ -14,6 +14,7 @@
 //! buffer starts with cmsg_len 0 (see badinput.rs).
 
 mod badinput;
+mod bus;
 mod client;
 mod diff;
 mod family;
@@ -68,6 +69,7 @@ fn main() {
         cases.extend(fds::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
+        cases.extend(bus::cases(af));
         cases.extend(badinput::cases(af));
         // Last: it ends by unloading and reloading the module.
         cases.extend(faults::cases(af));

@@ -9,7 +9,8 @@
 //! k bytes (the whole message if k is at least its length).
 //!
 //! [`FilterBuilder`] writes the usual routing filters over fixed-offset
-//! header fields; [`interp`] checks programs as the kernel does and runs them
+//! header fields (an AND of ORs); [`AnyOf`] accepts what any of several
+//! builders accepts (an OR of them); [`interp`] checks programs as the kernel does and runs them
 //! on messages, so filters can be tested without the module.
 //!
 //! # Byte order
@@ -26,8 +27,10 @@
 use std::io;
 use std::marker::PhantomData;
 
+pub mod any;
 pub mod interp;
 
+pub use any::AnyOf;
 pub use interp::FilterError;
 
 /// Instruction classes, sizes, modes and operations (`<linux/filter.h>`,
@@ -338,6 +341,14 @@ impl Condition {
     /// the last run jumps straight past the `ret #0`, a hit in another run
     /// lands on the `ja` closing it, which jumps there (its offset is 32-bit).
     fn emit(&self, out: &mut Vec<Insn>) {
+        self.emit_or_jump(out, None);
+    }
+
+    /// As [`emit`](Condition::emit), but with `Some(target)` a failed
+    /// condition jumps to the instruction at index `target` (forward, past
+    /// this block) instead of returning 0: [`any::AnyOf`] goes on with its
+    /// next alternative there.
+    fn emit_or_jump(&self, out: &mut Vec<Insn>, fail: Option<usize>) {
         let end = out.len() + self.len();
         out.push(Insn::stmt(self.width.load(), self.offset));
         let runs = self.keys.chunks(RUN);
@@ -358,7 +369,13 @@ impl Condition {
                 out.push(Insn::stmt(BPF_JMP | BPF_JA, (end - after) as u32));
             }
         }
-        out.push(Insn::stmt(BPF_RET | BPF_K, 0));
+        match fail {
+            None => out.push(Insn::stmt(BPF_RET | BPF_K, 0)),
+            Some(target) => {
+                let after = out.len() + 1;
+                out.push(Insn::stmt(BPF_JMP | BPF_JA, (target - after) as u32));
+            }
+        }
     }
 }
 

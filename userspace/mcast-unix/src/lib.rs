@@ -18,8 +18,12 @@
 //!   and the raw `u32` flags;
 //! - [`Addr`]: a pathname, abstract or unnamed address;
 //! - [`filter`]: classic BPF programs ([`Program`]), a builder for routing
-//!   filters over fixed header fields ([`FilterBuilder`]) and a reference
+//!   filters over fixed header fields ([`FilterBuilder`], and [`AnyOf`] for
+//!   an OR of them) and a reference
 //!   interpreter and checker for them;
+//! - [`bus`]: a D-Bus-style bus on a seqpacket group: the routing header,
+//!   D-Bus messages in the D-Bus wire format (by zbus), match rules compiled
+//!   to peer filters, and a blocking client ([`bus::Bus`]);
 //! - `tokio` (cargo feature `tokio`, off by default): async versions of the
 //!   typed sockets on tokio's `AsyncFd`.
 //!
@@ -107,6 +111,7 @@
 use std::io;
 
 pub mod addr;
+pub mod bus;
 pub mod filter;
 pub mod flags;
 pub mod socket;
@@ -118,7 +123,7 @@ pub mod tokio;
 
 pub use addr::Addr;
 pub use flags::MembershipFlags;
-pub use filter::{fnv1a32, topic_hash, ByteOrder, FilterBuilder, FilterError, Insn, Program};
+pub use filter::{fnv1a32, topic_hash, AnyOf, ByteOrder, FilterBuilder, FilterError, Insn, Program};
 pub use socket::{RecvMeta, SockType, Socket};
 pub use typed::{Incoming, McastAccepted, McastDatagram, McastGroupListener, McastListener, McastSeqpacket};
 

@@ -39,6 +39,10 @@ pub enum Command {
     Wait(Wait),
     Stat(Stat),
     Watch(Watch),
+    Bus(BusArgs),
+    Call(Call),
+    Emit(Emit),
+    Monitor(Monitor),
 }
 
 /// Membership flags (`MCAST_UNIX_*`) a member gets: `join` (datagram) asks
@@ -291,4 +295,144 @@ pub struct Watch {
     /// Stop after N refreshes (default: until interrupted)
     #[arg(short = 'n', long, value_name = "N")]
     pub count: Option<u64>,
+}
+
+const BUS_HELP: &str = "The bus's address (as for `mcastctl bus`)";
+
+/// Run the bus daemon.
+#[derive(Debug, Args)]
+#[command(
+    about = "Run a D-Bus-style bus on a seqpacket group (the daemon)",
+    long_about = "Run a D-Bus-style message bus on a seqpacket group at ADDRESS, until interrupted \
+        (or for --duration seconds); then print its counters.\n\n\
+        Clients (`mcastctl call`, `emit`, `monitor`, or programs using mcast_unix::bus) connect, say \
+        Hello and get a unique name :1.N (N: their socket's kernel id). The daemon admits root, its \
+        own user and those of --allow-uid/--allow-gid (SO_PEERCRED); others get AccessDenied. It \
+        keeps the names (RequestName...) and each client's match rules as a BPF filter in the \
+        kernel, so messages go straight from sender to receivers: the daemon only wakes for calls \
+        to org.freedesktop.DBus, and its counters say how many other messages reached it (0).",
+    after_help = "Examples:\n  \
+        mcastctl bus                        # the bus at @bus, root and your uid admitted\n  \
+        mcastctl bus --allow-uid 1000 @mybus\n  \
+        mcastctl bus --duration 10 @bus     # for a script: 10 seconds, then the counters"
+)]
+pub struct BusArgs {
+    #[arg(value_name = "ADDRESS", help = ADDRESS_HELP, value_parser = address::parse, default_value = "@bus")]
+    pub address: Addr,
+    /// Also admit clients with this uid (repeat for more); root and the daemon's uid always are
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub allow_uids: Vec<u32>,
+    /// Also admit clients with this gid (repeat for more)
+    #[arg(long = "allow-gid", value_name = "GID")]
+    pub allow_gids: Vec<u32>,
+    /// Well-known names one client may own or wait for
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_names: usize,
+    /// Match rules per client (AddMatch past it: LimitsExceeded)
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_matches: usize,
+    /// Clients at once (the group's max_members caps it too)
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// A client whose receive queue is full holds every sender back (lossless) instead of losing what is sent to it (the default, MCAST_UNIX_DROP_WHEN_FULL: no client can stall the bus by not reading)
+    #[arg(long)]
+    pub hold_senders: bool,
+    /// Stop after SECONDS (default: run until interrupted)
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+    /// Print only the counters at the end
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+const ARG_HELP: &str = "Arguments, each TYPE:VALUE with TYPE one of s o b y n q i u x t d (D-Bus type codes) or h (h:PATH opens PATH and passes its descriptor); without a known TYPE: a string";
+
+/// Call a method on the bus.
+#[derive(Debug, Args)]
+#[command(
+    about = "Call a method on the bus and print the reply",
+    long_about = "Connect to the bus, call METHOD of INTERFACE on object PATH of DESTINATION with the \
+        arguments given, and print the reply (or the D-Bus error) as a line: type, serial, sender, \
+        signature and body.",
+    after_help = "Examples:\n  \
+        mcastctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ListNames\n  \
+        mcastctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s:org.example.Echo\n  \
+        mcastctl call --bus @mybus org.example.Echo /org/example/Echo org.example.Echo Echo hello u:3"
+)]
+pub struct Call {
+    #[arg(long, value_name = "ADDRESS", help = BUS_HELP, value_parser = address::parse, default_value = "@bus")]
+    pub bus: Addr,
+    /// Give up after SECONDS without a reply (D-Bus error NoReply)
+    #[arg(long, value_name = "SECONDS", default_value_t = 25)]
+    pub timeout: u64,
+    /// The bus name to call: a well-known name (org.example.Echo) or a unique name (:1.42)
+    #[arg(value_name = "DESTINATION")]
+    pub destination: String,
+    /// The object path (/org/example/Echo)
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// The interface (org.example.Echo); - for none
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+    /// The method (Echo)
+    #[arg(value_name = "METHOD")]
+    pub member: String,
+    #[arg(value_name = "ARG", help = ARG_HELP)]
+    pub args: Vec<String>,
+}
+
+/// Emit a signal on the bus.
+#[derive(Debug, Args)]
+#[command(
+    about = "Emit a signal on the bus",
+    long_about = "Connect to the bus and emit signal NAME of INTERFACE from object PATH, with the \
+        arguments given. It reaches the clients whose match rules take it (or only --dest). The \
+        signal is printed as sent.",
+    after_help = "Examples:\n  \
+        mcastctl emit /org/example/Clock org.example.Clock Tick u:1\n  \
+        mcastctl emit --dest :1.42 /org/example org.example.Notes Note 'for you only'"
+)]
+pub struct Emit {
+    #[arg(long, value_name = "ADDRESS", help = BUS_HELP, value_parser = address::parse, default_value = "@bus")]
+    pub bus: Addr,
+    /// Send to this bus name only (a unicast signal)
+    #[arg(long = "dest", value_name = "NAME")]
+    pub destination: Option<String>,
+    /// Print nothing but errors
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The object path the signal comes from (/org/example/Clock)
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// The interface (org.example.Clock)
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+    /// The signal's name (Tick)
+    #[arg(value_name = "NAME")]
+    pub member: String,
+    #[arg(value_name = "ARG", help = ARG_HELP)]
+    pub args: Vec<String>,
+}
+
+/// Print the bus's traffic.
+#[derive(Debug, Args)]
+#[command(
+    about = "Print every message on the bus (root or the bus's user only)",
+    long_about = "Connect to the bus as a monitor: the daemon makes this client's filter accept every \
+        message sent through the group and copies to it what the daemon itself sends. Each message \
+        is printed as a line. With RULEs (match-rule syntax) only the messages matching one are \
+        printed.",
+    after_help = "Examples:\n  \
+        mcastctl monitor\n  \
+        mcastctl monitor -n 10 \"type='signal',interface='org.example.Clock'\""
+)]
+pub struct Monitor {
+    #[arg(long, value_name = "ADDRESS", help = BUS_HELP, value_parser = address::parse, default_value = "@bus")]
+    pub bus: Addr,
+    /// Stop after N messages
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Print only messages matching one of these match rules (e.g. "type='signal',member='Tick'")
+    #[arg(value_name = "RULE")]
+    pub rules: Vec<String>,
 }

@@ -3,10 +3,12 @@
 //! Subcommands: `create` (own a datagram or seqpacket group), `join` (be a
 //! member and print what arrives), `send`, `recv` (bind and print unicast
 //! messages), `wait` (for a group and its members, in scripts), `stat` and
-//! `watch` (the tables of `/proc/net/mcast_unix`). `mcastctl --help` and
+//! `watch` (the tables of `/proc/net/mcast_unix`); and the bus: `bus` (run
+//! the daemon), `call`, `emit`, `monitor`. `mcastctl --help` and
 //! `mcastctl help SUBCOMMAND` explain each.
 
 mod address;
+mod bus;
 mod cli;
 mod run;
 mod table;
@@ -242,10 +244,24 @@ mod tests {
     }
 
     #[test]
-    fn no_bus_subcommands_yet() {
-        for sub in ["bus", "call", "emit", "monitor", "sub", "pub", "list"] {
-            assert_eq!(kind(&[sub]), ErrorKind::InvalidSubcommand, "{sub}");
-        }
+    fn bus_subcommands() {
+        let Command::Bus(b) = parse(&["bus"]).unwrap() else { panic!("bus") };
+        assert_eq!(b.address, Addr::abstract_("bus").unwrap());
+        assert_eq!((b.max_names, b.max_matches, b.duration), (256, 512, None));
+        let Command::Bus(b) = parse(&["bus", "--allow-uid", "5", "--allow-uid", "6", "--allow-gid", "7", "@x"]).unwrap() else {
+            panic!("bus")
+        };
+        assert_eq!((b.allow_uids, b.allow_gids), (vec![5, 6], vec![7]));
+        let Command::Call(c) = parse(&["call", "org.a.B", "/p", "org.a.B", "M", "u:3", "text"]).unwrap() else {
+            panic!("call")
+        };
+        assert_eq!((c.destination.as_str(), c.path.as_str(), c.member.as_str(), c.timeout), ("org.a.B", "/p", "M", 25));
+        assert_eq!(c.args, ["u:3", "text"]);
+        assert_eq!(kind(&["call", "org.a.B", "/p"]), ErrorKind::MissingRequiredArgument);
+        let Command::Emit(e) = parse(&["emit", "--dest", ":1.4", "/p", "a.b", "S"]).unwrap() else { panic!("emit") };
+        assert_eq!(e.destination.as_deref(), Some(":1.4"));
+        let Command::Monitor(m) = parse(&["monitor", "-n", "2", "member='S'"]).unwrap() else { panic!("monitor") };
+        assert_eq!((m.count, m.rules.len()), (Some(2), 1));
     }
 
     #[test]

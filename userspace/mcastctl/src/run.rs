@@ -30,6 +30,10 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Wait(w) => wait(w),
         Command::Stat(s) => stat(s),
         Command::Watch(w) => watch(w),
+        Command::Bus(b) => crate::bus::daemon(b),
+        Command::Call(c) => crate::bus::call(c),
+        Command::Emit(e) => crate::bus::emit(e),
+        Command::Monitor(m) => crate::bus::monitor(m),
     }
 }
 
