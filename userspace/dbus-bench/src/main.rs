@@ -9,8 +9,9 @@
 //!
 //! Usage: mcast-dbus-bench [--quick] [--systems NAME,NAME..] [--receivers N,N..]
 //!                         [--sizes B,B..] [--budget-ms MS] [--reps N]
-//!                         [--dbus-daemon PATH] [--dbus-broker PATH]
-//!   --systems     which buses (default: dbus-daemon,dbus-broker)
+//!                         [--dbus-daemon PATH] [--dbus-broker PATH] [--mcastctl PATH]
+//!   --systems     which buses (default: mcast-bus,dbus-daemon,dbus-broker;
+//!                 mcast-bus, the project's bus, needs the module loaded)
 //!   --receivers   subscriber counts (default 1,16,64)
 //!   --sizes       body sizes in bytes, at least 28 (default 64,1024)
 //!   --budget-ms   time of one throughput phase (default 400)
@@ -18,12 +19,15 @@
 //!                 reported (default 3)
 //!   --dbus-daemon, --dbus-broker
 //!                 the daemons' programs (default: found in PATH)
+//!   --mcastctl    the program whose `bus` subcommand is the project's bus
+//!                 daemon (default: found in PATH)
 
 mod clock;
 mod daemon;
 mod dbus;
 mod dbus_broker;
 mod dbus_daemon;
+mod mcast_bus;
 mod system;
 mod workload;
 
@@ -39,7 +43,7 @@ pub const JSON_BEGIN: &str = "mcast-dbus-bench: results json begin";
 pub const JSON_END: &str = "mcast-dbus-bench: results json end";
 
 /// The buses this program knows.
-const SYSTEM_NAMES: [&str; 2] = ["dbus-daemon", "dbus-broker"];
+const SYSTEM_NAMES: [&str; 3] = ["mcast-bus", "dbus-daemon", "dbus-broker"];
 
 /// What to measure and for how long.
 struct Plan {
@@ -56,6 +60,7 @@ struct Plan {
     reps: usize,
     dbus_daemon: Option<String>,
     dbus_broker: Option<String>,
+    mcastctl: Option<String>,
 }
 
 impl Plan {
@@ -72,6 +77,7 @@ impl Plan {
             reps: 3,
             dbus_daemon: None,
             dbus_broker: None,
+            mcastctl: None,
         }
     }
 
@@ -93,18 +99,21 @@ impl Plan {
 /// A started bus.
 enum Bus {
     Dbus(Arc<DbusSystem>),
+    Mcast(Arc<mcast_bus::McastBus>),
 }
 
 impl Bus {
     fn fanout(&self, rt: &Runtimes, n: usize) -> io::Result<Box<dyn Measure>> {
         match self {
             Bus::Dbus(s) => Ok(Box::new(Fanout::new(rt, s.clone(), n)?)),
+            Bus::Mcast(s) => Ok(Box::new(Fanout::new(rt, s.clone(), n)?)),
         }
     }
 
     fn rpc(&self, rt: &Runtimes) -> io::Result<Box<dyn Calls>> {
         match self {
             Bus::Dbus(s) => Ok(Box::new(Rpc::new(rt, s.clone())?)),
+            Bus::Mcast(s) => Ok(Box::new(Rpc::new(rt, s.clone())?)),
         }
     }
 }
@@ -136,6 +145,13 @@ fn start(plan: &Plan, rt: &Runtimes, dir: &std::path::Path) -> io::Result<(Vec<B
     let (mut buses, mut running) = (Vec::new(), Vec::new());
     for name in &plan.systems {
         match name.as_str() {
+            "mcast-bus" => {
+                let bin = plan.mcastctl.clone().unwrap_or_else(|| in_path("mcastctl"));
+                let family = mcast_unix::family().map_err(|e| with(e, "mcast-bus: the module's family"))?;
+                let (d, bus) = mcast_bus::start(&bin, family)?;
+                buses.push(Bus::Mcast(Arc::new(bus)));
+                running.push(Running::Daemon(d));
+            }
             "dbus-daemon" => {
                 let bin = plan.dbus_daemon.clone().unwrap_or_else(|| in_path("dbus-daemon"));
                 let d = dbus_daemon::start(&bin, dir)?;
@@ -326,7 +342,7 @@ fn calls(plan: &Plan, rt: &Runtimes, buses: &[Bus], out: &mut Vec<Record>) -> io
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "mcast-dbus-bench: {msg}\nusage: mcast-dbus-bench [--quick] [--systems NAME,NAME..] [--receivers N,N..] [--sizes B,B..]\n                        [--budget-ms MS] [--reps N] [--dbus-daemon PATH] [--dbus-broker PATH]"
+        "mcast-dbus-bench: {msg}\nusage: mcast-dbus-bench [--quick] [--systems NAME,NAME..] [--receivers N,N..] [--sizes B,B..]\n                        [--budget-ms MS] [--reps N] [--dbus-daemon PATH] [--dbus-broker PATH]\n                        [--mcastctl PATH]"
     );
     std::process::exit(2);
 }
@@ -363,6 +379,7 @@ fn parse() -> Plan {
             "--reps" => plan.reps = list("--reps", args.next())[0],
             "--dbus-daemon" => plan.dbus_daemon = Some(args.next().unwrap_or_else(|| usage("--dbus-daemon takes a path"))),
             "--dbus-broker" => plan.dbus_broker = Some(args.next().unwrap_or_else(|| usage("--dbus-broker takes a path"))),
+            "--mcastctl" => plan.mcastctl = Some(args.next().unwrap_or_else(|| usage("--mcastctl takes a path"))),
             _ => usage(&format!("unknown argument {a}")),
         }
     }
@@ -424,5 +441,54 @@ fn main() {
             eprintln!("mcast-dbus-bench: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A short run through each D-Bus daemon installed on this machine
+    /// (skipped for one that is not): every signal reaches every
+    /// subscriber once, none reaches a quiet one, calls come back with
+    /// their body.
+    #[test]
+    fn daemons_deliver_everything_to_the_matching_subscribers_only() {
+        let found: Vec<String> = ["dbus-daemon", "dbus-broker"]
+            .into_iter()
+            .filter(|n| std::path::Path::new(&in_path(n)).is_file())
+            .map(str::to_string)
+            .collect();
+        if found.is_empty() {
+            eprintln!("no dbus-daemon or dbus-broker here: skipped");
+            return;
+        }
+        let plan = Plan { systems: found.clone(), ..Plan::full().quick() };
+        let rt = Runtimes::new(2).unwrap();
+        let dir = std::env::temp_dir().join(format!("mcast-dbus-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (buses, mut running) = start(&plan, &rt, &dir).unwrap();
+        assert_eq!(buses.len(), found.len());
+        for b in &buses {
+            let mut f = b.fanout(&rt, 3).unwrap();
+            let m = f.throughput(&rt, 64, Duration::from_millis(50), 200).unwrap();
+            assert!(m.sent > 0);
+            assert_eq!(m.delivered, 3 * m.sent, "{}", f.name());
+            assert_eq!((m.lost, m.bad, m.leaked), (0, 0, 0), "{}", f.name());
+            let mut m = Measured::default();
+            f.latency(&rt, 1024, Duration::from_millis(500), 3, &mut m).unwrap();
+            assert!(m.lat_samples >= 3 && m.p50_ns > 0.0 && m.p99_ns >= m.p50_ns);
+            assert_eq!((m.lost, m.bad, m.leaked), (0, 0, 0), "{}", f.name());
+            let mut c = b.rpc(&rt).unwrap();
+            let (m, rtts) = c.calls(&rt, 1024, Duration::from_millis(20), 50).unwrap();
+            assert!(m.sent > 0 && rtts.len() as u64 == m.sent);
+            assert_eq!(m.bad, 0);
+        }
+        drop(buses);
+        for r in running.iter_mut() {
+            r.check_alive().unwrap();
+        }
+        drop(running);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
