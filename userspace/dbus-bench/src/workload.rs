@@ -371,6 +371,7 @@ impl<S: System> Measure for Fanout<S> {
         let (soft, hard) = (t0 + budget.as_nanos() as u64, t0 + 4 * budget.as_nanos() as u64);
         let publisher = &self.publisher;
         let seq = &mut self.seq;
+        let mut target = 0;
         let (mut samples, ok) = rt.publisher.block_on(async {
             let mut samples = Vec::new();
             loop {
@@ -378,7 +379,7 @@ impl<S: System> Measure for Fanout<S> {
                 if now >= hard || (now >= soft && samples.len() >= min) {
                     return Ok::<_, io::Error>((samples, true));
                 }
-                let target = c.delivered.load(SeqCst) + n;
+                target = c.delivered.load(SeqCst) + n;
                 c.lat_max.store(0, SeqCst);
                 body.seq = *seq;
                 body.sent_ns = clock::mono_ns();
@@ -390,7 +391,7 @@ impl<S: System> Measure for Fanout<S> {
                 samples.push(c.lat_max.load(SeqCst));
             }
         })?;
-        self.check("latency", ok, 0)?;
+        self.check("latency", ok, target)?;
         samples.sort_unstable();
         m.lat_samples = samples.len();
         m.p50_ns = percentile(&samples, 0.50);
