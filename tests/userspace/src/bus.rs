@@ -140,6 +140,13 @@ fn nothing_queued(what: &str, b: &Bus) -> Result<(), String> {
     }
 }
 
+/// Fails if the library had to drop anything at `b`: what the kernel
+/// delivered was exactly what `b`'s names and rules ask for.
+fn kernel_routed(what: &str, b: &Bus) -> Result<(), String> {
+    let st = b.stats();
+    expect_eq(&format!("{what}: records the library dropped (collisions, forged, malformed)"), (st.collisions, st.forged, st.malformed), (0, 0, 0))
+}
+
 /// What is queued now, through the library's checks.
 fn queued(b: &mut Bus) -> Result<Vec<BusMessage>, String> {
     let mut v = Vec::new();
@@ -366,6 +373,24 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("the call's sender", from, Some(caller.unique_name().to_owned()))?;
         expect_eq("the reply's sender", reply.sender(), Some(service.unique_name()))
     });
+    case!(v, "bus", "a call to a unique name takes its reply only from that name: a third client's reply with the right serial is not it", |af| {
+        let bus = TestBus::start(af)?;
+        let (mut service, mut caller, intruder) = (bus.client()?, bus.client()?, bus.client()?);
+        let call = s(zbus::Message::method_call("/o", "Echo")
+            .destination(service.unique_name())
+            .interface("org.example.Echo")
+            .sender(caller.unique_name())
+            .build(&("real",)))?;
+        // Queued at the caller before the call is even sent.
+        let fake = s(zbus::Message::method_return(&call.header()).sender(intruder.unique_name()).build(&("fake",)))?;
+        s(intruder.send_message(&fake))?;
+        let t = std::thread::spawn(move || serve_one(&mut service).map(|_| service));
+        let reply = s(caller.call_message(&call))?;
+        let service = t.join().map_err(|_| "service panicked".to_string())??;
+        expect_eq("the reply taken", (reply.sender(), s(reply.body::<(String,)>())?.0), (Some(service.unique_name()), "real".to_string()))?;
+        let kept = queued(&mut caller)?;
+        expect_eq("the intruder's reply, kept for recv", kept.iter().map(|m| m.sender().map(str::to_owned)).collect::<Vec<_>>(), vec![Some(intruder.unique_name().to_owned())])
+    });
     case!(v, "bus", "an error reply reaches the caller as the D-Bus error with its message", |af| {
         let bus = TestBus::start(af)?;
         let (mut service, mut caller) = (bus.client()?, bus.client()?);
@@ -411,6 +436,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         s(pubr.emit("/x", "org.example.C", "Two", &()))?;
         s(pubr.emit("/x", "org.example.A", "Three", &()))?;
         expect_eq("sub", queued_members(&mut sub)?, vec!["One".to_string(), "Three".into()])?;
+        kernel_routed("sub", &sub)?;
         nothing_queued("other", &other)
     });
     case!(v, "bus", "signals by member and by path: each rule key routes on its own", |af| {
@@ -424,7 +450,9 @@ pub fn cases(af: i32) -> Vec<Case> {
         s(pubr.emit("/clock/2", "org.example.Clock", "Tock", &(4u32,)))?;
         let args = |v: Vec<BusMessage>| v.iter().map(|m| m.body::<(u32,)>().map(|b| b.0).unwrap_or(0)).collect::<Vec<_>>();
         expect_eq("member='Tick'", args(queued(&mut by_member)?), vec![1, 2])?;
-        expect_eq("path='/clock/1'", args(queued(&mut by_path)?), vec![1, 3])
+        expect_eq("path='/clock/1'", args(queued(&mut by_path)?), vec![1, 3])?;
+        kernel_routed("by member", &by_member)?;
+        kernel_routed("by path", &by_path)
     });
     case!(v, "bus", "signals by sender: a unique-name rule takes one publisher's signals, not another's", |af| {
         let bus = TestBus::start(af)?;
@@ -433,6 +461,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         s(p1.emit("/x", "org.example.S", "FromOne", &()))?;
         s(p2.emit("/x", "org.example.S", "FromTwo", &()))?;
         expect_eq("sub", queued_members(&mut sub)?, vec!["FromOne".to_string()])?;
+        kernel_routed("sub", &sub)?;
         nothing_queued("sub after", &sub)
     });
     case!(v, "bus", "signals by well-known sender: the rule follows the name to its new owner", |af| {
@@ -450,7 +479,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         // The filters change before NameAcquired is sent.
         s(p1.emit("/", "org.example.S", "Beat", &(3u32,)))?;
         s(p2.emit("/", "org.example.S", "Beat", &(4u32,)))?;
-        expect_eq("after the handover", queued(&mut sub)?.iter().map(|m| m.body::<(u32,)>().map(|b| b.0).unwrap_or(0)).collect::<Vec<_>>(), vec![4])
+        expect_eq("after the handover", queued(&mut sub)?.iter().map(|m| m.body::<(u32,)>().map(|b| b.0).unwrap_or(0)).collect::<Vec<_>>(), vec![4])?;
+        kernel_routed("sub", &sub)
     });
     case!(v, "bus", "signals by type: type='signal' takes signals but no method calls; no rule, no signals", |af| {
         let bus = TestBus::start(af)?;
@@ -462,6 +492,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let r = caller.call("org.example.NoOne", "/", Some("org.example.T"), "Call", &());
         ensure!(matches!(r, Err(mcast_unix::bus::Error::Timeout)), "{r:?}");
         expect_eq("typed", queued_members(&mut typed)?, vec!["Sig".to_string()])?;
+        kernel_routed("typed", &typed)?;
         nothing_queued("typed, after", &typed)?;
         nothing_queued("no rules", &none)
     });
@@ -474,6 +505,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         s(sub.remove_match("interface='org.example.R',type='signal'"))?;
         s(pubr.emit("/", "org.example.R", "After", &()))?;
         expect_eq("received", queued_members(&mut sub)?, vec!["Before".to_string()])?;
+        kernel_routed("sub", &sub)?;
         nothing_queued("after RemoveMatch", &sub)?;
         expect_eq("again", dbus_err(sub.call_bus("RemoveMatch", &(rule,))), Ok(errors::MATCH_RULE_NOT_FOUND.to_owned()))?;
         expect_eq("bad rule", dbus_err(sub.call_bus("AddMatch", &("type='nonsense'",))), Ok(errors::MATCH_RULE_INVALID.to_owned()))?;
@@ -652,6 +684,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         }
         for (i, sub) in subs.iter_mut().enumerate() {
             expect_eq(&format!("client {i}"), queued_members(sub)?, vec![format!("M{i}")])?;
+            kernel_routed(&format!("client {i}"), sub)?;
             nothing_queued(&format!("client {i} after"), sub)?;
         }
         let st = bus.stop();
@@ -689,7 +722,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("fourth", dbus_err(sub.add_match("member='L3'")), Ok(errors::LIMITS_EXCEEDED.to_owned()))?;
         s(pubr.emit("/", "org.example.L", "L2", &()))?;
         s(pubr.emit("/", "org.example.L", "L3", &()))?;
-        expect_eq("received", queued_members(&mut sub)?, vec!["L2".to_string()])
+        expect_eq("received", queued_members(&mut sub)?, vec!["L2".to_string()])?;
+        kernel_routed("sub", &sub)
     });
     case!(v, "bus", "a client that does not read loses what overflows its queue (counted) and holds no sender back", |af| {
         let bus = TestBus::start(af)?;

@@ -191,8 +191,9 @@ impl Daemon {
         Stats { connections: self.conns.len() as u64, ..self.stats }
     }
 
-    /// Serves until a signal ([`stop_on_signals`]) or an error of the
-    /// listening socket.
+    /// Serves until a signal ([`stop_on_signals`]) or an error of
+    /// poll(); a failing accept (no descriptors left) is reported and
+    /// retried.
     pub fn run(&mut self) -> io::Result<()> {
         while !STOP.load(Ordering::Relaxed) {
             self.step(-1)?;
@@ -235,7 +236,14 @@ impl Daemon {
                 Ok(c) => c,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EINTR)) => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Out of descriptors or memory: keep serving the
+                    // connections there are; the backlog waits (a short
+                    // pause, so a lasting shortage does not spin).
+                    eprintln!("mcast-bus: accept: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    return Ok(());
+                }
             };
             self.stats.accepted += 1;
             if let Err(e) = self.admit(sock) {

@@ -259,7 +259,16 @@ impl Bus {
 
     /// Sends the method call `msg` and waits for its reply, as
     /// [`call`](Bus::call).
+    ///
+    /// The bus has no daemon on the data path to pair replies with calls,
+    /// so the library does: a reply counts only if its REPLY_SERIAL is the
+    /// call's and, for a call to a unique name, its sender is that name
+    /// (for `org.freedesktop.DBus`, the daemon's end of our connection). A
+    /// call to a well-known name takes the reply from whichever connection
+    /// sends it; compare [`BusMessage::sender`] with
+    /// [`get_name_owner`](Bus::get_name_owner) where that matters.
     pub fn call_message(&mut self, msg: &zbus::Message) -> Result<BusMessage> {
+        let expected_sender = msg.header().destination().map(|d| d.as_str().to_owned()).filter(|d| d.starts_with(':') || d == BUS_NAME);
         let serial = self.send_message(msg)?;
         let deadline = Instant::now() + self.timeout;
         loop {
@@ -268,7 +277,9 @@ impl Bus {
                 return Err(Error::Timeout);
             }
             let Some(m) = self.recv_checked(Some(left))? else { return Err(Error::Timeout) };
-            let is_reply = matches!(m.msg_type(), Type::MethodReturn | Type::Error) && m.reply_serial() == Some(serial);
+            let is_reply = matches!(m.msg_type(), Type::MethodReturn | Type::Error)
+                && m.reply_serial() == Some(serial)
+                && expected_sender.as_deref().is_none_or(|e| m.sender() == Some(e));
             if !is_reply {
                 self.backlog.push_back(m);
                 continue;
