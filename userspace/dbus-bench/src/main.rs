@@ -432,9 +432,10 @@ fn main() {
             let body: Vec<String> = records.iter().map(Record::json).collect();
             println!("{JSON_BEGIN}\n[\n{}\n]\n{JSON_END}", body.join(",\n"));
             println!("mcast-dbus-bench: {:.0} s", t0.elapsed().as_secs_f64());
+            // As the comparison does: the records say it (and
+            // scripts/bench-report counts them), the run goes on.
             if lossy > 0 {
-                eprintln!("mcast-dbus-bench: {lossy} measurements lost, duplicated or misdelivered messages");
-                std::process::exit(1);
+                println!("mcast-dbus-bench: WARNING: {lossy} measurements lost, duplicated or misdelivered messages");
             }
         }
         Err(e) => {
