@@ -134,6 +134,15 @@ pub struct Daemon {
     accept_paused: Option<Instant>,
 }
 
+/// The longest match rule `AddMatch` takes, in bytes (longer:
+/// `LimitsExceeded`).
+pub const MAX_RULE_LEN: usize = 1024;
+
+/// Records read from one connection per round of the loop, so a client that
+/// keeps sending cannot starve the others (the rest wait for the next
+/// round: poll reports the connection again).
+const RECORDS_PER_ROUND: usize = 64;
+
 /// How long accepting pauses after a failing accept.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
@@ -338,7 +347,7 @@ impl Daemon {
     }
 
     fn drain(&mut self, id: ConnId) {
-        loop {
+        for _ in 0..RECORDS_PER_ROUND {
             let Some(conn) = self.conns.get(&id) else { return };
             let meta = match conn.sock.recv_msg_with_flags(&mut self.buf, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) {
                 Ok(m) => m,
@@ -700,6 +709,9 @@ impl Daemon {
     }
 
     fn add_match(&mut self, id: ConnId, msg: &BusMessage, text: &str) -> Reply {
+        if text.len() > MAX_RULE_LEN {
+            return err(errors::LIMITS_EXCEEDED, format!("a match rule is at most {MAX_RULE_LEN} bytes"));
+        }
         let rule = match Rule::parse(text) {
             Ok(r) => r,
             Err(e) => return err(errors::MATCH_RULE_INVALID, e.0),
