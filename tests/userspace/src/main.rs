@@ -15,6 +15,7 @@
 
 mod badinput;
 mod bus;
+mod bus_hostile;
 mod client;
 mod diff;
 mod family;
@@ -70,6 +71,7 @@ fn main() {
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
         cases.extend(bus::cases(af));
+        cases.extend(bus_hostile::cases(af));
         cases.extend(badinput::cases(af));
         // Last: it ends by unloading and reloading the module.
         cases.extend(faults::cases(af));
