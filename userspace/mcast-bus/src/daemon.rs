@@ -412,7 +412,12 @@ impl Daemon {
         } else {
             self.method(id, iface, member, msg)
         };
+        let failed_hello = (iface, member) == (BUS_INTERFACE, "Hello") && reply.is_err() && !registered;
         self.reply(id, msg, reply);
+        if failed_hello {
+            // Not admitted (a refused unique name, a failed admission).
+            self.drop_conn(id);
+        }
     }
 
     fn reply(&mut self, id: ConnId, call: &BusMessage, reply: Reply) {
@@ -566,8 +571,8 @@ impl Daemon {
         let name = unique_name(id);
         if self.conns[&id].unique.is_none() {
             if let Some(other) = self.hashes.conflict(&name) {
-                // Not admitted; closed at its Hello deadline. A new
-                // connection gets another id.
+                // Not admitted; closed after this reply (`handle`). A
+                // new connection gets another id.
                 return err(errors::ACCESS_DENIED, format!("the routing hash of {name} is that of the live name '{other}'; connect again"));
             }
         }
