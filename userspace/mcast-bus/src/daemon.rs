@@ -528,10 +528,12 @@ impl Daemon {
                     return err(errors::ACCESS_DENIED, "only root and the bus's user may monitor");
                 }
                 let conn = self.conns.get_mut(&id).expect("the caller is connected");
-                conn.monitor = true;
                 if let Err(e) = conn.sock.set_peer_filter(&monitor_filter()) {
                     return err(errors::FAILED, format!("cannot install the monitor filter: {e}"));
                 }
+                // Only once the filter is in place (a monitor's filter is
+                // never recompiled).
+                conn.monitor = true;
                 self.ret(id, msg, &())
             }
             ("org.freedesktop.DBus.Debug.Stats", "GetStats") => {
