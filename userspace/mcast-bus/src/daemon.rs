@@ -711,8 +711,22 @@ impl Daemon {
         if conn.monitor || conn.refused.is_some() {
             return Ok(());
         }
-        let prog = self.filter_of(id, &conn.rules)?;
-        conn.sock.set_peer_filter(&prog)
+        match self.filter_of(id, &conn.rules) {
+            Ok(prog) => conn.sock.set_peer_filter(&prog),
+            Err(e) => {
+                // The rules no longer fit with the names: the names alone,
+                // so the stale filter does not keep routing a name the
+                // connection lost to it. Its broadcast rules are lost (the
+                // error says so).
+                // Nothing at all if even that does not fit.
+                let (fallback, what) = match self.filter_of(id, &[]) {
+                    Ok(p) => (p, "only its names"),
+                    Err(_) => (mcast_unix::Program::reject_all(), "nothing"),
+                };
+                conn.sock.set_peer_filter(&fallback)?;
+                Err(io::Error::new(e.kind(), format!("{e}; its filter now takes {what}")))
+            }
+        }
     }
 
     fn add_match(&mut self, id: ConnId, msg: &BusMessage, text: &str) -> Reply {
