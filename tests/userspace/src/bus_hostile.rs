@@ -394,6 +394,27 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("AddMatch of 1025 bytes", dbus_err(c.add_match(&long)), Ok(errors::LIMITS_EXCEEDED.to_owned()))?;
         s(c.add_match(&fits))
     });
+    case!(v, "bus-hostile", "names taken when the rules fill the filter: the filter falls back to the names, so calls to a new name reach it", |af| {
+        let bus = Served::start(af, Limits { matches: 4096, ..Limits::default() })?;
+        let mut full = bus.client()?;
+        let mut rules = 0;
+        loop {
+            match full.add_match(&format!("type='signal',interface='org.example.R{rules}',member='M{rules}'")) {
+                Ok(()) => rules += 1,
+                Err(e) if e.dbus_name() == Some(errors::LIMITS_EXCEEDED) => break,
+                Err(e) => return Err(format!("AddMatch {rules}: {e}")),
+            }
+            ensure!(rules < 4096, "4096 rules fit one filter");
+        }
+        for i in 0..64 {
+            expect_eq(&format!("RequestName F{i}"), s(full.request_name(&format!("org.example.F{i}"), F::empty()))?, R::PrimaryOwner)?;
+        }
+        let caller = bus.client()?;
+        let call = s(zbus::Message::method_call("/f", "Hit").destination("org.example.F63").sender(caller.unique_name()).build(&()))?;
+        s(caller.send_message(&call))?;
+        wait_for(&mut full, &format!("the call to org.example.F63 (after {rules} rules)"), |m| m.member() == Some("Hit"))?;
+        Ok(())
+    });
 
     let _ = af;
     v
