@@ -16,6 +16,7 @@
 mod asyncio;
 mod badinput;
 mod bus;
+mod bus_hostile;
 mod client;
 mod diff;
 mod family;
@@ -72,6 +73,7 @@ fn main() {
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
         cases.extend(bus::cases(af));
+        cases.extend(bus_hostile::cases(af));
         cases.extend(badinput::cases(af));
         // Last: it ends by unloading and reloading the module.
         cases.extend(faults::cases(af));

@@ -22,6 +22,7 @@
 //! connection whose queue is full loses the message and the loss is
 //! counted ([`Stats::send_failures`]).
 
+use crate::hashes::RouteHashes;
 use crate::policy::Policy;
 use crate::registry::{ConnId, OwnerChange, Registry};
 use mcast_unix::bus::names::errors;
@@ -34,6 +35,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 use zbus::message::{Flags, Type};
 
 /// Limits per connection.
@@ -43,13 +45,19 @@ pub struct Limits {
     pub names: usize,
     /// Match rules per connection.
     pub matches: usize,
-    /// Connections at once.
+    /// Connections at once (beyond it a new connection is closed at once).
     pub connections: usize,
+    /// Connections of one uid at once, said Hello or not, admitted or
+    /// not (beyond it a new connection is closed at once).
+    pub per_uid: usize,
+    /// How long a connection may stay without a successful Hello (and a
+    /// refused one without sending anything) before it is closed.
+    pub hello_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { names: 256, matches: 512, connections: 4096 }
+        Limits { names: 256, matches: 512, connections: 4096, per_uid: 256, hello_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -90,6 +98,9 @@ pub struct Stats {
     pub send_failures: u64,
     /// Connections now.
     pub connections: u64,
+    /// Connections closed because they had no successful Hello within
+    /// [`Limits::hello_timeout`].
+    pub hello_timeouts: u64,
 }
 
 struct Conn {
@@ -99,7 +110,11 @@ struct Conn {
     unique: Option<String>,
     rules: Vec<Rule>,
     monitor: bool,
-    refused: bool,
+    /// The error a refused connection gets for its first message (it is
+    /// closed after that message, whatever it is).
+    refused: Option<(&'static str, &'static str)>,
+    /// When it was accepted (for [`Limits::hello_timeout`]).
+    since: Instant,
 }
 
 /// The bus daemon.
@@ -113,7 +128,23 @@ pub struct Daemon {
     stats: Stats,
     guid: String,
     buf: Vec<u8>,
+    hashes: RouteHashes,
+    /// Accepting paused (after a failing accept, e.g. no descriptors left)
+    /// until then.
+    accept_paused: Option<Instant>,
 }
+
+/// The longest match rule `AddMatch` takes, in bytes (longer:
+/// `LimitsExceeded`).
+pub const MAX_RULE_LEN: usize = 1024;
+
+/// Records read from one connection per round of the loop, so a client that
+/// keeps sending cannot starve the others (the rest wait for the next
+/// round: poll reports the connection again).
+const RECORDS_PER_ROUND: usize = 64;
+
+/// How long accepting pauses after a failing accept.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -183,6 +214,8 @@ impl Daemon {
             stats: Stats::default(),
             guid: random_guid(),
             buf: vec![0; mcast_unix::bus::client::MAX_RECORD],
+            hashes: RouteHashes::new(),
+            accept_paused: None,
         })
     }
 
@@ -206,7 +239,12 @@ impl Daemon {
     pub fn step(&mut self, timeout_ms: i32) -> io::Result<()> {
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         let mut fds = Vec::with_capacity(ids.len() + 1);
-        fds.push(libc::pollfd { fd: self.listener.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        let now = Instant::now();
+        self.accept_paused = self.accept_paused.filter(|t| *t > now);
+        // A paused listener is left out of the poll (fd -1).
+        let listen_fd = if self.accept_paused.is_some() { -1 } else { self.listener.as_raw_fd() };
+        fds.push(libc::pollfd { fd: listen_fd, events: libc::POLLIN, revents: 0 });
+        let timeout_ms = self.wake_within(now, timeout_ms);
         for id in &ids {
             fds.push(libc::pollfd { fd: self.conns[id].sock.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
@@ -227,7 +265,38 @@ impl Daemon {
                 self.drop_conn(*id);
             }
         }
+        self.expire_pre_hello(Instant::now());
         Ok(())
+    }
+
+    /// `timeout_ms` shortened to the next Hello deadline or the end of an
+    /// accept pause.
+    fn wake_within(&self, now: Instant, timeout_ms: i32) -> i32 {
+        let next = self
+            .conns
+            .values()
+            .filter(|c| c.unique.is_none())
+            .map(|c| c.since + self.limits.hello_timeout)
+            .chain(self.accept_paused)
+            .min();
+        let Some(next) = next else { return timeout_ms };
+        let ms = i32::try_from(next.saturating_duration_since(now).as_millis() + 1).unwrap_or(i32::MAX);
+        if timeout_ms < 0 { ms } else { timeout_ms.min(ms) }
+    }
+
+    /// Closes the connections without a successful Hello past their
+    /// deadline.
+    fn expire_pre_hello(&mut self, now: Instant) {
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.unique.is_none() && now >= c.since + self.limits.hello_timeout)
+            .map(|(i, _)| *i)
+            .collect();
+        for id in late {
+            self.stats.hello_timeouts += 1;
+            self.drop_conn(id);
+        }
     }
 
     fn accept_all(&mut self) -> io::Result<()> {
@@ -238,10 +307,13 @@ impl Daemon {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EINTR)) => continue,
                 Err(e) => {
                     // Out of descriptors or memory: keep serving the
-                    // connections there are; the backlog waits (a short
-                    // pause, so a lasting shortage does not spin).
-                    eprintln!("mcast-bus: accept: {e}");
-                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    // connections there are; the backlog waits, the
+                    // listener out of the poll for a moment (so a lasting
+                    // shortage neither spins nor stalls the loop).
+                    if self.accept_paused.is_none() {
+                        eprintln!("mcast-bus: accept: {e}");
+                    }
+                    self.accept_paused = Some(Instant::now() + ACCEPT_PAUSE);
                     return Ok(());
                 }
             };
@@ -256,19 +328,26 @@ impl Daemon {
         sock.set_nonblocking(true)?;
         let cred = sock.peer_cred()?;
         let id = sock.peer_id()?;
-        let refused = !self.policy.admits(&cred) || self.conns.len() >= self.limits.connections;
-        if refused {
+        let of_uid = self.conns.values().filter(|c| c.cred.uid == cred.uid).count();
+        if self.conns.len() >= self.limits.connections || of_uid >= self.limits.per_uid {
+            // Closed at once (dropping `sock`): no room to wait for a call
+            // to answer.
+            self.stats.refused += 1;
+            return Ok(());
+        }
+        let refused = (!self.policy.admits(&cred)).then_some((errors::ACCESS_DENIED, "the bus policy does not admit this user"));
+        if refused.is_some() {
             self.stats.refused += 1;
         } else {
             // Admission waits for Hello (see `hello`).
             sock.attach_filter(&bus_filter())?;
         }
-        self.conns.insert(id, Conn { sock, cred, unique: None, rules: Vec::new(), monitor: false, refused });
+        self.conns.insert(id, Conn { sock, cred, unique: None, rules: Vec::new(), monitor: false, refused, since: Instant::now() });
         Ok(())
     }
 
     fn drain(&mut self, id: ConnId) {
-        loop {
+        for _ in 0..RECORDS_PER_ROUND {
             let Some(conn) = self.conns.get(&id) else { return };
             let meta = match conn.sock.recv_msg_with_flags(&mut self.buf, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) {
                 Ok(m) => m,
@@ -284,6 +363,17 @@ impl Daemon {
                 return;
             }
             let record = &self.buf[..meta.len];
+            if let Some(why) = conn.refused {
+                // A refused connection's first record, whatever it is,
+                // ends it (an answer first if it is a call).
+                if let Ok(msg) = BusMessage::decode(record, meta.fds, Some(id)) {
+                    if msg.msg_type() == Type::MethodCall {
+                        self.reply(id, &msg, err(why.0, why.1));
+                    }
+                }
+                self.drop_conn(id);
+                return;
+            }
             let msg = match BusMessage::decode(record, meta.fds, Some(id)) {
                 Ok(m) => m,
                 Err(_) => {
@@ -304,14 +394,6 @@ impl Daemon {
     /// One message for the bus from `id`.
     fn handle(&mut self, id: ConnId, msg: &BusMessage) {
         let Some(conn) = self.conns.get(&id) else { return };
-        if conn.refused {
-            if msg.msg_type() == Type::MethodCall {
-                let reply = err(errors::ACCESS_DENIED, "the bus policy does not admit this user");
-                self.reply(id, msg, reply);
-            }
-            self.drop_conn(id);
-            return;
-        }
         if msg.msg_type() != Type::MethodCall {
             return;
         }
@@ -330,7 +412,12 @@ impl Daemon {
         } else {
             self.method(id, iface, member, msg)
         };
+        let failed_hello = (iface, member) == (BUS_INTERFACE, "Hello") && reply.is_err() && !registered;
         self.reply(id, msg, reply);
+        if failed_hello {
+            // Not admitted (a refused unique name, a failed admission).
+            self.drop_conn(id);
+        }
     }
 
     fn reply(&mut self, id: ConnId, call: &BusMessage, reply: Reply) {
@@ -441,10 +528,12 @@ impl Daemon {
                     return err(errors::ACCESS_DENIED, "only root and the bus's user may monitor");
                 }
                 let conn = self.conns.get_mut(&id).expect("the caller is connected");
-                conn.monitor = true;
                 if let Err(e) = conn.sock.set_peer_filter(&monitor_filter()) {
                     return err(errors::FAILED, format!("cannot install the monitor filter: {e}"));
                 }
+                // Only once the filter is in place (a monitor's filter is
+                // never recompiled).
+                conn.monitor = true;
                 self.ret(id, msg, &())
             }
             ("org.freedesktop.DBus.Debug.Stats", "GetStats") => {
@@ -457,6 +546,7 @@ impl Daemon {
                     ("MalformedMessages", s.malformed),
                     ("SendFailures", s.send_failures),
                     ("Connections", s.connections),
+                    ("HelloTimeouts", s.hello_timeouts),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k, zbus::Variant::from(v)))
@@ -480,11 +570,18 @@ impl Daemon {
     }
 
     fn hello(&mut self, id: ConnId, msg: &BusMessage) -> Reply {
+        let name = unique_name(id);
+        if self.conns[&id].unique.is_none() {
+            if let Some(other) = self.hashes.conflict(&name) {
+                // Not admitted; closed after this reply (`handle`). A
+                // new connection gets another id.
+                return err(errors::ACCESS_DENIED, format!("the routing hash of {name} is that of the live name '{other}'; connect again"));
+            }
+        }
         let conn = self.conns.get_mut(&id).expect("the caller is connected");
         if conn.unique.is_some() {
             return err(errors::FAILED, "already handled an Hello message");
         }
-        let name = unique_name(id);
         // Admitted only now, while the client waits for this reply: a
         // message a client sends while it is being admitted may go to the
         // group before the group's list has the client, so without the
@@ -498,6 +595,7 @@ impl Daemon {
             return err(errors::FAILED, format!("admission failed: {e}"));
         }
         conn.unique = Some(name.clone());
+        self.hashes.insert(&name).ok();
         let reply = self.ret(id, msg, &(name.as_str(),));
         // The reply goes first, then the signals.
         if let Ok(Some(r)) = &reply {
@@ -521,6 +619,15 @@ impl Daemon {
         if self.registry.count_for(id) >= self.limits.names && self.registry.owner(name) != Some(id) {
             return err(errors::LIMITS_EXCEEDED, "this connection owns or waits for too many names");
         }
+        // A name that exists holds its hash already (see `RouteHashes`).
+        if self.registry.owner(name).is_none() {
+            if let Some(other) = self.hashes.conflict(name) {
+                return err(
+                    errors::ACCESS_DENIED,
+                    format!("the routing hash of '{name}' is that of the live name '{other}': the bus keeps one live name per hash"),
+                );
+            }
+        }
         let (r, change) = self.registry.request(name, id, flags);
         let reply = self.ret(id, msg, &(r.code(),));
         self.apply(change, Some((id, reply)))
@@ -542,6 +649,7 @@ impl Daemon {
         let Some(ch) = change else {
             return reply.map_or(Ok(None), |(_, r)| r);
         };
+        self.rehash(&ch);
         self.refilter_for(&ch);
         if let Some((id, Ok(Some(r)))) = &reply {
             self.send(*id, r);
@@ -558,6 +666,22 @@ impl Daemon {
         match reply {
             Some((_, Err(e))) => Err(e),
             _ => Ok(None),
+        }
+    }
+
+    /// Keeps [`RouteHashes`] in step with an owner change: a new name
+    /// takes its hash, a name nobody owns frees it, and a name passing to
+    /// another owner (a waiter promoted, a replacement) must still hold it.
+    fn rehash(&mut self, ch: &OwnerChange) {
+        match (ch.old, ch.new) {
+            (_, None) => self.hashes.remove(&ch.name),
+            (None, Some(_)) | (Some(_), Some(_)) => {
+                if let Err(other) = self.hashes.insert(&ch.name) {
+                    // `request_name` checked: not reached. Were it, the
+                    // name's traffic would also reach `other`.
+                    eprintln!("mcast-bus: '{}' shares its routing hash with the live name '{other}'", ch.name);
+                }
+            }
         }
     }
 
@@ -584,14 +708,31 @@ impl Daemon {
 
     fn refilter(&mut self, id: ConnId) -> io::Result<()> {
         let Some(conn) = self.conns.get(&id) else { return Ok(()) };
-        if conn.monitor || conn.refused {
+        if conn.monitor || conn.refused.is_some() {
             return Ok(());
         }
-        let prog = self.filter_of(id, &conn.rules)?;
-        conn.sock.set_peer_filter(&prog)
+        match self.filter_of(id, &conn.rules) {
+            Ok(prog) => conn.sock.set_peer_filter(&prog),
+            Err(e) => {
+                // The rules no longer fit with the names: the names alone,
+                // so the stale filter does not keep routing a name the
+                // connection lost to it. Its broadcast rules are lost (the
+                // error says so).
+                // Nothing at all if even that does not fit.
+                let (fallback, what) = match self.filter_of(id, &[]) {
+                    Ok(p) => (p, "only its names"),
+                    Err(_) => (mcast_unix::Program::reject_all(), "nothing"),
+                };
+                conn.sock.set_peer_filter(&fallback)?;
+                Err(io::Error::new(e.kind(), format!("{e}; its filter now takes {what}")))
+            }
+        }
     }
 
     fn add_match(&mut self, id: ConnId, msg: &BusMessage, text: &str) -> Reply {
+        if text.len() > MAX_RULE_LEN {
+            return err(errors::LIMITS_EXCEEDED, format!("a match rule is at most {MAX_RULE_LEN} bytes"));
+        }
         let rule = match Rule::parse(text) {
             Ok(r) => r,
             Err(e) => return err(errors::MATCH_RULE_INVALID, e.0),
@@ -685,6 +826,7 @@ impl Daemon {
         let Some(conn) = self.conns.remove(&id) else { return };
         let Some(unique) = conn.unique else { return };
         drop(conn.sock);
+        self.hashes.remove(&unique);
         for ch in self.registry.drop_conn(id) {
             self.apply(Some(ch), None).ok();
         }

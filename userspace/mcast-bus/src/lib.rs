@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod daemon;
+pub mod hashes;
 pub mod policy;
 pub mod registry;
 

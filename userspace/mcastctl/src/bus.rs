@@ -23,7 +23,7 @@ pub fn daemon(a: BusArgs) -> Result<()> {
         family: family()?,
         address: a.address.clone(),
         policy: Policy { daemon_uid: uid, allow_uids: a.allow_uids, allow_gids: a.allow_gids },
-        limits: Limits { names: a.max_names, matches: a.max_matches, connections: a.max_connections },
+        limits: Limits { names: a.max_names, matches: a.max_matches, connections: a.max_connections, ..Limits::default() },
         drop_when_full: !a.hold_senders,
     };
     let mut d = Daemon::new(config).map_err(|e| format!("cannot own the bus at {}: {e}", a.address))?;

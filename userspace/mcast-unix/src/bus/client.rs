@@ -264,11 +264,16 @@ impl Bus {
     /// so the library does: a reply counts only if its REPLY_SERIAL is the
     /// call's and, for a call to a unique name, its sender is that name
     /// (for `org.freedesktop.DBus`, the daemon's end of our connection). A
-    /// call to a well-known name takes the reply from whichever connection
-    /// sends it; compare [`BusMessage::sender`] with
-    /// [`get_name_owner`](Bus::get_name_owner) where that matters.
+    /// call to a well-known name first asks the daemon for the name's owner
+    /// (`GetNameOwner`; its error if the name has none) and takes the reply
+    /// from that owner only, so no other connection can answer in its
+    /// place (a reply from an owner that took the name over after the
+    /// lookup is not taken either: the call times out).
     pub fn call_message(&mut self, msg: &zbus::Message) -> Result<BusMessage> {
-        let expected_sender = msg.header().destination().map(|d| d.as_str().to_owned()).filter(|d| d.starts_with(':') || d == BUS_NAME);
+        let expected_sender = match msg.header().destination().map(|d| d.as_str().to_owned()) {
+            Some(d) if !d.starts_with(':') && d != BUS_NAME => Some(self.get_name_owner(&d)?),
+            d => d,
+        };
         let serial = self.send_message(msg)?;
         let deadline = Instant::now() + self.timeout;
         loop {

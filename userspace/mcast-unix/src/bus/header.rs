@@ -25,9 +25,11 @@
 //! | 32 | 4 | body length | the D-Bus message's length in bytes |
 //! | 36 | 4 | reserved | 0 (so the D-Bus message starts 8-byte aligned) |
 //!
-//! The hashes only route: a receiver checks the full D-Bus header (see
-//! [`BusMessage`](crate::bus::BusMessage)), so a collision costs a wake-up,
-//! never a wrong delivery.
+//! The hashes only route: a receiver using this library checks the full
+//! D-Bus header (see [`BusMessage`](crate::bus::BusMessage)), so for it a
+//! collision costs a wake-up. Against receivers that read their socket raw,
+//! the daemon keeps the hashes of live names unique (Documentation/bus.md,
+//! "Filters").
 
 use std::fmt;
 
