@@ -352,7 +352,6 @@ void mcast_skb_set_creds(struct sk_buff *skb, struct mcast_creds *creds)
 
 void mcast_put_pid(struct pid *pid) { put_pid(pid); }
 
-/* Passes the message's credentials to the receiver if it asked (SO_PASSCRED). */
 /* Passes the message's credentials to the receiver if it asked (SO_PASSCRED),
  * and installs its descriptors (`fds`, the message's shared list, or NULL):
  * the reader gets a copy of its own (scm_fp_dup), which scm_detach_fds()
@@ -365,6 +364,11 @@ void mcast_scm_recv(struct socket *sock, struct msghdr *msg, struct sk_buff *skb
 	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
 	struct scm_cookie scm;
 
+	/* Nothing to pass: scm_recv() would only take and put a pid reference
+	 * (most reads, so they skip the cookie). */
+	if (!fds && !test_bit(SOCK_PASSCRED, &sock->flags) &&
+	    !test_bit(SOCK_PASSPIDFD, &sock->flags) && !test_bit(SOCK_PASSSEC, &sock->flags))
+		return;
 	memset(&scm, 0, sizeof(scm));
 	scm_set_cred(&scm, cb->pid, cb->uid, cb->gid);
 	if (fds) {

@@ -299,13 +299,18 @@ impl Group {
         let m = msg.as_mut().ok_or(Errno::EINVAL)?;
         // a) Every recipient's filters, on the shared message; a full
         //    recipient that would take it drops it or makes the sender wait.
-        let mut last = None;
+        // b) In the same pass, a clone for each accepting recipient but the
+        //    last, which gets the message itself; each cut to what its
+        //    filters keep. The clone of a recipient is made once the next
+        //    accepting one is found (so the last is known when the walk ends);
+        //    a wait found later frees the clones made so far.
+        let mut last: Option<usize> = None;
+        let mut with_creds = false;
         for (i, r) in list.recipients(g, is_sender).enumerate() {
             let keep = r.filter.map_or(u32::MAX, |f| f.keeps(m)).min(m.kept_by(r.sk));
             let fate = if keep == 0 {
                 Fate::Skip
             } else if !r.sk.is_full() {
-                last = Some(i);
                 Fate::Queue
             } else if r.drops {
                 Fate::Drop
@@ -317,25 +322,26 @@ impl Group {
                 Fate::Skip
             };
             let creds = fate == Fate::Queue && r.sk.wants_creds();
+            // Credentials only travel to recipients that asked for them (each
+            // copy would otherwise take and drop a reference to the sender's
+            // pid): added once, before the first copy that carries them.
+            if creds && !with_creds {
+                m.add_own_creds();
+                with_creds = true;
+            }
+            if fate == Fate::Queue {
+                if let Some(prev) = last.and_then(|p| slots.get_mut(p)) {
+                    let mut c = m.share(prev.creds)?;
+                    c.trim(prev.keep)?;
+                    prev.copy = Some(c);
+                }
+                last = Some(i);
+            }
             let slot = Slot { pos: r.pos, to_peer: r.to_peer, drops: r.drops, creds, keep, fate, copy: None };
             // Within the capacity reserved by `send` (GFP_ATOMIC only if the
             // list grew in between).
             if let Err(slot) = crate::sys::vec::push_within_capacity(slots, slot) {
                 slots.push(slot, GFP_ATOMIC)?;
-            }
-        }
-        // Credentials only travel to recipients that asked for them (each
-        // copy would otherwise take and drop a reference to the sender's pid).
-        if slots.iter().any(|s| s.creds) {
-            m.add_own_creds();
-        }
-        // b) A clone for each accepting recipient but the last, which gets
-        //    the message itself; each cut to what its filters keep.
-        for (i, s) in slots.iter_mut().enumerate() {
-            if s.fate == Fate::Queue && Some(i) != last {
-                let mut c = m.share(s.creds)?;
-                c.trim(s.keep)?;
-                s.copy = Some(c);
             }
         }
         if let Some(i) = last {
