@@ -33,6 +33,7 @@
 #define MCAST_UNIX_PEER_FILTER	5	/* struct sock_fprog, on an accepted socket */
 #define MCAST_UNIX_PASS_SENDER_ID 6	/* int, 0 or 1: receive MCAST_UNIX_SENDER_ID */
 #define MCAST_UNIX_PEER_ID	7	/* getsockopt only, __u64: the peer's id */
+#define MCAST_UNIX_RX_RING	8	/* struct mcast_unix_ring_req: receive into a mapped ring */
 
 /*
  * Sender identity.  Every socket of the family has an id unique for the boot:
@@ -59,5 +60,77 @@ struct mcast_unix_mreq {
 	__u32 address_len;		/* as the addrlen of bind()/connect() */
 	__u32 flags;			/* MCAST_UNIX_* flags */
 };
+
+/*
+ * Receive ring (MCAST_UNIX_RX_RING).  A socket given a ring receives every
+ * message (group copies, unicast, SEND_TO_PEER copies) into frames of a
+ * buffer it maps with mmap(NULL, MCAST_UNIX_RING_SIZE(req) rounded up to the
+ * page size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), instead of its
+ * receive queue: reading a message takes no system call.  Set once, while
+ * the receive queue is empty; it lasts as long as the socket, the mapping
+ * as long as it is mapped.  The ring's bytes count against SO_RCVBUF (at
+ * most that many, ENOBUFS otherwise).
+ *
+ * The kernel fills frames in order, each only when its status is
+ * MCAST_UNIX_FRAME_KERNEL, and hands it over by setting the status to
+ * MCAST_UNIX_FRAME_USER (a release store: the frame is complete when the
+ * status reads USER with an acquire load).  The reader takes frames in the
+ * same order and gives each back by storing MCAST_UNIX_FRAME_KERNEL.  A
+ * frame still USER where the kernel would write next means the ring is full:
+ * a DROP_WHEN_FULL member loses the message (counted: `drops`), any other
+ * sender waits (or gets EAGAIN) as for a full receive queue.  A sender that
+ * waits sets `writers_waiting`; a reader that gave frames back and sees it
+ * set calls poll() on the socket (timeout 0 will do), which wakes them.
+ * poll() reports POLLIN while the frame last filled is USER; recvmsg() on a
+ * ring socket fails with EOPNOTSUPP.
+ */
+struct mcast_unix_ring_req {
+	__u32 frame_size;	/* multiple of 64, 256 .. 65536 */
+	__u32 frame_count;	/* 1 .. 65536 */
+};
+
+/* The start of the mapping. */
+struct mcast_unix_ring_hdr {
+	__u32 version;		/* MCAST_UNIX_RING_VERSION */
+	__u32 frame_size;
+	__u32 frame_count;
+	__u32 frames_offset;	/* of frame 0, from the start of the mapping */
+	__u32 writers_waiting;	/* set by the kernel, see above */
+	__u32 reserved[11];
+};
+
+#define MCAST_UNIX_RING_VERSION	1
+#define MCAST_UNIX_RING_HDRLEN	64	/* == sizeof(struct mcast_unix_ring_hdr) */
+#define MCAST_UNIX_RING_SIZE(req) \
+	(MCAST_UNIX_RING_HDRLEN + (__u64)(req).frame_size * (req).frame_count)
+
+/* One frame: this header, then the message's first `snaplen` bytes at
+ * MCAST_UNIX_FRAME_DATA. */
+struct mcast_unix_frame {
+	__u32 status;		/* MCAST_UNIX_FRAME_KERNEL or _USER */
+	__u32 flags;		/* MCAST_UNIX_FRAME_* below */
+	__u32 len;		/* the message's length (what recv would return with MSG_TRUNC) */
+	__u32 snaplen;		/* bytes of it in the frame */
+	__u64 sender_id;	/* with MCAST_UNIX_PASS_SENDER_ID, else 0 */
+	__u32 drops;		/* the socket's drop count so far (as SO_RXQ_OVFL) */
+	__s32 pid;		/* with FRAME_CREDS, in the ring creator's pid namespace */
+	__u32 uid;		/* with FRAME_CREDS, in the ring creator's user namespace */
+	__u32 gid;
+	__u32 addr_len;		/* bytes of `addr` (as recvfrom's address length; 0: unbound) */
+	__u32 reserved;
+	struct sockaddr_un addr;	/* the sender's address */
+};
+
+#define MCAST_UNIX_FRAME_DATA	160	/* == sizeof(struct mcast_unix_frame) */
+
+/* Frame status. */
+#define MCAST_UNIX_FRAME_KERNEL	0
+#define MCAST_UNIX_FRAME_USER	1
+
+/* Frame flags. */
+#define MCAST_UNIX_FRAME_TRUNC	(1U << 0) /* snaplen < len: the frame was too small */
+#define MCAST_UNIX_FRAME_CTRUNC	(1U << 1) /* descriptors it carried were not passed (closed) */
+#define MCAST_UNIX_FRAME_CREDS	(1U << 2) /* pid/uid/gid are set (SO_PASSCRED) */
+#define MCAST_UNIX_FRAME_EMPTY	(1U << 3) /* no message (a send given up): give it back */
 
 #endif /* _UAPI_LINUX_MCAST_UNIX_H */
