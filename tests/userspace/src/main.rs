@@ -30,6 +30,7 @@ mod identity;
 mod mcast;
 mod seqgroups;
 mod sys;
+mod testbus;
 mod typed;
 mod unicast;
 
