@@ -5,6 +5,9 @@
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
+/// An AF_UNIX address as sendto takes it: the sockaddr_un and its length.
+pub type UnixAddr = (libc::sockaddr_un, libc::socklen_t);
+
 /// A libc return value as a result.
 pub fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
@@ -104,7 +107,7 @@ pub fn recvmmsg(fd: RawFd, buf: &mut [u8], slot: usize, lens: &mut [usize]) -> i
 
 /// sendmmsg of one buffer to every address of `to`; retries the rest after
 /// a partial send. All or an error.
-pub fn sendmmsg_all(fd: RawFd, buf: &[u8], to: &[(libc::sockaddr_un, libc::socklen_t)]) -> io::Result<()> {
+pub fn sendmmsg_all(fd: RawFd, buf: &[u8], to: &[UnixAddr]) -> io::Result<()> {
     let mut iov = libc::iovec { iov_base: buf.as_ptr() as *mut libc::c_void, iov_len: buf.len() };
     let mut hdrs: Vec<libc::mmsghdr> = to
         .iter()
