@@ -1,9 +1,9 @@
 //! The comparison: mcast_unix against the other ways of delivering one
 //! message to N local receivers (see [`systems`]), for every N, payload
 //! size and receive call, side by side in one run. Each measurement is a
-//! throughput phase and a latency phase ([`run`]); the records are printed
-//! as they come and, at the end, as a JSON array between the lines
-//! [`JSON_BEGIN`] and [`JSON_END`] for the host (scripts/bench).
+//! throughput phase and a latency phase ([`run`](mod@run)); the records
+//! are printed as they come and, at the end, as a JSON array between the
+//! lines [`JSON_BEGIN`] and [`JSON_END`] for the host (scripts/bench).
 
 mod run;
 mod sys;
