@@ -155,7 +155,6 @@ void mcast_rcu_read_unlock(void);
 
 /* Drops */
 void mcast_sk_drops_inc(struct sock *sk);
-unsigned int mcast_sk_drops(const struct sock *sk);
 void mcast_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);
 
 /* Wait queues */

@@ -529,7 +529,6 @@ void mcast_rcu_read_unlock(void) { rcu_read_unlock(); }
 
 /* Drops: a copy a full DROP_WHEN_FULL member lost (SO_RXQ_OVFL, /proc). */
 void mcast_sk_drops_inc(struct sock *sk) { atomic_inc(&sk->sk_drops); }
-unsigned int mcast_sk_drops(const struct sock *sk) { return atomic_read(&sk->sk_drops); }
 void mcast_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb)
 {
 	sock_recv_cmsgs(msg, sk, skb);

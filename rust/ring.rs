@@ -144,6 +144,7 @@ impl Ring {
     /// Room for one more message; if none, the reader is asked to wake
     /// senders once it gives frames back (then looked at again, so a frame
     /// given back meanwhile is not missed).
+    #[inline(never)]
     pub(crate) fn has_room(&self) -> bool {
         if self.cursor.has_room(|i| self.mem.is_free(i)) {
             return true;

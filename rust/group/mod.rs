@@ -103,9 +103,15 @@ struct Slot {
     keep: u32,
     fate: Fate,
     copy: Option<Skb>,
-    /// A ring recipient's frame, reserved in step a) (given back if the
-    /// send does not happen).
-    frame: Option<Reservation>,
+}
+
+/// The scratch space of a send (kept between sends, so a send allocates
+/// nothing per recipient).
+struct Scratch {
+    slots: KVec<Slot>,
+    /// The frames reserved in step a) at ring recipients, in their order
+    /// (given back if the send does not happen).
+    frames: KVec<Option<Reservation>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -128,7 +134,7 @@ pub(crate) struct Group {
     list: RcuBox<Members>,
     /// Serialises deliveries; the per-recipient scratch space of a send.
     #[pin]
-    order: Mutex<KVec<Slot>>,
+    order: Mutex<Scratch>,
     /// Bumped by every change of the member list: a sender waiting for a
     /// full member looks again when it changes.
     generation: AtomicU64,
@@ -156,7 +162,7 @@ impl Group {
                 ty: owner.ty(),
                 addr,
                 list <- RcuBox::new(first),
-                order <- kernel::new_mutex!(KVec::new(), "mcast_unix_group_order"),
+                order <- kernel::new_mutex!(Scratch { slots: KVec::new(), frames: KVec::new() }, "mcast_unix_group_order"),
                 generation: AtomicU64::new(0),
                 sent: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
@@ -253,21 +259,24 @@ impl Group {
         let mut msg = Some(skb);
         loop {
             let step = {
-                let mut slots = self.order.lock();
+                let mut scratch = self.order.lock();
+                let scratch = &mut *scratch;
                 // Room for every recipient (members and a SEND_TO_PEER
                 // copy), so the walk under RCU allocates nothing.
                 let need = self.member_count() + 1;
-                if slots.capacity() < need {
-                    slots.reserve(need, GFP_KERNEL)?;
+                if scratch.slots.capacity() < need {
+                    scratch.slots.reserve(need, GFP_KERNEL)?;
                 }
                 // Read before the list: a change published after this read
                 // (even one the walk below does not see) ends the wait.
                 let gen = self.generation();
                 let g = RcuGuard::new();
-                let step = self.try_deliver(self.list.get(&g), &g, gen, sender, &mut msg, &mut slots);
+                let step = self.try_deliver(self.list.get(&g), &g, gen, sender, &mut msg, scratch);
                 drop(g);
                 // Copies not queued (an error part way) are freed here.
-                crate::sys::vec::clear(&mut slots);
+                crate::sys::vec::clear(&mut scratch.slots);
+                // Reservations not used are given back.
+                crate::sys::vec::clear(&mut scratch.frames);
                 step?
             };
             match step {
@@ -296,8 +305,9 @@ impl Group {
         gen: u64,
         sender: &Sock,
         msg: &mut Option<Skb>,
-        slots: &mut KVec<Slot>,
+        scratch: &mut Scratch,
     ) -> ErrnoResult<Step> {
+        let Scratch { slots, frames } = scratch;
         let is_sender = |s: &Sock| s.is(sender);
         if list.is_closed() {
             return Err(Errno::ECONNREFUSED);
@@ -317,7 +327,6 @@ impl Group {
         let mut any_ring = false;
         for (i, r) in list.recipients(g, is_sender).enumerate() {
             let keep = r.filter.map_or(u32::MAX, |f| f.keeps(m)).min(m.kept_by(r.sk));
-            let mut frame = None;
             let fate = if keep == 0 {
                 Fate::Skip
             } else if let Some(ring) = r.sk.ring() {
@@ -325,7 +334,9 @@ impl Group {
                     // Closing right now: it takes nothing any more.
                     None => Fate::Skip,
                     Some(Ok(f)) => {
-                        frame = Some(f);
+                        if let Err(f) = crate::sys::vec::push_within_capacity(frames, Some(f)) {
+                            frames.push(f, GFP_ATOMIC)?;
+                        }
                         Fate::Ring
                     }
                     Some(Err(member)) => {
@@ -366,7 +377,7 @@ impl Group {
                 }
                 last = Some(i);
             }
-            let slot = Slot { pos: r.pos, to_peer: r.to_peer, drops: r.drops, creds, keep, fate, copy: None, frame };
+            let slot = Slot { pos: r.pos, to_peer: r.to_peer, drops: r.drops, creds, keep, fate, copy: None };
             // Within the capacity reserved by `send` (GFP_ATOMIC only if the
             // list grew in between).
             if let Err(slot) = crate::sys::vec::push_within_capacity(slots, slot) {
@@ -390,11 +401,14 @@ impl Group {
         //    the place step a) found it (skipped if unlinked since); ring
         //    recipients get a copy of the message in their frame.
         let mut dropped = 0;
+        let mut next_frame = 0;
         for s in slots.iter_mut() {
-            if let Some(frame) = s.frame.take() {
+            if s.fate == Fate::Ring {
                 let to_peer = s.to_peer;
                 let receives = |sk: &Sock, inner: &Inner| still_receives(sk, inner, self, to_peer);
-                if let Some(m) = msg.as_ref() {
+                let frame = frames.get_mut(next_frame).and_then(Option::take);
+                next_frame += 1;
+                if let (Some(frame), Some(m)) = (frame, msg.as_ref()) {
                     if !frame.fill(m, s.keep, s.creds, receives) {
                         dropped += 1;
                     }
@@ -519,14 +533,21 @@ fn deliver_to_member(sk: &Sock, group: &Group, skb: Skb, drops: bool, creds: boo
 /// Queues `skb` at `sk` (caller holds its `inner`), or, if `sk` set up a
 /// ring since the walk saw it, copies it into a frame: false if there was
 /// none free.
+#[inline]
 fn queue_or_fill(sk: &Sock, skb: Skb, creds: bool) -> bool {
     match sk.ring() {
         None => {
             skb.deliver(sk);
             true
         }
-        Some(ring) => ring.reserve() && crate::ring::fill(sk, ring, &skb, skb.len(), creds),
+        Some(ring) => fill_late(sk, ring, skb, creds),
     }
+}
+
+/// The rare case of [`queue_or_fill`]: a ring set up during the send.
+#[inline(never)]
+fn fill_late(sk: &Sock, ring: &crate::ring::Ring, skb: Skb, creds: bool) -> bool {
+    ring.reserve() && crate::ring::fill(sk, ring, &skb, skb.len(), creds)
 }
 
 /// Whether a ring recipient still takes group messages (caller holds its

@@ -390,10 +390,14 @@ impl Sock {
 
     /// A receiver that would make a sender wait (a ring without room asks
     /// its reader to wake the senders).
+    #[inline]
     pub(crate) fn is_full(&self) -> bool {
         !self.is_dead()
             && self.shutdown_bits() & defs::RCV_SHUTDOWN == 0
-            && self.ring().map_or_else(|| self.rx_full(), |r| !r.has_room())
+            && match self.ring() {
+                None => self.rx_full(),
+                Some(r) => !r.has_room(),
+            }
     }
 
     /// The receive ring, if it has one.

@@ -195,33 +195,33 @@ impl RingMem {
             // SAFETY: `raw` is live; the skb is held by the caller.
             unsafe { b::mcast_ring_creds(self.raw.as_ptr(), skb.raw(), &mut pid, &mut uid, &mut gid) };
         }
-        // SAFETY: an all-zero sockaddr_un is valid.
-        let mut addr: b::sockaddr_un = unsafe { core::mem::zeroed() };
-        let n = info.addr.len().min(size_of::<b::sockaddr_un>());
-        // SAFETY: `n` bytes fit both.
-        unsafe { ptr::copy_nonoverlapping(info.addr.as_ptr(), ptr::addr_of_mut!(addr).cast::<u8>(), n) };
-        let hdr = b::mcast_unix_frame {
-            status: KERNEL,
-            flags,
-            len: info.len,
-            snaplen: snap,
-            sender_id: info.sender_id,
-            drops: info.drops,
-            pid,
-            uid,
-            gid,
-            addr_len: n as u32,
-            reserved: 0,
-            addr,
-        };
-        let f = self.frame(i);
+        let addr_len = info.addr.len().min(size_of::<b::sockaddr_un>());
+        let f = self.frame(i).cast::<b::mcast_unix_frame>();
         // SAFETY: the frame is `frame_size` >= FRAME_DATA + snap bytes of
-        // ring memory; user space may write it concurrently, which can only
-        // change what its reader sees (the kernel never reads it back);
+        // ring memory, 64-aligned, the caller's to fill; user space may write
+        // it concurrently, which can only change what its reader sees (the
+        // kernel never reads these bytes back). Fields are written one by one
+        // through raw pointers (no reference to shared memory is made); the
+        // payload comes from the skb's linear part when it is there, else
         // skb_copy_bits reads `snap` <= skb->len bytes of the held skb.
         unsafe {
-            ptr::write_unaligned(f.cast::<b::mcast_unix_frame>(), hdr);
-            b::skb_copy_bits(skb.raw(), 0, f.add(FRAME_DATA).cast(), snap as i32);
+            ptr::addr_of_mut!((*f).flags).write_volatile(flags);
+            ptr::addr_of_mut!((*f).len).write_volatile(info.len);
+            ptr::addr_of_mut!((*f).snaplen).write_volatile(snap);
+            ptr::addr_of_mut!((*f).sender_id).write_volatile(info.sender_id);
+            ptr::addr_of_mut!((*f).drops).write_volatile(info.drops);
+            ptr::addr_of_mut!((*f).pid).write_volatile(pid);
+            ptr::addr_of_mut!((*f).uid).write_volatile(uid);
+            ptr::addr_of_mut!((*f).gid).write_volatile(gid);
+            ptr::addr_of_mut!((*f).addr_len).write_volatile(addr_len as u32);
+            ptr::copy_nonoverlapping(info.addr.as_ptr(), ptr::addr_of_mut!((*f).addr).cast::<u8>(), addr_len);
+            let data = f.cast::<u8>().add(FRAME_DATA);
+            match skb.linear(snap) {
+                Some(bytes) => ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len()),
+                None => {
+                    b::skb_copy_bits(skb.raw(), 0, data.cast(), snap as i32);
+                }
+            }
         }
         self.status(i).store(USER, Ordering::Release);
     }

@@ -255,6 +255,19 @@ impl<A: Tag> Skb<A> {
         unsafe { (*cb(self.raw())).sender_id }
     }
 
+    /// The first `n` bytes of the message if they are in its linear part.
+    pub(crate) fn linear(&self, n: u32) -> Option<&[u8]> {
+        let skb = self.raw();
+        // SAFETY: we own the skb; skb->len, skb->data_len and skb->data are
+        // plain fields (skb_headlen() = len - data_len); the head holds
+        // `headlen` bytes from `data`, immutable while the skb is held (its
+        // clones share it read-only).
+        unsafe {
+            let headlen = (*skb).len - (*skb).data_len;
+            (n <= headlen).then(|| core::slice::from_raw_parts((*skb).data, n as usize))
+        }
+    }
+
     /// Whether the message passes descriptors.
     pub(crate) fn has_fds(&self) -> bool {
         // SAFETY: the skb and its cb are ours.
