@@ -239,6 +239,28 @@ impl<A: Tag> Skb<A> {
         (n * Fds::PINNED_PER_FD) as u32
     }
 
+    /// The tag recorded by [`Skb::set_tag`].
+    pub(crate) fn tag(&self) -> Option<&A> {
+        // SAFETY: the cb's tag reference lives as long as the skb, which we
+        // own; it was made from an `Arc<A>` and is immutable.
+        unsafe {
+            let tag = (*cb(self.raw())).addr;
+            (!tag.is_null()).then(|| &*tag.cast::<A>())
+        }
+    }
+
+    /// The id of the sending socket ([`Skb::set_sender_id`]).
+    pub(crate) fn sender_id(&self) -> u64 {
+        // SAFETY: the skb and its cb are ours.
+        unsafe { (*cb(self.raw())).sender_id }
+    }
+
+    /// Whether the message passes descriptors.
+    pub(crate) fn has_fds(&self) -> bool {
+        // SAFETY: the skb and its cb are ours.
+        !unsafe { (*cb(self.raw())).fds }.is_null()
+    }
+
     /// Stamps the message with the id of the socket that sends it.
     pub(crate) fn set_sender_id(&mut self, id: u64) {
         // SAFETY: the skb and its cb are ours; a plain value (clones copy it).

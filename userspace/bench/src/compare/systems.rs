@@ -22,7 +22,7 @@
 //! takes the member's default SO_RCVBUF (see [`ring_bytes`]): as many
 //! frames as fit in what an `mcast_unix` member may queue.
 
-use super::sys;
+use super::sys::{self, UnixAddr};
 use crate::addr;
 use mcast_unix::ring::{frame_size_for, frames_within};
 use mcast_unix::{Addr, RxRing, Socket};
@@ -96,13 +96,10 @@ fn ring_bytes(rcvbuf: usize, n: usize) -> usize {
     rcvbuf.min((256usize << 20) / n)
 }
 
-/// AF_UNIX receivers' raw addresses, as sendto takes them.
-type UnixAddrs = Vec<(libc::sockaddr_un, libc::socklen_t)>;
-
 enum Sender {
     Group { s: Socket, group: Addr },
-    Loop { fd: OwnedFd, to: UnixAddrs },
-    Mmsg { fd: OwnedFd, to: UnixAddrs },
+    Loop { fd: OwnedFd, to: Vec<UnixAddr> },
+    Mmsg { fd: OwnedFd, to: Vec<UnixAddr> },
     Broker { s: Socket, relay: Option<JoinHandle<io::Result<()>>> },
     Udp { fd: OwnedFd, to: libc::sockaddr_in },
 }
@@ -121,7 +118,7 @@ pub struct Setup {
 }
 
 /// N bound AF_UNIX datagram receivers and their raw addresses.
-fn unix_receivers(n: usize) -> io::Result<(Vec<OwnedFd>, UnixAddrs)> {
+fn unix_receivers(n: usize) -> io::Result<(Vec<OwnedFd>, Vec<UnixAddr>)> {
     let (mut rx, mut to) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
         let s = Socket::dgram_in(libc::AF_UNIX)?;
@@ -285,7 +282,7 @@ impl Drop for Setup {
 }
 
 /// The broker's relay: receives each message and sends it to every receiver.
-fn relay(rx: Socket, out: OwnedFd, to: UnixAddrs) -> io::Result<()> {
+fn relay(rx: Socket, out: OwnedFd, to: Vec<UnixAddr>) -> io::Result<()> {
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = sys::recv(rx.as_raw_fd(), &mut buf)?;
