@@ -192,7 +192,8 @@ pub const MCAST_UNIX_FRAME_TRUNC: u32 = 1 << 0;
 pub const MCAST_UNIX_FRAME_CTRUNC: u32 = 1 << 1;
 /// Frame flag: the frame's pid, uid and gid are set (`SO_PASSCRED`).
 pub const MCAST_UNIX_FRAME_CREDS: u32 = 1 << 2;
-/// Frame flag: no message (a send given up); the reader gives it back.
+/// Frame flag: no message; the reader gives it back (reserved: the kernel
+/// does not set it yet).
 pub const MCAST_UNIX_FRAME_EMPTY: u32 = 1 << 3;
 
 /// Where the loaded module publishes the family number it registered.
