@@ -551,6 +551,11 @@ impl RxRing {
     /// to the following one). Empty frames are given back on the way.
     /// Never blocks; [`wait`](RxRing::wait) sleeps until a frame is ready.
     ///
+    /// In edition 2021 a `while let Some(frame) = ring.try_next()` loop
+    /// keeps the ring borrowed for its whole body; to call the ring's own
+    /// methods there, take frames with `let Some(frame) = ring.try_next()
+    /// else { break };` in a `loop`.
+    ///
     /// ```no_run
     /// use mcast_unix::{McastDatagram, RxRing};
     ///
