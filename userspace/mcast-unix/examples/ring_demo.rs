@@ -188,6 +188,7 @@ fn main() -> io::Result<()> {
     }
     let id = sender.id()?;
     let t0 = Instant::now();
+    let mut sent_at = Duration::ZERO;
     let tallies = thread::scope(|scope| -> io::Result<Vec<io::Result<Tally>>> {
         let readers: Vec<_> = rings
             .into_iter()
@@ -201,12 +202,17 @@ fn main() -> io::Result<()> {
             sender.send_to(&message(seq, DATA, if seq == 0 { FIRST } else { SIZE }), &group)?;
         }
         sender.send_to(&message(count, END, SIZE), &group)?;
+        sent_at = t0.elapsed();
         sender.send_to(&message(u32::MAX, END, SIZE), &c_addr)?;
         Ok(readers.into_iter().map(|h| h.join().expect("reader thread")).collect())
     })?;
     let secs = t0.elapsed().as_secs_f64();
 
-    println!("ring-demo: {count} messages + END to a group of 3 ring members in {secs:.2} s");
+    println!(
+        "ring-demo: {count} messages + END to a group of 3 ring members: sent in {:.2} s (held back by b), \
+         c done reading at {secs:.2} s",
+        sent_at.as_secs_f64()
+    );
     println!(
         "{:<6} {:<22} {:>10} {:>9} {:>6} {:>6} {:>9} {:>6} {:>4}",
         "member", "membership", "ring", "received", "gaps", "drops", "truncated", "wakes", "bad"
