@@ -3,9 +3,10 @@
 //! Timing under QEMU TCG is emulated, so only ratios between variants
 //! measured in the same run mean anything. Two parts:
 //!
-//! - the comparison (`compare`): mcast_unix against an AF_UNIX send loop,
-//!   AF_UNIX sendmmsg, a relay daemon and UDP multicast on loopback, for
-//!   N receivers and several payload sizes; it ends with the records as
+//! - the comparison (`compare`): mcast_unix (its receivers calling recv,
+//!   or reading a mapped receive ring: mcast_ring) against an AF_UNIX send
+//!   loop, AF_UNIX sendmmsg, a relay daemon and UDP multicast on loopback,
+//!   for N receivers and several payload sizes; it ends with the records as
 //!   JSON, which scripts/bench turns into bench/results/;
 //! - the ratios (`ratios`): unicast against AF_UNIX, a group send against
 //!   a unicast loop, filters; each benchmark prints both variants and their
@@ -26,9 +27,10 @@
 //!   --target-ms    ratios: wall time of one repetition of one variant
 //!                  (default 400)
 //!   --family AF    the family to measure (default: the loaded module's);
-//!                  with AF_UNIX (1) the comparison leaves mcast_unix out
-//!                  and only the unicast ratios run, AF_UNIX against
-//!                  itself, to try the benchmark without the module
+//!                  with AF_UNIX (1) the comparison leaves mcast_unix and
+//!                  mcast_ring out and only the unicast ratios run,
+//!                  AF_UNIX against itself, to try the benchmark without
+//!                  the module
 
 mod compare;
 mod groups;
@@ -137,8 +139,9 @@ fn main() {
             std::process::exit(1);
         }
     };
-    // Room for the groups' sockets: the comparison holds five systems of up
-    // to 1024 receivers open at once.
+    // Room for the groups' sockets: the comparison holds six systems of up
+    // to 1024 receivers open at once (a ring holds a second descriptor of
+    // its socket).
     let lim = libc::rlimit { rlim_cur: 16384, rlim_max: 16384 };
     // SAFETY: plain system call with a valid struct.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };

@@ -21,6 +21,9 @@
 //!   filters over fixed header fields ([`FilterBuilder`], and [`AnyOf`] for
 //!   an OR of them) and a reference
 //!   interpreter and checker for them;
+//! - [`ring`]: the mapped receive ring ([`RxRing`], `MCAST_UNIX_RX_RING`):
+//!   messages read from frames the kernel fills, a [`Frame`] at a time,
+//!   without a system call per message;
 //! - [`bus`]: a D-Bus-style bus on a seqpacket group: the routing header,
 //!   D-Bus messages in the D-Bus wire format (by zbus), match rules compiled
 //!   to peer filters, and a blocking client ([`bus::Bus`]);
@@ -114,6 +117,7 @@ pub mod addr;
 pub mod bus;
 pub mod filter;
 pub mod flags;
+pub mod ring;
 pub mod socket;
 pub mod typed;
 #[cfg(test)]
@@ -123,6 +127,7 @@ pub mod tokio;
 
 pub use addr::Addr;
 pub use flags::MembershipFlags;
+pub use ring::{Frame, RxRing};
 pub use filter::{fnv1a32, topic_hash, AnyOf, ByteOrder, FilterBuilder, FilterError, Insn, Program};
 pub use socket::{RecvMeta, SockType, Socket};
 pub use typed::{Incoming, McastAccepted, McastDatagram, McastGroupListener, McastListener, McastSeqpacket};
@@ -149,6 +154,10 @@ pub const MCAST_UNIX_PEER_FILTER: i32 = 5;
 pub const MCAST_UNIX_PASS_SENDER_ID: i32 = 6;
 /// getsockopt only (`__u64`): the connected peer's id.
 pub const MCAST_UNIX_PEER_ID: i32 = 7;
+/// Option (`struct mcast_unix_ring_req`, [`ring::McastUnixRingReq`]): receive
+/// into a mapped ring ([`RxRing`]). Set once, while the receive queue is
+/// empty.
+pub const MCAST_UNIX_RX_RING: i32 = 8;
 /// Ancillary data type (level [`SOL_MCAST_UNIX`], `__u64`): the id of the
 /// socket that sent the message, stamped by the kernel: its `SO_COOKIE`.
 pub const MCAST_UNIX_SENDER_ID: i32 = MCAST_UNIX_PASS_SENDER_ID;
@@ -163,6 +172,29 @@ pub const MCAST_UNIX_DROP_WHEN_FULL: u32 = 1 << 2;
 /// Every membership flag.
 pub const MCAST_UNIX_FLAGS_ALL: u32 =
     MCAST_UNIX_LOOPBACK | MCAST_UNIX_SEND_TO_PEER | MCAST_UNIX_DROP_WHEN_FULL;
+
+/// `mcast_unix_ring_hdr.version` of the ring layout described here.
+pub const MCAST_UNIX_RING_VERSION: u32 = 1;
+/// Size of the ring header (`struct mcast_unix_ring_hdr`) at the start of
+/// the mapping.
+pub const MCAST_UNIX_RING_HDRLEN: usize = 64;
+/// Offset of a message's bytes in its frame (the size of `struct
+/// mcast_unix_frame`).
+pub const MCAST_UNIX_FRAME_DATA: usize = 160;
+/// Frame status: the kernel's to fill.
+pub const MCAST_UNIX_FRAME_KERNEL: u32 = 0;
+/// Frame status: filled, the reader's until it stores
+/// [`MCAST_UNIX_FRAME_KERNEL`].
+pub const MCAST_UNIX_FRAME_USER: u32 = 1;
+/// Frame flag: the message did not fit (`snaplen < len`).
+pub const MCAST_UNIX_FRAME_TRUNC: u32 = 1 << 0;
+/// Frame flag: descriptors the message carried were not passed (closed).
+pub const MCAST_UNIX_FRAME_CTRUNC: u32 = 1 << 1;
+/// Frame flag: the frame's pid, uid and gid are set (`SO_PASSCRED`).
+pub const MCAST_UNIX_FRAME_CREDS: u32 = 1 << 2;
+/// Frame flag: no message; the reader gives it back (reserved: the kernel
+/// does not set it yet).
+pub const MCAST_UNIX_FRAME_EMPTY: u32 = 1 << 3;
 
 /// Where the loaded module publishes the family number it registered.
 pub const FAMILY_PARAM: &str = "/sys/module/mcast_unix/parameters/family";

@@ -1,9 +1,10 @@
 //! The comparison: mcast_unix against the other ways of delivering one
 //! message to N local receivers (see [`systems`]), for every N, payload
-//! size and receive call, side by side in one run. Each measurement is a
-//! throughput phase and a latency phase ([`run`](mod@run)); the records
-//! are printed as they come and, at the end, as a JSON array between the
-//! lines [`JSON_BEGIN`] and [`JSON_END`] for the host (scripts/bench).
+//! size and receive call (recv, recvmmsg; a ring's receivers read their
+//! ring), side by side in one run. Each measurement is a throughput phase
+//! and a latency phase ([`run`](mod@run)); the records are printed as they
+//! come and, at the end, as a JSON array between the lines [`JSON_BEGIN`]
+//! and [`JSON_END`] for the host (scripts/bench).
 
 mod run;
 mod sys;
@@ -13,7 +14,7 @@ use bench_support::report::{json_block, json_number, us};
 use run::{Measured, Receivers};
 use std::io;
 use std::time::{Duration, Instant};
-use systems::{Setup, SYSTEMS};
+use systems::{Setup, PER_SIZE, SYSTEMS};
 
 pub const JSON_BEGIN: &str = "mcast-bench: results json begin";
 pub const JSON_END: &str = "mcast-bench: results json end";
@@ -109,7 +110,7 @@ impl Record {
 /// and the JSON at the end.
 pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
     println!(
-        "\n== comparison: {} receivers x {} B payloads x recv/recvmmsg; throughput: median of {}, each {} ms or {} deliveries; latency: {} ms (>= {} samples)",
+        "\n== comparison: {} receivers x {} B payloads x recv/recvmmsg (mcast_ring: ring); throughput: median of {}, each {} ms or {} deliveries; latency: {} ms (>= {} samples)",
         plan.receivers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("/"),
         plan.sizes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("/"),
         plan.reps,
@@ -130,9 +131,11 @@ pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
         let mut all = Vec::new();
         // With AF_UNIX as "the module's family" (no module loaded), the
         // others only.
-        for kind in SYSTEMS.into_iter().filter(|&k| family != libc::AF_UNIX || k != systems::Kind::McastUnix) {
-            let s = Setup::new(kind, n, family).map_err(|e| with(e, &format!("{} with {n} receivers", kind.name())))?;
-            let r = Receivers::start(&s)?;
+        let ours = |k: &systems::Kind| family != libc::AF_UNIX || !k.needs_module();
+        for kind in SYSTEMS.into_iter().filter(ours) {
+            let mut s =
+                Setup::new(kind, n, family).map_err(|e| with(e, &format!("{} with {n} receivers", kind.name())))?;
+            let r = Receivers::start(&mut s)?;
             all.push((r, s));
         }
         // A short throughput phase each, not reported: the first sends of
@@ -142,21 +145,40 @@ pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
         }
         println!("(N = {n}: set up and warmed up in {:.1} s)", t0.elapsed().as_secs_f64());
         for &size in &plan.sizes {
+            // The systems whose receivers are made for this payload size
+            // (a ring's frames), set up and warmed up like the others.
+            let mut sized = Vec::new();
+            for kind in PER_SIZE.into_iter().filter(ours) {
+                let what = || format!("{} with {n} receivers for {size} B", kind.name());
+                let mut s = Setup::sized(kind, n, family, size).map_err(|e| with(e, &what()))?;
+                if let Some((count, frame)) = s.ring_shape() {
+                    println!("({}: rings of {count} frames of {frame} B)", kind.name());
+                }
+                let r = Receivers::start(&mut s)?;
+                r.throughput(&s, size, false, plan.budget / 4, (plan.max_deliveries / 4 / n as u64).max(4))
+                    .map_err(|e| with(e, &what()))?;
+                sized.push((r, s));
+            }
             for mmsg in [false, true] {
                 let max_msgs = (plan.max_deliveries / n as u64).max(8);
-                let mut tput: Vec<Vec<Measured>> = vec![Vec::new(); all.len()];
+                // The systems that receive this way: recv (mmsg false) or
+                // recvmmsg, and their own for those with one way only.
+                let mode = |s: &Setup| s.kind.recv_modes().get(usize::from(mmsg)).copied();
+                let turn: Vec<&(Receivers, Setup)> =
+                    all.iter().chain(&sized).filter(|(_, s)| mode(s).is_some()).collect();
+                let mut tput: Vec<Vec<Measured>> = vec![Vec::new(); turn.len()];
                 for rep in 0..plan.reps {
                     // Each repetition starts with another system.
-                    for k in 0..all.len() {
-                        let j = (k + rep) % all.len();
-                        let (r, s) = &all[j];
+                    for k in 0..turn.len() {
+                        let j = (k + rep) % turn.len();
+                        let (r, s) = turn[j];
                         let m = r
                             .throughput(s, size, mmsg, plan.budget, max_msgs)
                             .map_err(|e| with(e, &format!("{} N={n} size={size}", s.kind.name())))?;
                         tput[j].push(m);
                     }
                 }
-                for ((r, s), t) in all.iter().zip(&tput) {
+                for (&(r, s), t) in turn.iter().zip(&tput) {
                     let mut m = Measured::combine(t);
                     r.latency(s, size, mmsg, plan.lat_budget, plan.min_lat, &mut m)
                         .map_err(|e| with(e, &format!("{} N={n} size={size} (latency)", s.kind.name())))?;
@@ -164,7 +186,7 @@ pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
                         system: s.kind.name(),
                         receivers: n,
                         size,
-                        recv_mode: if mmsg { "recvmmsg" } else { "recv" },
+                        recv_mode: mode(s).unwrap_or("recv"),
                         m,
                     };
                     let m = &rec.m;
@@ -190,6 +212,7 @@ pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
                     records.push(rec);
                 }
             }
+            drop(sized);
         }
         let t1 = Instant::now();
         drop(all);

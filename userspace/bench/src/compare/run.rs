@@ -1,7 +1,9 @@
 //! Receiver threads and the two phases of one measurement.
 //!
 //! Every receiver is a thread blocked in `recv` (or `recvmmsg` with
-//! MSG_WAITFORONE) on its own socket. Messages carry a header
+//! MSG_WAITFORONE) on its own socket, or for mcast_ring, one that takes
+//! every frame its ring has ready and then sleeps in `poll` until the next
+//! one is filled ([`RxRing::wait`]). Messages carry a header
 //! `[seq u64][send time u64 (CLOCK_MONOTONIC ns)][kind | phase number << 8]`;
 //! a receiver ignores messages of an earlier phase (repeated ENDs, see
 //! below):
@@ -22,6 +24,7 @@ use super::sys;
 use super::systems::Setup;
 use bench_support::clock;
 use bench_support::stats::{median, percentile, spread};
+use mcast_unix::RxRing;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
@@ -106,9 +109,19 @@ pub struct Receivers {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// What a receiver thread reads from.
+enum Source {
+    /// A socket, with recv or recvmmsg.
+    Fd(RawFd),
+    /// A socket's ring.
+    Ring(RxRing),
+}
+
 impl Receivers {
-    pub fn start(setup: &Setup) -> io::Result<Receivers> {
+    /// Starts a thread per receiver of `setup` (taking its rings, if any).
+    pub fn start(setup: &mut Setup) -> io::Result<Receivers> {
         let fds = setup.rx_fds();
+        let mut rings = setup.take_rings().into_iter();
         for &fd in &fds {
             let tv = libc::timeval { tv_sec: RX_TIMEOUT.as_secs() as _, tv_usec: 0 };
             sys::setopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
@@ -134,7 +147,8 @@ impl Receivers {
         let mut threads = Vec::with_capacity(fds.len());
         for fd in fds {
             let sh = sh.clone();
-            let t = thread::Builder::new().stack_size(128 << 10).spawn(move || receiver(fd, &sh));
+            let src = rings.next().map_or(Source::Fd(fd), Source::Ring);
+            let t = thread::Builder::new().stack_size(128 << 10).spawn(move || receiver(src, &sh));
             // On an error the threads started stay parked for good; the
             // program stops on it anyway.
             threads.push(t?);
@@ -313,7 +327,64 @@ fn word(m: &[u8], i: usize) -> u64 {
     u64::from_ne_bytes(m[i * 8..i * 8 + 8].try_into().unwrap())
 }
 
-fn receiver(fd: RawFd, sh: &Shared) {
+/// A receiver's count of one phase.
+#[derive(Default)]
+struct Tally {
+    got: u64,
+    next: u64,
+    lost: u64,
+    bad: u64,
+    /// When the last message was received.
+    last: u64,
+}
+
+impl Tally {
+    /// One message of phase `cmd`, `m` its bytes (those received) and `len`
+    /// its length, received at `now`; whether it ends the phase.
+    fn take(&mut self, sh: &Shared, cmd: &Cmd, m: &[u8], len: usize, now: u64) -> bool {
+        if m.len() < HDR {
+            self.bad += 1;
+            return false;
+        }
+        let (seq, ts, kind) = (word(m, 0), word(m, 1), word(m, 2));
+        if kind >> 8 != cmd.number {
+            return false; // an earlier phase's (a repeated END), maybe of another size
+        }
+        if len != cmd.size {
+            self.bad += 1;
+            return false;
+        }
+        let kind = kind & 0xff;
+        match (cmd.phase, kind) {
+            (Phase::Throughput, DATA | END) => {
+                self.got += 1;
+                if seq > self.next {
+                    self.lost += seq - self.next;
+                } else if seq < self.next {
+                    self.bad += 1;
+                }
+                self.next = seq + 1;
+                kind == END
+            }
+            (Phase::Latency, LAT) => {
+                if let Some(l) = sh.lat.get(seq as usize) {
+                    l.fetch_max(now.saturating_sub(ts).max(1), SeqCst);
+                }
+                if sh.remaining.fetch_sub(1, SeqCst) == 1 {
+                    sh.sender.unpark();
+                }
+                false
+            }
+            (Phase::Latency, END) => true,
+            _ => {
+                self.bad += 1;
+                false
+            }
+        }
+    }
+}
+
+fn receiver(mut src: Source, sh: &Shared) {
     let mut seen = 0;
     loop {
         while sh.gen.load(SeqCst) == seen {
@@ -324,83 +395,83 @@ fn receiver(fd: RawFd, sh: &Shared) {
         if cmd.phase == Phase::Quit {
             return;
         }
-        // recvmmsg: as many slots of the message size as fit in MMSG_BYTES
-        // (at most 32); recv: one message (plus a byte, to see a long one).
-        let slot = cmd.size + 1;
-        let vlen = if cmd.mmsg { (MMSG_BYTES / slot).clamp(1, 32) } else { 1 };
-        let mut buf = vec![0u8; slot * vlen];
-        let mut lens = vec![0usize; vlen];
-        let (mut got, mut next, mut lost, mut bad, mut last) = (0u64, 0u64, 0u64, 0u64, 0u64);
-        'phase: loop {
-            let k = if cmd.mmsg {
-                sys::recvmmsg(fd, &mut buf, slot, &mut lens)
-            } else {
-                sys::recv(fd, &mut buf).map(|l| {
-                    lens[0] = l;
-                    1
-                })
-            };
-            let k = match k {
-                Ok(k) => k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    // Timed out (a lost END) or failed: end the phase.
-                    sh.timeouts.fetch_add(1, SeqCst);
-                    break;
-                }
-            };
-            let now = clock::mono_ns();
-            last = now;
-            for j in 0..k {
-                let m = &buf[j * slot..j * slot + lens[j]];
-                if m.len() < HDR {
-                    bad += 1;
-                    continue;
-                }
-                let (seq, ts, kind) = (word(m, 0), word(m, 1), word(m, 2));
-                if kind >> 8 != cmd.number {
-                    continue; // an earlier phase's (a repeated END), maybe of another size
-                }
-                if m.len() != cmd.size {
-                    bad += 1;
-                    continue;
-                }
-                let kind = kind & 0xff;
-                match (cmd.phase, kind) {
-                    (Phase::Throughput, DATA | END) => {
-                        got += 1;
-                        if seq > next {
-                            lost += seq - next;
-                        } else if seq < next {
-                            bad += 1;
-                        }
-                        next = seq + 1;
-                        if kind == END {
-                            break 'phase;
-                        }
-                    }
-                    (Phase::Latency, LAT) => {
-                        if let Some(l) = sh.lat.get(seq as usize) {
-                            l.fetch_max(now.saturating_sub(ts).max(1), SeqCst);
-                        }
-                        if sh.remaining.fetch_sub(1, SeqCst) == 1 {
-                            sh.sender.unpark();
-                        }
-                    }
-                    (Phase::Latency, END) => break 'phase,
-                    _ => bad += 1,
-                }
-            }
-        }
-        sh.delivered.fetch_add(got, SeqCst);
-        sh.lost.fetch_add(lost, SeqCst);
-        sh.bad.fetch_add(bad, SeqCst);
-        sh.last_ns.fetch_max(last, SeqCst);
-        drop(buf);
+        let t = match &mut src {
+            Source::Fd(fd) => from_socket(*fd, sh, &cmd),
+            Source::Ring(ring) => from_ring(ring, sh, &cmd),
+        };
+        sh.delivered.fetch_add(t.got, SeqCst);
+        sh.lost.fetch_add(t.lost, SeqCst);
+        sh.bad.fetch_add(t.bad, SeqCst);
+        sh.last_ns.fetch_max(t.last, SeqCst);
         if sh.done.fetch_add(1, SeqCst) + 1 == sh.n {
             sh.sender.unpark();
         }
     }
+}
+
+/// One phase of receiving from a socket with recv or recvmmsg.
+fn from_socket(fd: RawFd, sh: &Shared, cmd: &Cmd) -> Tally {
+    // recvmmsg: as many slots of the message size as fit in MMSG_BYTES
+    // (at most 32); recv: one message (plus a byte, to see a long one).
+    let slot = cmd.size + 1;
+    let vlen = if cmd.mmsg { (MMSG_BYTES / slot).clamp(1, 32) } else { 1 };
+    let mut buf = vec![0u8; slot * vlen];
+    let mut lens = vec![0usize; vlen];
+    let mut t = Tally::default();
+    'phase: loop {
+        let k = if cmd.mmsg {
+            sys::recvmmsg(fd, &mut buf, slot, &mut lens)
+        } else {
+            sys::recv(fd, &mut buf).map(|l| {
+                lens[0] = l;
+                1
+            })
+        };
+        let k = match k {
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                // Timed out (a lost END) or failed: end the phase.
+                sh.timeouts.fetch_add(1, SeqCst);
+                break;
+            }
+        };
+        let now = clock::mono_ns();
+        t.last = now;
+        for j in 0..k {
+            let m = &buf[j * slot..j * slot + lens[j]];
+            if t.take(sh, cmd, m, m.len(), now) {
+                break 'phase;
+            }
+        }
+    }
+    t
+}
+
+/// One phase of reading a ring: every frame it has ready, then a wait in
+/// poll until the next is filled.
+fn from_ring(ring: &mut RxRing, sh: &Shared, cmd: &Cmd) -> Tally {
+    let mut t = Tally::default();
+    'phase: loop {
+        while let Some(f) = ring.try_next() {
+            let now = clock::mono_ns();
+            t.last = now;
+            // A truncated frame (it cannot be, the frames hold the payload
+            // whole) would be a wrongly sized message: its full length.
+            if t.take(sh, cmd, f.data(), f.len(), now) {
+                break 'phase;
+            }
+        }
+        match ring.wait(Some(RX_TIMEOUT)) {
+            Ok(true) => {}
+            // Timed out (a lost END) or failed: end the phase.
+            Ok(false) | Err(_) => {
+                sh.timeouts.fetch_add(1, SeqCst);
+                break;
+            }
+        }
+    }
+    t
 }
 
 impl Measured {

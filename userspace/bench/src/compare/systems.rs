@@ -1,8 +1,12 @@
-//! The five ways of getting one message to N local receivers, each set up
+//! The six ways of getting one message to N local receivers, each set up
 //! with N blocking receiver sockets and one sender:
 //!
 //! - `mcast_unix`: one sendto to a datagram group of N members (flags 0:
 //!   a full member holds the sender back);
+//! - `mcast_ring`: the same group send, each member reading through a
+//!   mapped receive ring ([`RxRing`]) instead of recv calls; its frames are
+//!   sized for the payload, so it is set up per payload size
+//!   ([`Setup::sized`], [`PER_SIZE`]);
 //! - `unix_loop`: one sendto per receiver over N bound AF_UNIX datagram
 //!   sockets;
 //! - `unix_sendmmsg`: one sendmmsg carrying N messages addressed to the N
@@ -14,22 +18,30 @@
 //!
 //! Default buffer sizes everywhere except the UDP receivers: UDP has no
 //! back-pressure, so they get a larger SO_RCVBUF (see [`udp_rcvbuf`]) and
-//! whatever overflows anyway is counted as lost by the receivers.
+//! whatever overflows anyway is counted as lost by the receivers. A ring
+//! takes the member's default SO_RCVBUF (see [`ring_bytes`]): as many
+//! frames as fit in what an `mcast_unix` member may queue.
 
 use super::sys::{self, UnixAddr};
 use crate::addr;
-use mcast_unix::{Addr, Socket};
+use mcast_unix::ring::{frame_size_for, frames_within};
+use mcast_unix::{Addr, RxRing, Socket};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::thread::JoinHandle;
 
-/// The systems, in the order they are reported.
+/// The systems set up once per N (every payload size on the same sockets),
+/// in the order they are reported.
 pub const SYSTEMS: [Kind; 5] = [Kind::McastUnix, Kind::UnixLoop, Kind::UnixSendmmsg, Kind::Broker, Kind::UdpMcast];
+
+/// The systems set up per N and payload size ([`Setup::sized`]).
+pub const PER_SIZE: [Kind; 1] = [Kind::McastRing];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Kind {
     McastUnix,
+    McastRing,
     UnixLoop,
     UnixSendmmsg,
     Broker,
@@ -40,10 +52,25 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::McastUnix => "mcast_unix",
+            Kind::McastRing => "mcast_ring",
             Kind::UnixLoop => "unix_loop",
             Kind::UnixSendmmsg => "unix_sendmmsg",
             Kind::Broker => "broker",
             Kind::UdpMcast => "udp_mcast",
+        }
+    }
+
+    /// Whether the system needs the module (left out with `--family 1`).
+    pub fn needs_module(self) -> bool {
+        matches!(self, Kind::McastUnix | Kind::McastRing)
+    }
+
+    /// How its receivers read: `recv` or `recvmmsg` (both measured), or
+    /// `ring` (the only way a ring socket receives).
+    pub fn recv_modes(self) -> &'static [&'static str] {
+        match self {
+            Kind::McastRing => &["ring"],
+            _ => &["recv", "recvmmsg"],
         }
     }
 }
@@ -61,6 +88,14 @@ fn udp_rcvbuf(n: usize) -> libc::c_int {
     ((256usize << 20) / n).clamp(212_992, 8 << 20) as libc::c_int
 }
 
+/// Bytes of each ring of `n` members: the member's SO_RCVBUF (`rcvbuf`, the
+/// default), bounded like the UDP receivers' so that N rings, which are
+/// allocated when they are set, cannot exhaust the VM's memory (the bound
+/// is above the default up to N = 1260).
+fn ring_bytes(rcvbuf: usize, n: usize) -> usize {
+    rcvbuf.min((256usize << 20) / n)
+}
+
 enum Sender {
     Group { s: Socket, group: Addr },
     Loop { fd: OwnedFd, to: Vec<UnixAddr> },
@@ -74,6 +109,9 @@ pub struct Setup {
     pub kind: Kind,
     /// The receivers' sockets (blocking); the receiver threads use their fds.
     rx: Vec<OwnedFd>,
+    /// mcast_ring: the receivers' rings (one per socket of `rx`, in order),
+    /// until the receiver threads take them.
+    rings: Vec<RxRing>,
     sender: Sender,
     /// Sockets that must stay open (the group's owner).
     _keep: Vec<Socket>,
@@ -133,8 +171,50 @@ impl Setup {
                 (rx, Sender::Broker { s, relay: Some(relay) })
             }
             Kind::UdpMcast => udp(n)?,
+            Kind::McastRing => return Err(crate::invalid("mcast_ring is set up per size (Setup::sized)")),
         };
-        Ok(Setup { kind, rx, sender, _keep: keep })
+        Ok(Setup { kind, rx, rings: Vec::new(), sender, _keep: keep })
+    }
+
+    /// A system of [`PER_SIZE`] with `n` receivers for payloads of `size`
+    /// bytes. mcast_ring: a datagram group of `n` members (flags 0, as
+    /// mcast_unix's), each with a ring of frames that hold one message of
+    /// `size` bytes whole, as many as [`ring_bytes`] allows.
+    pub fn sized(kind: Kind, n: usize, family: i32, size: usize) -> io::Result<Setup> {
+        if kind != Kind::McastRing {
+            return Err(crate::invalid(&format!("{} is not set up per size", kind.name())));
+        }
+        let frame_size = frame_size_for(size).ok_or_else(|| crate::invalid("payload too large for a ring frame"))?;
+        let owner = Socket::dgram_in(family)?;
+        let group = addr("ring-group")?;
+        owner.create_group(&group)?;
+        let (mut rx, mut rings) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let m = Socket::dgram_in(family)?;
+            m.bind(&addr(&format!("ring-member-{i}"))?)?;
+            let count = frames_within(ring_bytes(m.recv_buffer_size()?, n), frame_size);
+            if count == 0 {
+                return Err(crate::invalid("SO_RCVBUF holds no ring frame"));
+            }
+            // The ring first: it is set while the receive queue is empty.
+            rings.push(RxRing::new(&m, frame_size, count)?);
+            m.join_group(&group, 0)?;
+            rx.push(m.into());
+        }
+        let sender = Sender::Group { s: Socket::dgram_in(family)?, group };
+        Ok(Setup { kind, rx, rings, sender, _keep: vec![owner] })
+    }
+
+    /// The rings of the receivers, for their threads (mcast_ring; empty for
+    /// the others and once taken).
+    pub fn take_rings(&mut self) -> Vec<RxRing> {
+        std::mem::take(&mut self.rings)
+    }
+
+    /// The frames of each receiver's ring, and their size (mcast_ring, before
+    /// [`take_rings`](Setup::take_rings)).
+    pub fn ring_shape(&self) -> Option<(u32, u32)> {
+        self.rings.first().map(|r| (r.frame_count(), r.frame_size()))
     }
 
     /// The receivers' descriptors.
