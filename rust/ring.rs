@@ -78,10 +78,21 @@ impl Cursor {
         u64::from(head) | (u64::from(reserved) << 32)
     }
 
+    /// Frame `head + n` (`head` below the count, `n` at most the count): the
+    /// index wrapped without a division.
+    fn at(&self, head: u32, n: u32) -> u32 {
+        let i = head.wrapping_add(n);
+        if i >= self.count {
+            i.wrapping_sub(self.count)
+        } else {
+            i
+        }
+    }
+
     /// Whether a frame could be reserved now (`free(i)`: frame `i` is free).
     pub(crate) fn has_room(&self, free: impl Fn(u32) -> bool) -> bool {
         let (head, reserved) = Self::split(self.word.load(Ordering::Acquire));
-        reserved < self.count && free((head + reserved) % self.count)
+        reserved < self.count && free(self.at(head, reserved))
     }
 
     /// Reserves a frame if `head + reserved` is free.
@@ -89,10 +100,10 @@ impl Cursor {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
             let (head, reserved) = Self::split(w);
-            if reserved >= self.count || !free((head + reserved) % self.count) {
+            if reserved >= self.count || !free(self.at(head, reserved)) {
                 return false;
             }
-            match self.word.compare_exchange_weak(w, Self::join(head, reserved + 1), Ordering::AcqRel, Ordering::Acquire) {
+            match self.word.compare_exchange_weak(w, Self::join(head, reserved.wrapping_add(1)), Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return true,
                 Err(now) => w = now,
             }
@@ -116,7 +127,7 @@ impl Cursor {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
             let (head, reserved) = Self::split(w);
-            let next = Self::join((head + 1) % self.count, reserved.saturating_sub(1));
+            let next = Self::join(self.at(head, 1), reserved.saturating_sub(1));
             match self.word.compare_exchange_weak(w, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return head,
                 Err(now) => w = now,
@@ -127,7 +138,7 @@ impl Cursor {
     /// The frame filled last (or about to be).
     pub(crate) fn last(&self) -> u32 {
         let (head, _) = Self::split(self.word.load(Ordering::Acquire));
-        (head + self.count - 1) % self.count
+        self.at(head, self.count.wrapping_sub(1))
     }
 }
 

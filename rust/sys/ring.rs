@@ -16,6 +16,7 @@ use super::bindings as b;
 use super::errno::{Errno, ErrnoResult};
 use super::skb::{Skb, Tag};
 use core::mem::size_of;
+use core::num::NonZeroU32;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{fence, AtomicU32, Ordering};
 
@@ -57,7 +58,7 @@ pub(crate) struct FrameInfo<'a> {
 pub(crate) struct RingMem {
     raw: NonNull<b::mcast_ring>,
     frame_size: u32,
-    frame_count: u32,
+    frame_count: NonZeroU32,
 }
 
 // SAFETY: the memory is reached only through atomic status words and byte
@@ -90,10 +91,11 @@ impl RingMem {
     /// least 256, the total bounded), with its header written. The creator's
     /// pid and user namespaces are kept for the frames' credentials.
     pub(crate) fn new(frame_size: u32, frame_count: u32) -> ErrnoResult<RingMem> {
+        let count = NonZeroU32::new(frame_count).ok_or(Errno::EINVAL)?;
         let bytes = ring_bytes(frame_size, frame_count);
         // SAFETY: no preconditions; NULL on failure.
         let raw = NonNull::new(unsafe { b::mcast_ring_alloc(bytes as _) }).ok_or(Errno::ENOMEM)?;
-        let ring = RingMem { raw, frame_size, frame_count };
+        let ring = RingMem { raw, frame_size, frame_count: count };
         let hdr = b::mcast_unix_ring_hdr {
             version: b::MCAST_UNIX_RING_VERSION,
             frame_size,
@@ -117,8 +119,9 @@ impl RingMem {
     /// indices modulo it).
     fn frame(&self, i: u32) -> *mut u8 {
         let i = i % self.frame_count;
+        let i = i as usize;
         // SAFETY: HDR_LEN + i * frame_size + frame_size <= the ring's bytes.
-        unsafe { self.mem().add(HDR_LEN + i as usize * self.frame_size as usize) }
+        unsafe { self.mem().add(HDR_LEN + i * self.frame_size as usize) }
     }
 
     fn status(&self, i: u32) -> &AtomicU32 {
@@ -135,7 +138,7 @@ impl RingMem {
     }
 
     pub(crate) fn frame_count(&self) -> u32 {
-        self.frame_count
+        self.frame_count.get()
     }
 
     /// Frame `i` belongs to the kernel (its reader gave it back).

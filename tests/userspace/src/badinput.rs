@@ -1050,7 +1050,14 @@ fn misc_rows(v: &mut Vec<Row>) {
 
 fn option_rows(v: &mut Vec<Row>) {
     row!(v, "setsockopt", "`SOL_MCAST_UNIX` option 0", "dgram socket", ENOPROTOOPT, NA, |e| { setopt(&e.sock(D)?, SOL, 0, &[0; 120]) });
-    row!(v, "setsockopt", "`SOL_MCAST_UNIX` option 8", "seqpacket socket", ENOPROTOOPT, NA, |e| { setopt(&e.sock(S)?, SOL, 8, &[0; 4]) });
+    row!(v, "setsockopt", "`SOL_MCAST_UNIX` option 9", "seqpacket socket", ENOPROTOOPT, NA, |e| { setopt(&e.sock(S)?, SOL, 9, &[0; 4]) });
+    row!(v, "RX_RING", "optlen 4", "dgram socket", EINVAL, NA, |e| { setopt(&e.sock(D)?, SOL, mcast_unix::MCAST_UNIX_RX_RING, &[0; 4]) });
+    row!(v, "RX_RING", "frame size 100", "seqpacket socket", EINVAL, NA, |e| {
+        setopt(&e.sock(S)?, SOL, mcast_unix::MCAST_UNIX_RX_RING, &[100, 0, 0, 0, 8, 0, 0, 0])
+    });
+    row!(v, "RX_RING", "65536 frames of 65536 bytes", "dgram socket", ENOBUFS, NA, |e| {
+        setopt(&e.sock(D)?, SOL, mcast_unix::MCAST_UNIX_RX_RING, &[0, 0, 1, 0, 0, 0, 1, 0])
+    });
     row!(v, "setsockopt", "`SOL_MCAST_UNIX` option −1", "dgram socket", ENOPROTOOPT, NA, |e| { setopt(&e.sock(D)?, SOL, -1, &[]) });
     row!(v, "getsockopt", "`SOL_MCAST_UNIX` `CREATE_GROUP`", "owner of a datagram group", ENOPROTOOPT, NA, |e| {
         let (owner, _) = mcast::dgram_group(e.af);
