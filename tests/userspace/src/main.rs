@@ -28,6 +28,8 @@ mod harness;
 mod hostile;
 mod identity;
 mod mcast;
+mod ring;
+mod ringmap;
 mod seqgroups;
 mod sys;
 mod typed;
@@ -72,6 +74,7 @@ fn main() {
         cases.extend(fds::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
+        cases.extend(ring::cases(af));
         cases.extend(bus::cases(af));
         cases.extend(bus_hostile::cases(af));
         cases.extend(badinput::cases(af));
