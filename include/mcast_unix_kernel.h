@@ -22,6 +22,10 @@
 #include <linux/proc_fs.h>
 #include <linux/rcupdate.h>
 #include <linux/un.h>
+#include <linux/vmalloc.h>
+#include <linux/mm.h>
+#include <linux/pid_namespace.h>
+#include <linux/user_namespace.h>
 #include <net/sock.h>
 #include <linux/sock_diag.h>
 #include <net/scm.h>
@@ -109,6 +113,21 @@ bool mcast_sk_wants_creds(const struct sock *sk);
 void mcast_skb_copy_creds(struct sk_buff *to, struct sk_buff *from);
 void mcast_skb_put_creds(struct sk_buff *skb);
 
+/* Receive rings (MCAST_UNIX_RX_RING): zeroed memory a socket's owner maps,
+ * and the namespaces frame credentials are given in. */
+struct mcast_ring {
+	void *mem;
+	unsigned long size;		/* mapped bytes, a whole number of pages */
+	spinlock_t lock;		/* guards the namespace pointers */
+	struct pid_namespace *pid_ns;	/* the creator's, until release */
+	struct user_namespace *user_ns;
+};
+struct mcast_ring *mcast_ring_alloc(unsigned long bytes);
+void mcast_ring_drop_ns(struct mcast_ring *ring);
+void mcast_ring_free(struct mcast_ring *ring);
+int mcast_ring_mmap(struct mcast_ring *ring, struct vm_area_struct *vma);
+void mcast_ring_creds(struct mcast_ring *ring, struct sk_buff *skb, s32 *pid, u32 *uid, u32 *gid);
+
 /* struct msghdr and ancillary data */
 struct mcast_creds {
 	struct pid *pid;
@@ -136,7 +155,6 @@ void mcast_rcu_read_unlock(void);
 
 /* Drops */
 void mcast_sk_drops_inc(struct sock *sk);
-unsigned int mcast_sk_drops(const struct sock *sk);
 void mcast_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);
 
 /* Wait queues */

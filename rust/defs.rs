@@ -21,6 +21,7 @@ pub(crate) mod opt {
     pub(crate) const PEER_FILTER: i32 = b::MCAST_UNIX_PEER_FILTER as i32;
     pub(crate) const PASS_SENDER_ID: i32 = b::MCAST_UNIX_PASS_SENDER_ID as i32;
     pub(crate) const PEER_ID: i32 = b::MCAST_UNIX_PEER_ID as i32;
+    pub(crate) const RX_RING: i32 = b::MCAST_UNIX_RX_RING as i32;
 }
 
 /// Ancillary data of level [`SOL_MCAST_UNIX`] on receive.

@@ -208,6 +208,80 @@ void mcast_skb_put_creds(struct sk_buff *skb)
 	cb->pid = NULL;
 }
 
+/* Receive rings */
+
+struct mcast_ring *mcast_ring_alloc(unsigned long bytes)
+{
+	struct mcast_ring *ring = kzalloc(sizeof(*ring), GFP_KERNEL_ACCOUNT);
+
+	if (!ring)
+		return NULL;
+	ring->size = PAGE_ALIGN(bytes);
+	ring->mem = vmalloc_user(ring->size);
+	if (!ring->mem) {
+		kfree(ring);
+		return NULL;
+	}
+	spin_lock_init(&ring->lock);
+	ring->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	ring->user_ns = get_user_ns(current_user_ns());
+	return ring;
+}
+
+/* At release (process context): frames filled later carry no credentials
+ * beyond uid/gid -1. */
+void mcast_ring_drop_ns(struct mcast_ring *ring)
+{
+	struct pid_namespace *pid_ns;
+	struct user_namespace *user_ns;
+
+	spin_lock(&ring->lock);
+	pid_ns = ring->pid_ns;
+	user_ns = ring->user_ns;
+	ring->pid_ns = NULL;
+	ring->user_ns = NULL;
+	spin_unlock(&ring->lock);
+	if (pid_ns)
+		put_pid_ns(pid_ns);
+	if (user_ns)
+		put_user_ns(user_ns);
+}
+
+/* With the sock (maybe from an RCU callback: vfree defers itself there). */
+void mcast_ring_free(struct mcast_ring *ring)
+{
+	/* Nothing else uses the ring now; release dropped the namespaces (a
+	 * socket given a ring has a file, so it was released). */
+	if (ring->pid_ns)
+		put_pid_ns(ring->pid_ns);
+	if (ring->user_ns)
+		put_user_ns(ring->user_ns);
+	vfree(ring->mem);
+	kfree(ring);
+}
+
+/* The whole ring, shared, from offset 0; the mapping holds the socket's
+ * file, so the ring outlives it.  remap_vmalloc_range() sets VM_DONTEXPAND
+ * (no mremap growth) and checks the range. */
+int mcast_ring_mmap(struct mcast_ring *ring, struct vm_area_struct *vma)
+{
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != ring->size || !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	return remap_vmalloc_range(vma, ring->mem, 0);
+}
+
+/* A message's credentials as the ring's creator sees them. */
+void mcast_ring_creds(struct mcast_ring *ring, struct sk_buff *skb, s32 *pid, u32 *uid, u32 *gid)
+{
+	struct mcast_skb_cb *cb = mcast_skb_cb(skb);
+
+	spin_lock(&ring->lock);
+	*pid = cb->pid && ring->pid_ns ? pid_nr_ns(cb->pid, ring->pid_ns) : 0;
+	*uid = ring->user_ns ? from_kuid_munged(ring->user_ns, cb->uid) : (u32)-1;
+	*gid = ring->user_ns ? from_kgid_munged(ring->user_ns, cb->gid) : (u32)-1;
+	spin_unlock(&ring->lock);
+}
+
 /* struct msghdr and ancillary data */
 
 /* Whether a file is an io_uring instance.  io_is_uring_fops() is not
@@ -455,7 +529,6 @@ void mcast_rcu_read_unlock(void) { rcu_read_unlock(); }
 
 /* Drops: a copy a full DROP_WHEN_FULL member lost (SO_RXQ_OVFL, /proc). */
 void mcast_sk_drops_inc(struct sock *sk) { atomic_inc(&sk->sk_drops); }
-unsigned int mcast_sk_drops(const struct sock *sk) { return atomic_read(&sk->sk_drops); }
 void mcast_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb)
 {
 	sock_recv_cmsgs(msg, sk, skb);

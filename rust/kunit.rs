@@ -75,6 +75,7 @@ static SUITES: &[&[Case]] = &[
     crate::group::sockopt::tests::CASES,
     crate::group::memberships::tests::CASES,
     crate::membership::tests::CASES,
+    crate::ring::tests::CASES,
     crate::util::vec::tests::CASES,
     crate::sys::rcu::tests::CASES,
 ];

@@ -22,6 +22,7 @@
 //!    - [`message`]: sending and receiving one message;
 //!    - [`group`]: multicast groups (fan-out, memberships, options);
 //!    - [`membership`]: a group's member list and who gets a copy;
+//!    - [`ring`]: receive rings (messages into frames a reader maps);
 //!    - [`address`], [`names`]: addresses and the table of bound names;
 //!    - [`proc`]: the socket registry and `/proc/net/mcast_unix`;
 //!    - [`defs`]: the ABI constants and layouts, from the bindings;
@@ -51,6 +52,7 @@ mod membership;
 mod message;
 mod names;
 mod proc;
+mod ring;
 mod seqpacket;
 mod socket;
 mod util;

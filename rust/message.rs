@@ -127,6 +127,22 @@ pub(crate) fn send(
                 return Err(Errno::EPERM);
             } else if other.shutdown_bits() & defs::RCV_SHUTDOWN != 0 {
                 return Err(Errno::EPIPE);
+            } else if let Some(ring) = other.ring() {
+                // Into the receiver's ring (itself too: bounded the same way).
+                if !ring.reserve() {
+                    Verdict::Full
+                } else {
+                    if let Some(mut s) = skb.take() {
+                        let creds = other.wants_creds();
+                        if sock.passcred() || creds {
+                            s.add_own_creds();
+                        }
+                        if !crate::ring::fill(other, ring, &s, s.len(), creds) {
+                            other.count_drop();
+                        }
+                    }
+                    Verdict::Queued
+                }
             } else if other.rx_full() {
                 // Sending to itself too: the queue is bounded either way.
                 Verdict::Full
@@ -226,6 +242,7 @@ pub(crate) fn recv(sock: &Socket, msg: &mut Msg<'_>, size: usize, flags: u32) ->
     if flags & defs::MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
+    crate::ring::refuse_recv(sk)?;
     let rx = match Received::next(sk, flags) {
         Ok(Some(rx)) => rx,
         Ok(None) => return Ok(0),

@@ -33,7 +33,7 @@ pub(super) fn fill<T: SocketType>(ops: &mut b::proto_ops, family: c_int, owner: 
     ops.getsockopt = Some(getsockopt);
     ops.sendmsg = Some(sendmsg::<T>);
     ops.recvmsg = Some(recvmsg::<T>);
-    ops.mmap = Some(b::sock_no_mmap);
+    ops.mmap = Some(mmap);
 }
 
 /// Step 1 of every shim: the socket the entry point was called for.
@@ -118,6 +118,16 @@ unsafe extern "C" fn socketpair(a: *mut b::socket, bb: *mut b::socket) -> c_int 
     // SAFETY: the entry point's contract.
     let (a, bb) = unsafe { (socket(a), socket(bb)) };
     ret(domain::socketpair(&a, &bb))
+}
+
+/// # Safety
+///
+/// Socket-layer entry point: valid `sock`, `vma` the area being mapped.
+unsafe extern "C" fn mmap(_file: *mut b::file, sock: *mut b::socket, vma: *mut b::vm_area_struct) -> c_int {
+    // SAFETY: the entry point's contract.
+    let (sock, vma) = unsafe { (socket(sock), crate::sys::ring::Vma::from_raw(vma)) };
+    let Some(vma) = vma else { return crate::sys::errno::Errno::EINVAL.to_ret() };
+    ret(crate::ring::mmap(sock.sk(), &vma))
 }
 
 /// # Safety

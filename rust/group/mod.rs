@@ -52,9 +52,10 @@ pub(crate) use memberships::{leave_all, Memberships};
 use crate::address::Address;
 use crate::membership::{Member, MemberList, Pos, Slot as MemberSlot};
 use crate::message::Skb;
+use crate::ring::Reservation;
 use crate::socket::close::hang_up;
 use crate::socket::poll::hook_relay;
-use crate::socket::{Sock, SockRef, SockState, SockType};
+use crate::socket::{Inner, Sock, SockRef, SockState, SockType};
 use crate::sys::errno::{Errno, ErrnoResult};
 use crate::sys::filter::PeerFilter;
 use crate::sys::params::max_members;
@@ -104,6 +105,15 @@ struct Slot {
     copy: Option<Skb>,
 }
 
+/// The scratch space of a send (kept between sends, so a send allocates
+/// nothing per recipient).
+struct Scratch {
+    slots: KVec<Slot>,
+    /// The frames reserved in step a) at ring recipients, in their order
+    /// (given back if the send does not happen).
+    frames: KVec<Option<Reservation>>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fate {
     /// Its filters reject the message.
@@ -111,6 +121,8 @@ enum Fate {
     /// Full, and it asked to lose messages rather than hold senders back.
     Drop,
     Queue,
+    /// Into its receive ring, in the frame reserved for it.
+    Ring,
 }
 
 /// A group.
@@ -122,7 +134,7 @@ pub(crate) struct Group {
     list: RcuBox<Members>,
     /// Serialises deliveries; the per-recipient scratch space of a send.
     #[pin]
-    order: Mutex<KVec<Slot>>,
+    order: Mutex<Scratch>,
     /// Bumped by every change of the member list: a sender waiting for a
     /// full member looks again when it changes.
     generation: AtomicU64,
@@ -150,7 +162,7 @@ impl Group {
                 ty: owner.ty(),
                 addr,
                 list <- RcuBox::new(first),
-                order <- kernel::new_mutex!(KVec::new(), "mcast_unix_group_order"),
+                order <- kernel::new_mutex!(Scratch { slots: KVec::new(), frames: KVec::new() }, "mcast_unix_group_order"),
                 generation: AtomicU64::new(0),
                 sent: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
@@ -247,21 +259,24 @@ impl Group {
         let mut msg = Some(skb);
         loop {
             let step = {
-                let mut slots = self.order.lock();
+                let mut scratch = self.order.lock();
+                let scratch = &mut *scratch;
                 // Room for every recipient (members and a SEND_TO_PEER
                 // copy), so the walk under RCU allocates nothing.
                 let need = self.member_count() + 1;
-                if slots.capacity() < need {
-                    slots.reserve(need, GFP_KERNEL)?;
+                if scratch.slots.capacity() < need {
+                    scratch.slots.reserve(need, GFP_KERNEL)?;
                 }
                 // Read before the list: a change published after this read
                 // (even one the walk below does not see) ends the wait.
                 let gen = self.generation();
                 let g = RcuGuard::new();
-                let step = self.try_deliver(self.list.get(&g), &g, gen, sender, &mut msg, &mut slots);
+                let step = self.try_deliver(self.list.get(&g), &g, gen, sender, &mut msg, scratch);
                 drop(g);
                 // Copies not queued (an error part way) are freed here.
-                crate::sys::vec::clear(&mut slots);
+                crate::sys::vec::clear(&mut scratch.slots);
+                // Reservations not used are given back.
+                crate::sys::vec::clear(&mut scratch.frames);
                 step?
             };
             match step {
@@ -290,8 +305,9 @@ impl Group {
         gen: u64,
         sender: &Sock,
         msg: &mut Option<Skb>,
-        slots: &mut KVec<Slot>,
+        scratch: &mut Scratch,
     ) -> ErrnoResult<Step> {
+        let Scratch { slots, frames } = scratch;
         let is_sender = |s: &Sock| s.is(sender);
         if list.is_closed() {
             return Err(Errno::ECONNREFUSED);
@@ -306,10 +322,33 @@ impl Group {
         //    a wait found later frees the clones made so far.
         let mut last: Option<usize> = None;
         let mut with_creds = false;
+        // Ring recipients copy from the message itself, so it stays here
+        // (the last queue recipient gets a clone too).
+        let mut any_ring = false;
         for (i, r) in list.recipients(g, is_sender).enumerate() {
             let keep = r.filter.map_or(u32::MAX, |f| f.keeps(m)).min(m.kept_by(r.sk));
             let fate = if keep == 0 {
                 Fate::Skip
+            } else if let Some(ring) = r.sk.ring() {
+                match r.sk.try_get().map(|member| ring.reserve_for(member)) {
+                    // Closing right now: it takes nothing any more.
+                    None => Fate::Skip,
+                    Some(Ok(f)) => {
+                        if let Err(f) = crate::sys::vec::push_within_capacity(frames, Some(f)) {
+                            frames.push(f, GFP_ATOMIC)?;
+                        }
+                        Fate::Ring
+                    }
+                    Some(Err(member)) => {
+                        if member.is_dead() || member.shutdown_bits() & crate::defs::RCV_SHUTDOWN != 0 {
+                            Fate::Skip
+                        } else if r.drops {
+                            Fate::Drop
+                        } else {
+                            return Ok(Step::WaitFor(member, gen));
+                        }
+                    }
+                }
             } else if !r.sk.is_full() {
                 Fate::Queue
             } else if r.drops {
@@ -321,7 +360,7 @@ impl Group {
                 // nothing any more.
                 Fate::Skip
             };
-            let creds = fate == Fate::Queue && r.sk.wants_creds();
+            let creds = matches!(fate, Fate::Queue | Fate::Ring) && r.sk.wants_creds();
             // Credentials only travel to recipients that asked for them (each
             // copy would otherwise take and drop a reference to the sender's
             // pid): added once, before the first copy that carries them.
@@ -329,6 +368,7 @@ impl Group {
                 m.add_own_creds();
                 with_creds = true;
             }
+            any_ring |= fate == Fate::Ring;
             if fate == Fate::Queue {
                 if let Some(prev) = last.and_then(|p| slots.get_mut(p)) {
                     let mut c = m.share(prev.creds)?;
@@ -344,8 +384,12 @@ impl Group {
                 slots.push(slot, GFP_ATOMIC)?;
             }
         }
-        if let Some(i) = last {
-            if let (Some(s), Some(mut m)) = (slots.get_mut(i), msg.take()) {
+        if let Some(s) = last.and_then(|i| slots.get_mut(i)) {
+            if any_ring {
+                let mut c = m.share(s.creds)?;
+                c.trim(s.keep)?;
+                s.copy = Some(c);
+            } else if let Some(mut m) = msg.take() {
                 if !s.creds {
                     m.drop_creds();
                 }
@@ -354,17 +398,28 @@ impl Group {
             }
         }
         // c) Queue them (full DROP_WHEN_FULL members lose theirs), each at
-        //    the place step a) found it (skipped if unlinked since).
+        //    the place step a) found it (skipped if unlinked since); ring
+        //    recipients get a copy of the message in their frame.
         let mut dropped = 0;
+        let mut next_frame = 0;
         for s in slots.iter_mut() {
+            if s.fate == Fate::Ring {
+                let to_peer = s.to_peer;
+                let receives = |sk: &Sock, inner: &Inner| still_receives(sk, inner, self, to_peer);
+                let frame = frames.get_mut(next_frame).and_then(Option::take);
+                next_frame += 1;
+                if let (Some(frame), Some(m)) = (frame, msg.as_ref()) {
+                    if !frame.fill(m, s.keep, s.creds, receives) {
+                        dropped += 1;
+                    }
+                }
+                continue;
+            }
             let Some(sk) = list.resolve(s.pos, g) else { continue };
             let queued = match (s.fate, s.copy.take()) {
                 (Fate::Drop, _) => false,
-                (_, Some(copy)) if s.to_peer => {
-                    deliver_if_open(sk, copy);
-                    true
-                }
-                (_, Some(copy)) => deliver_to_member(sk, self, copy, s.drops),
+                (_, Some(copy)) if s.to_peer => deliver_if_open(sk, copy, s.creds),
+                (_, Some(copy)) => deliver_to_member(sk, self, copy, s.drops, s.creds),
                 _ => true,
             };
             if !queued {
@@ -440,14 +495,17 @@ impl Group {
 }
 
 /// Queues a SEND_TO_PEER copy at `sk` unless it closed or shut its receive
-/// side meanwhile (then it is no longer a recipient).
-fn deliver_if_open(sk: &Sock, skb: Skb) {
+/// side meanwhile (then it is no longer a recipient). False if it was lost
+/// (a ring set up meanwhile had no room: the caller counts the drop).
+fn deliver_if_open(sk: &Sock, skb: Skb, creds: bool) -> bool {
     let inner = sk.inner();
-    if !inner.is_dead() && sk.shutdown_bits() & crate::defs::RCV_SHUTDOWN == 0 {
-        skb.deliver(sk);
-        drop(inner);
-        sk.data_ready();
+    if inner.is_dead() || sk.shutdown_bits() & crate::defs::RCV_SHUTDOWN != 0 {
+        return true;
     }
+    let queued = queue_or_fill(sk, skb, creds);
+    drop(inner);
+    sk.data_ready();
+    queued
 }
 
 /// Queues a group copy at the member `sk` unless it left the group, closed
@@ -455,7 +513,7 @@ fn deliver_if_open(sk: &Sock, skb: Skb) {
 /// the same lock, so nothing arrives once LEAVE, SHUT_RD or close returned).
 /// A DROP_WHEN_FULL member that is full now loses it: false (the caller
 /// counts the drop).
-fn deliver_to_member(sk: &Sock, group: &Group, skb: Skb, drops: bool) -> bool {
+fn deliver_to_member(sk: &Sock, group: &Group, skb: Skb, drops: bool, creds: bool) -> bool {
     let inner = sk.inner();
     if inner.is_dead() || sk.shutdown_bits() & crate::defs::RCV_SHUTDOWN != 0 || !inner.memberships().contains(group) {
         return true;
@@ -465,9 +523,37 @@ fn deliver_to_member(sk: &Sock, group: &Group, skb: Skb, drops: bool) -> bool {
         drop(skb);
         return false;
     }
-    skb.deliver(sk);
+    let queued = queue_or_fill(sk, skb, creds);
     // Readers are told once the lock is released.
     drop(inner);
     sk.data_ready();
-    true
+    queued
+}
+
+/// Queues `skb` at `sk` (caller holds its `inner`), or, if `sk` set up a
+/// ring since the walk saw it, copies it into a frame: false if there was
+/// none free.
+#[inline]
+fn queue_or_fill(sk: &Sock, skb: Skb, creds: bool) -> bool {
+    match sk.ring() {
+        None => {
+            skb.deliver(sk);
+            true
+        }
+        Some(ring) => fill_late(sk, ring, skb, creds),
+    }
+}
+
+/// The rare case of [`queue_or_fill`]: a ring set up during the send.
+#[inline(never)]
+fn fill_late(sk: &Sock, ring: &crate::ring::Ring, skb: Skb, creds: bool) -> bool {
+    ring.reserve() && crate::ring::fill(sk, ring, &skb, skb.len(), creds)
+}
+
+/// Whether a ring recipient still takes group messages (caller holds its
+/// `inner`): as [`deliver_to_member`] and [`deliver_if_open`] check.
+fn still_receives(sk: &Sock, inner: &Inner, group: &Group, to_peer: bool) -> bool {
+    !inner.is_dead()
+        && sk.shutdown_bits() & crate::defs::RCV_SHUTDOWN == 0
+        && (to_peer || inner.memberships().contains(group))
 }

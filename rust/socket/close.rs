@@ -68,6 +68,11 @@ pub(crate) fn release(sk: &Sock) {
         inner.dead = true;
         inner.owned_group.take()
     };
+    // Nothing is filled into a ring once `dead` is set (under the lock
+    // every fill takes).
+    if let Some(r) = sk.ring() {
+        r.closed();
+    }
     if let Some(g) = owned {
         g.close();
     }

@@ -51,6 +51,8 @@ use crate::group::{Group, Memberships};
 use crate::sys::errno::{Errno, ErrnoResult};
 use crate::sys::filter::PeerFilter;
 use crate::sys::path::HeldPath;
+use crate::ring::Ring;
+use crate::sys::once::OnceBox;
 use crate::sys::skb::Queued;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::alloc::flags::GFP_ATOMIC;
@@ -121,6 +123,9 @@ pub(crate) struct SockState {
     owner: Mutex<Admission>,
     /// MCAST_UNIX_PASS_SENDER_ID: received messages carry their sender's id.
     pass_sender_id: AtomicBool,
+    /// MCAST_UNIX_RX_RING: where received messages go instead of the
+    /// receive queue (set once, under `inner`; read without a lock).
+    ring: OnceBox<Ring>,
 }
 
 /// Messages queued at a socket of the family carry the sender's address.
@@ -310,6 +315,7 @@ impl SockState {
             join_lock <- kernel::new_mutex!((), "mcast_unix_join"),
             owner <- kernel::new_mutex!(Admission { admitted: false, peer_filter: None }, "mcast_unix_owner"),
             pass_sender_id: AtomicBool::new(false),
+            ring: OnceBox::new(),
         })
     }
 }
@@ -382,9 +388,27 @@ impl Sock {
         }
     }
 
-    /// A receiver that would make a sender wait.
+    /// A receiver that would make a sender wait (a ring without room asks
+    /// its reader to wake the senders).
+    #[inline]
     pub(crate) fn is_full(&self) -> bool {
-        !self.is_dead() && self.shutdown_bits() & defs::RCV_SHUTDOWN == 0 && self.rx_full()
+        !self.is_dead()
+            && self.shutdown_bits() & defs::RCV_SHUTDOWN == 0
+            && match self.ring() {
+                None => self.rx_full(),
+                Some(r) => !r.has_room(),
+            }
+    }
+
+    /// The receive ring, if it has one.
+    pub(crate) fn ring(&self) -> Option<&Ring> {
+        self.state().ring.get()
+    }
+
+    /// Installs the receive ring (caller holds `inner`); gives it back if
+    /// there is one.
+    pub(crate) fn set_ring(&self, ring: KBox<Ring>) -> Result<(), KBox<Ring>> {
+        self.state().ring.set(ring)
     }
 }
 

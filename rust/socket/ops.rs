@@ -46,6 +46,7 @@ pub(crate) fn setsockopt(sock: &Socket, level: i32, name: i32, val: &OptVal) -> 
             sock.sk().set_pass_sender_id(read_int(val)? != 0);
             Ok(())
         }
+        opt::RX_RING => crate::ring::set_up(sock.sk(), val),
         _ => crate::group::sockopt::set(sock, name, val),
     }
 }
@@ -62,8 +63,9 @@ fn read_int(val: &OptVal) -> ErrnoResult<i32> {
 }
 
 /// getsockopt(2) for levels other than SOL_SOCKET: of SOL_MCAST_UNIX,
-/// MCAST_UNIX_PASS_SENDER_ID (`int`) and MCAST_UNIX_PEER_ID (`__u64`, the
-/// connected peer's id; `ENOTCONN` without a peer). The group options are
+/// MCAST_UNIX_PASS_SENDER_ID (`int`), MCAST_UNIX_PEER_ID (`__u64`, the
+/// connected peer's id; `ENOTCONN` without a peer) and MCAST_UNIX_RX_RING
+/// (the ring's `struct mcast_unix_ring_req`, zeros without one). The group options are
 /// write-only (`ENOPROTOOPT`, as for any unknown option or level).
 pub(crate) fn getsockopt(sk: &Sock, level: i32, name: i32, out: &OptOut) -> ErrnoResult<()> {
     if level != defs::SOL_MCAST_UNIX {
@@ -75,6 +77,7 @@ pub(crate) fn getsockopt(sk: &Sock, level: i32, name: i32, out: &OptOut) -> Errn
             let peer = sk.peer().ok_or(Errno::ENOTCONN)?;
             out.put(&peer.cookie().to_ne_bytes())
         }
+        opt::RX_RING => crate::ring::get(sk, out),
         _ => Err(Errno::ENOPROTOOPT),
     }
 }

@@ -69,7 +69,7 @@ pub(crate) fn poll_mask(sk: &Sock, want_write: bool) -> u32 {
         mask |= HUP;
     }
     let listening_ready = !sk.inner().accept_queue.is_empty();
-    if sk.next_len().is_some() || listening_ready {
+    if sk.next_len().is_some() || listening_ready || sk.ring().is_some_and(|r| crate::ring::poll_in(sk, r)) {
         mask |= IN;
     }
     if sk.ty() == SockType::Seqpacket && sk.sk_state() == defs::TCP_CLOSE {

@@ -12,8 +12,8 @@
 //!   [`sock`] (socks generic over their state), [`skb`] (messages generic over
 //!   their tag), [`msg`] (msghdr, ancillary data, option values), [`wait`]
 //!   (wait queues, the POLLOUT relay), [`rcu`], [`filter`] (classic BPF),
-//!   [`path`] (socket inodes), [`global`] (values installed at init),
-//!   [`params`] (module parameters), [`errno`], [`sched`], [`vec`].
+//!   [`path`] (socket inodes), [`ring`] (receive-ring memory), [`global`] (values installed at init),
+//!   [`params`] (module parameters), [`errno`], [`sched`], [`vec`], [`once`] (a value set once).
 //!
 //! Every `unsafe` block here carries a `// SAFETY:` comment; code outside this
 //! module and the entry layer is safe Rust.
@@ -23,9 +23,11 @@ pub(crate) mod errno;
 pub(crate) mod filter;
 pub(crate) mod global;
 pub(crate) mod msg;
+pub(crate) mod once;
 pub(crate) mod params;
 pub(crate) mod path;
 pub(crate) mod rcu;
+pub(crate) mod ring;
 pub(crate) mod sched;
 pub(crate) mod skb;
 pub(crate) mod sock;

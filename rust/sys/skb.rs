@@ -239,6 +239,41 @@ impl<A: Tag> Skb<A> {
         (n * Fds::PINNED_PER_FD) as u32
     }
 
+    /// The tag recorded by [`Skb::set_tag`].
+    pub(crate) fn tag(&self) -> Option<&A> {
+        // SAFETY: the cb's tag reference lives as long as the skb, which we
+        // own; it was made from an `Arc<A>` and is immutable.
+        unsafe {
+            let tag = (*cb(self.raw())).addr;
+            (!tag.is_null()).then(|| &*tag.cast::<A>())
+        }
+    }
+
+    /// The id of the sending socket ([`Skb::set_sender_id`]).
+    pub(crate) fn sender_id(&self) -> u64 {
+        // SAFETY: the skb and its cb are ours.
+        unsafe { (*cb(self.raw())).sender_id }
+    }
+
+    /// The first `n` bytes of the message if they are in its linear part.
+    pub(crate) fn linear(&self, n: u32) -> Option<&[u8]> {
+        let skb = self.raw();
+        // SAFETY: we own the skb; skb->len, skb->data_len and skb->data are
+        // plain fields (skb_headlen() = len - data_len); the head holds
+        // `headlen` bytes from `data`, immutable while the skb is held (its
+        // clones share it read-only).
+        unsafe {
+            let headlen = (*skb).len - (*skb).data_len;
+            (n <= headlen).then(|| core::slice::from_raw_parts((*skb).data, n as usize))
+        }
+    }
+
+    /// Whether the message passes descriptors.
+    pub(crate) fn has_fds(&self) -> bool {
+        // SAFETY: the skb and its cb are ours.
+        !unsafe { (*cb(self.raw())).fds }.is_null()
+    }
+
     /// Stamps the message with the id of the socket that sends it.
     pub(crate) fn set_sender_id(&mut self, id: u64) {
         // SAFETY: the skb and its cb are ours; a plain value (clones copy it).

@@ -304,8 +304,8 @@ impl<S> Sock<S> {
 
     /// Messages lost to a full queue.
     pub(crate) fn drops(&self) -> u32 {
-        // SAFETY: we are live; an atomic read.
-        unsafe { b::mcast_sk_drops(self.raw()) }
+        // atomic_read(&sk->sk_drops), inline.
+        read_once!(self.sk_drops.counter) as u32
     }
 
     /// A pending error or error-queue entry (POLLERR).

@@ -131,6 +131,6 @@ struct mcast_unix_frame {
 #define MCAST_UNIX_FRAME_TRUNC	(1U << 0) /* snaplen < len: the frame was too small */
 #define MCAST_UNIX_FRAME_CTRUNC	(1U << 1) /* descriptors it carried were not passed (closed) */
 #define MCAST_UNIX_FRAME_CREDS	(1U << 2) /* pid/uid/gid are set (SO_PASSCRED) */
-#define MCAST_UNIX_FRAME_EMPTY	(1U << 3) /* no message (a send given up): give it back */
+#define MCAST_UNIX_FRAME_EMPTY	(1U << 3) /* no message: give it back (reserved, not set yet) */
 
 #endif /* _UAPI_LINUX_MCAST_UNIX_H */

@@ -616,13 +616,8 @@ fn g2_group(af: i32, cycle: u64, rcvbuf: i32) -> Result<(Fd, SockAddr, Fd, Arc<F
 ///   either went out before the group ended, to its member, or failed), and
 ///   every send started after close returned must fail with ECONNREFUSED.
 fn owner_close_cycles(ctl: Arc<Ctl>, mut rng: Rng) -> (Vec<String>, u64) {
-    let beat = ctl.beat("owner-close cycles");
     let af = ctl.af;
-    let mut problems = Vec::new();
-    let mut cycles = 0u64;
-    while ctl.running() && problems.len() <= 6 {
-        beat.tick();
-        cycles += 1;
+    run::cycles(&ctl, "owner-close cycles", 6, |beat, cycles, problems| {
         let blocked_variant = cycles % 2 == 1;
         beat.doing("setting up a group");
         let (owner, addr, m, tx) = match g2_group(af, cycles, if blocked_variant { 1 } else { 1 << 20 }) {
@@ -630,13 +625,13 @@ fn owner_close_cycles(ctl: Arc<Ctl>, mut rng: Rng) -> (Vec<String>, u64) {
             Err(e) => {
                 ctl.unexpected(format!("owner-close: {e}"));
                 sleep_ms(100);
-                continue;
+                return;
             }
         };
         let r = if blocked_variant {
-            owner_close_blocked(&ctl, &beat, owner, &addr, &m, &tx, &mut rng)
+            owner_close_blocked(&ctl, beat, owner, &addr, &m, &tx, &mut rng)
         } else {
-            owner_close_racing(&ctl, &beat, owner, &addr, &m, &tx, &mut rng)
+            owner_close_racing(&ctl, beat, owner, &addr, &m, &tx, &mut rng)
         };
         if let Err(p) = r {
             problems.push(format!("cycle {cycles} ({}): {p}", if blocked_variant { "blocked sender" } else { "racing sender" }));
@@ -650,9 +645,7 @@ fn owner_close_cycles(ctl: Arc<Ctl>, mut rng: Rng) -> (Vec<String>, u64) {
             problems.push(format!("cycle {cycles}: sendto after the owner closed: {again:?}, want ECONNREFUSED"));
         }
         sleep_ms(rng.range(20, 100));
-    }
-    beat.finished.store(true, Ordering::SeqCst);
-    (problems, cycles)
+    })
 }
 
 fn owner_close_blocked(ctl: &Ctl, beat: &run::Beat, owner: Fd, addr: &SockAddr, _m: &Fd, tx: &Arc<Fd>, rng: &mut Rng) -> Result<(), String> {
@@ -788,13 +781,8 @@ fn owner_close_racing(ctl: &Ctl, beat: &run::Beat, owner: Fd, addr: &SockAddr, m
 /// fire late in a loaded emulated VM; the bug this catches never returns);
 /// after the owner reads one message, a blocking send must succeed.
 fn peer_full_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
-    let beat = ctl.beat("peer-full cycles");
     let af = ctl.af;
-    let mut problems = Vec::new();
-    let mut cycles = 0u64;
-    while ctl.running() && problems.len() <= 4 {
-        beat.tick();
-        cycles += 1;
+    run::cycles(&ctl, "peer-full cycles", 4, |beat, cycles, problems| {
         beat.doing("setting up");
         // SAFETY: plain call.
         let addr = SockAddr::abstract_(af, &format!("mcast-stress-g3-{}-{cycles}", unsafe { libc::getpid() }));
@@ -822,7 +810,7 @@ fn peer_full_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
         }
         if !filled {
             problems.push(format!("cycle {cycles}: the owner's queue never filled"));
-            continue;
+            return;
         }
         beat.doing("blocking send to a full owner (SEND_TO_PEER)");
         let (r, t) = run::send_timed(&m, &Dest::To(addr), SendHow::Blocking, G2, Kind::Data, &mut log, 200, || {});
@@ -842,45 +830,27 @@ fn peer_full_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
             problems.push(format!("cycle {cycles}: blocking send after the owner made room: {r:?} after {} ms", t.wall.as_millis()));
         }
         sleep_ms(200);
-    }
-    beat.finished.store(true, Ordering::SeqCst);
-    (problems, cycles)
+    })
 }
 
 /// Stops the senders and churn (the controller set `Stopping`).
 pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut Outcome) {
     for h in r.senders.drain(..) {
-        match h.join() {
-            Ok(log) => out.logs.push(log),
-            Err(_) => ctl.unexpected("a dgram sender panicked".into()),
-        }
+        out.logs.extend(run::join(ctl, h, "a dgram sender"));
     }
     for h in r.churn.drain(..) {
-        match h.join() {
-            Ok((segs, bad)) => {
-                out.segments.extend(segs);
-                out.bad.extend(bad);
-            }
-            Err(_) => ctl.unexpected("a dgram churn thread panicked".into()),
+        if let Some((segs, bad)) = run::join(ctl, h, "a dgram churn thread") {
+            out.segments.extend(segs);
+            out.bad.extend(bad);
         }
     }
-    if let Some(h) = r.owner_churn.take() {
-        match h.join() {
-            Ok((p, n)) => {
-                out.owner_close = p;
-                out.owner_close_cycles = n;
-            }
-            Err(_) => ctl.unexpected("the owner-close thread panicked".into()),
-        }
+    if let Some((p, n)) = r.owner_churn.take().and_then(|h| run::join(ctl, h, "the owner-close thread")) {
+        out.owner_close = p;
+        out.owner_close_cycles = n;
     }
-    if let Some(h) = r.peer_full.take() {
-        match h.join() {
-            Ok((p, n)) => {
-                out.peer_full = p;
-                out.peer_full_cycles = n;
-            }
-            Err(_) => ctl.unexpected("the peer-full thread panicked".into()),
-        }
+    if let Some((p, n)) = r.peer_full.take().and_then(|h| run::join(ctl, h, "the peer-full thread")) {
+        out.peer_full = p;
+        out.peer_full_cycles = n;
     }
     if let Some(c) = &mut r.prepared.child {
         let _ = sys::write_all(&c.to, b"T");
@@ -911,12 +881,9 @@ pub fn send_sentinel(ctl: &Ctl, r: &Running, out: &mut Outcome) {
 /// results.
 pub fn finish_readers(ctl: &Ctl, r: &mut Running, out: &mut Outcome) {
     for h in r.readers.drain(..) {
-        match h.join() {
-            Ok((seg, bad)) => {
-                out.segments.push(seg);
-                out.bad.extend(bad);
-            }
-            Err(_) => ctl.unexpected("a dgram reader panicked".into()),
+        if let Some((seg, bad)) = run::join(ctl, h, "a dgram reader") {
+            out.segments.push(seg);
+            out.bad.extend(bad);
         }
     }
     if let Some(c) = r.prepared.child.as_mut() {
@@ -946,13 +913,8 @@ pub fn finish_readers(ctl: &Ctl, r: &mut Running, out: &mut Outcome) {
 
 /// After `Done`: the owner's reader empties its queue and ends.
 pub fn finish_owner(ctl: &Ctl, mut r: Running, out: &mut Outcome) {
-    if let Some(h) = r.owner_reader.take() {
-        match h.join() {
-            Ok((c, bad)) => {
-                out.copies.push(c);
-                out.bad.extend(bad);
-            }
-            Err(_) => ctl.unexpected("the dgram owner's reader panicked".into()),
-        }
+    if let Some((c, bad)) = r.owner_reader.take().and_then(|h| run::join(ctl, h, "the dgram owner's reader")) {
+        out.copies.push(c);
+        out.bad.extend(bad);
     }
 }

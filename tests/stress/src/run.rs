@@ -1,5 +1,6 @@
 //! What the scenarios share: the run's phases, counters and unexpected
-//! errors, the per-thread heartbeats the watchdog prints, the member reader,
+//! errors, the per-thread heartbeats the watchdog prints, threads that
+//! check a clause in cycles and the joining of threads, the member reader,
 //! the sender loop and the signal thread.
 
 use crate::check::{Mode, Rx, Segment, SendLog};
@@ -9,6 +10,7 @@ use crate::sys::{self, Errno, Fd, SockAddr};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Where the run is. Readers pace themselves only while `Running`; DROP_WHEN_FULL
@@ -260,6 +262,36 @@ pub fn sampler(ctl: Arc<Ctl>) {
         }
     }
     beat.finished.store(true, Ordering::SeqCst);
+}
+
+/// A thread that checks one clause of the contract in cycles: runs `cycle`
+/// (given its heartbeat, the cycle's number from 1 and the problems so
+/// far) again and again while the run is on and no more than
+/// `max_problems` problems were found; returns the problems and the number
+/// of cycles run.
+pub fn cycles(ctl: &Ctl, name: &str, max_problems: usize, mut cycle: impl FnMut(&Beat, u64, &mut Vec<String>)) -> (Vec<String>, u64) {
+    let beat = ctl.beat(name);
+    let mut problems = Vec::new();
+    let mut n = 0u64;
+    while ctl.running() && problems.len() <= max_problems {
+        beat.tick();
+        n += 1;
+        cycle(&beat, n, &mut problems);
+    }
+    beat.finished.store(true, Ordering::SeqCst);
+    (problems, n)
+}
+
+/// Joins a scenario's thread: what it returned, or `None` if it panicked
+/// (an unexpected error, "`what` panicked").
+pub fn join<T>(ctl: &Ctl, h: JoinHandle<T>, what: &str) -> Option<T> {
+    match h.join() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            ctl.unexpected(format!("{what} panicked"));
+            None
+        }
+    }
 }
 
 /// Sleeps `ms` milliseconds (signals do not cut it short: std resumes).
@@ -634,5 +666,45 @@ pub fn drain_now(ctl: &Ctl, fd: &Fd, group: u8, who: &str, out: &mut Vec<Rx>, ba
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycles_stop_past_the_problem_limit() {
+        let ctl = Ctl::new(libc::AF_UNIX, Vec::new());
+        let (problems, n) = cycles(&ctl, "test cycles", 2, |beat, n, problems| {
+            beat.doing("cycling");
+            if n % 2 == 0 {
+                problems.push(format!("cycle {n}"));
+            }
+        });
+        // Problems at cycles 2, 4, 6: the third is past the limit of 2.
+        assert_eq!((problems, n), (vec!["cycle 2".to_string(), "cycle 4".into(), "cycle 6".into()], 6));
+        assert!(ctl.stuck_threads().is_empty(), "the heartbeat is left unfinished");
+    }
+
+    #[test]
+    fn cycles_stop_when_the_run_stops() {
+        let ctl = Ctl::new(libc::AF_UNIX, Vec::new());
+        let (problems, n) = cycles(&ctl, "test cycles", 4, |_, n, _| {
+            if n == 3 {
+                ctl.set_phase(Phase::Stopping);
+            }
+        });
+        assert_eq!((problems.len(), n), (0, 3));
+    }
+
+    #[test]
+    fn join_returns_the_result_or_reports_the_panic() {
+        let ctl = Ctl::new(libc::AF_UNIX, Vec::new());
+        assert_eq!(join(&ctl, std::thread::spawn(|| 7), "a thread"), Some(7));
+        assert!(ctl.unexpected_errors().is_empty());
+        let h = std::thread::spawn(|| -> u32 { panic!("on purpose") });
+        assert_eq!(join(&ctl, h, "a failing thread"), None);
+        assert_eq!(ctl.unexpected_errors(), vec!["a failing thread panicked".to_string()]);
     }
 }

@@ -504,13 +504,8 @@ fn read_available(ctl: &Ctl, fd: &Fd, who: &str, out: &mut Vec<crate::check::Rx>
 /// the owner meanwhile must not wait for that connect: within 2 s (a loaded
 /// emulated VM is slow, not 10 s slow).
 fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
-    let beat = ctl.beat("connect-close cycles");
     let af = ctl.af;
-    let mut problems = Vec::new();
-    let mut cycles = 0u64;
-    while ctl.running() && problems.len() <= 4 {
-        beat.tick();
-        cycles += 1;
+    run::cycles(&ctl, "connect-close cycles", 4, |beat, cycles, problems| {
         beat.doing("setting up");
         // SAFETY: plain call.
         let pid = unsafe { libc::getpid() };
@@ -569,33 +564,20 @@ fn connect_close_cycles(ctl: Arc<Ctl>) -> (Vec<String>, u64) {
         drop(pending);
         drop(full);
         sleep_ms(500);
-    }
-    beat.finished.store(true, Ordering::SeqCst);
-    (problems, cycles)
+    })
 }
 
 /// Joins the senders and churn threads (the controller set `Stopping`).
 pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut crate::dgram::Outcome) {
-    if let Some(h) = r.connect_close.take() {
-        match h.join() {
-            Ok((p, n)) => {
-                out.connect_close = p;
-                out.connect_close_cycles = n;
-            }
-            Err(_) => ctl.unexpected("the connect-close thread panicked".into()),
-        }
+    if let Some((p, n)) = r.connect_close.take().and_then(|h| run::join(ctl, h, "the connect-close thread")) {
+        out.connect_close = p;
+        out.connect_close_cycles = n;
     }
     for h in r.senders.drain(..) {
-        match h.join() {
-            Ok(log) => out.logs.push(log),
-            Err(_) => ctl.unexpected("a seq sender panicked".into()),
-        }
+        out.logs.extend(run::join(ctl, h, "a seq sender"));
     }
     for h in r.churn.drain(..) {
-        match h.join() {
-            Ok(c) => r.churned.push(c),
-            Err(_) => ctl.unexpected("a seq churn thread panicked".into()),
-        }
+        r.churned.extend(run::join(ctl, h, "a seq churn thread"));
     }
     out.bad.append(&mut r.bad);
 }
@@ -612,26 +594,18 @@ pub fn send_sentinel(ctl: &Ctl, r: &Running, out: &mut crate::dgram::Outcome) {
 
 pub fn finish_readers(ctl: &Ctl, r: &mut Running, out: &mut crate::dgram::Outcome) {
     for h in r.readers.drain(..) {
-        match h.join() {
-            Ok((seg, bad)) => {
-                out.segments.push(seg);
-                out.bad.extend(bad);
-            }
-            Err(_) => ctl.unexpected("a seq reader panicked".into()),
+        if let Some((seg, bad)) = run::join(ctl, h, "a seq reader") {
+            out.segments.push(seg);
+            out.bad.extend(bad);
         }
     }
 }
 
 /// After `Done`: the owner empties its connections and ends.
 pub fn finish_owner(ctl: &Ctl, mut r: Running, out: &mut crate::dgram::Outcome) {
-    if let Some(h) = r.owner.take() {
-        match h.join() {
-            Ok((copies, bad)) => {
-                out.copies.extend(copies);
-                out.bad.extend(bad);
-            }
-            Err(_) => ctl.unexpected("the seq owner panicked".into()),
-        }
+    if let Some((copies, bad)) = r.owner.take().and_then(|h| run::join(ctl, h, "the seq owner")) {
+        out.copies.extend(copies);
+        out.bad.extend(bad);
     }
     // A kick's ticket is recorded right after the owner's close returns,
     // which may be after the kicked member saw end of file: look them up

@@ -23,7 +23,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use crate::mcast;
 use crate::seqgroups::Bus;
 use crate::client;
-use crate::sys::{self, IntoSys, Child, Creds, Errno, SockAddr, SysResult};
+use crate::sys::{self, AddrOp, IntoSys, Child, Creds, Errno, SockAddr, SysResult};
 use mcast_unix::Addr;
 use mcast_unix::{
     MCAST_UNIX_ADMIT_MEMBER as ADMIT, MCAST_UNIX_CREATE_GROUP as CREATE, MCAST_UNIX_JOIN_GROUP as JOIN,
@@ -255,35 +255,20 @@ fn socketpair_call(af: i32, ty: i32, proto: i32) -> R<Out> {
     out(r)
 }
 
-/// bind, connect or sendto (one byte, MSG_DONTWAIT) with an address pointer and length.
-#[derive(Clone, Copy)]
-enum Op {
-    Bind,
-    Connect,
-    SendTo,
-}
-
-fn addr_at(op: Op, fd: &Socket, addr: usize, len: usize) -> R<Out> {
+/// `op` (sendto: one byte, MSG_DONTWAIT) with an address pointer and length.
+fn addr_at(op: AddrOp, fd: &Socket, addr: usize, len: usize) -> R<Out> {
     out(match op {
-        Op::Bind => sc(libc::SYS_bind, &[i(fd.as_raw_fd()), addr, len]),
-        Op::Connect => sc(libc::SYS_connect, &[i(fd.as_raw_fd()), addr, len]),
-        Op::SendTo => sc(libc::SYS_sendto, &[i(fd.as_raw_fd()), p(b"x".as_ptr()), 1, i(libc::MSG_DONTWAIT), addr, len]),
+        AddrOp::Bind => sc(libc::SYS_bind, &[i(fd.as_raw_fd()), addr, len]),
+        AddrOp::Connect => sc(libc::SYS_connect, &[i(fd.as_raw_fd()), addr, len]),
+        AddrOp::SendTo => sc(libc::SYS_sendto, &[i(fd.as_raw_fd()), p(b"x".as_ptr()), 1, i(libc::MSG_DONTWAIT), addr, len]),
     })
 }
 
 /// `op` with the bytes of `a` but the length `len` (which may exceed the
 /// struct: the bytes after it are zero; lengths over 128 are refused before
 /// anything is read).
-fn addr_len(op: Op, fd: &Socket, a: &SockAddr, len: i64) -> R<Out> {
-    let mut buf = [0u64; 64];
-    // SAFETY: buf is 512 bytes, larger than the sockaddr_un copied into it.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            a.as_ptr().cast::<u8>(),
-            buf.as_mut_ptr().cast::<u8>(),
-            std::mem::size_of::<libc::sockaddr_un>(),
-        )
-    };
+fn addr_len(op: AddrOp, fd: &Socket, a: &SockAddr, len: i64) -> R<Out> {
+    let buf = a.padded();
     addr_at(op, fd, p(buf.as_ptr()), len as usize)
 }
 
@@ -477,30 +462,30 @@ fn socket_rows(v: &mut Vec<Row>) {
 }
 
 fn bind_rows(v: &mut Vec<Row>) {
-    row!(v, "bind", "addrlen 0", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0) });
-    row!(v, "bind", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 1) });
+    row!(v, "bind", "addrlen 0", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0) });
+    row!(v, "bind", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 1) });
     row!(v, "bind", "addrlen 2, `sun_family` `AF_INET`", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::Bind, &e.sock(D)?, &with_family(&e.path("s"), WRONG_AF), 2)
+        addr_len(AddrOp::Bind, &e.sock(D)?, &with_family(&e.path("s"), WRONG_AF), 2)
     });
     row!(v, "bind", "addrlen 2, `sun_family` `AF_UNSPEC`", "unbound seqpacket socket", EINVAL, SAME, |e| {
-        addr_len(Op::Bind, &e.sock(S)?, &with_family(&e.path("s"), libc::AF_UNSPEC), 2)
+        addr_len(AddrOp::Bind, &e.sock(S)?, &with_family(&e.path("s"), libc::AF_UNSPEC), 2)
     });
     row!(v, "bind", "addrlen 3 (path `x`), `sun_family` `AF_INET`", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::Bind, &e.sock(D)?, &with_family(&Addr::path("x").unwrap(), WRONG_AF), 3)
+        addr_len(AddrOp::Bind, &e.sock(D)?, &with_family(&Addr::path("x").unwrap(), WRONG_AF), 3)
     });
     row!(v, "bind", "addrlen 110, `sun_family` `AF_INET`", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::Bind, &e.sock(D)?, &with_family(&e.path("s"), WRONG_AF), 110)
+        addr_len(AddrOp::Bind, &e.sock(D)?, &with_family(&e.path("s"), WRONG_AF), 110)
     });
-    row!(v, "bind", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 111) });
-    row!(v, "bind", "addrlen 128", "unbound seqpacket socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(S)?, &e.raw(&e.path("s")), 128) });
-    row!(v, "bind", "addrlen 129", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 129) });
-    row!(v, "bind", "addrlen −1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0xffff_ffff) });
+    row!(v, "bind", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 111) });
+    row!(v, "bind", "addrlen 128", "unbound seqpacket socket", EINVAL, SAME, |e| { addr_len(AddrOp::Bind, &e.sock(S)?, &e.raw(&e.path("s")), 128) });
+    row!(v, "bind", "addrlen 129", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 129) });
+    row!(v, "bind", "addrlen −1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0xffff_ffff) });
     row!(v, "bind", "addrlen 0x7fffffff", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0x7fff_ffff)
+        addr_len(AddrOp::Bind, &e.sock(D)?, &e.raw(&e.path("s")), 0x7fff_ffff)
     });
-    row!(v, "bind", "address NULL, addrlen 16", "unbound dgram socket", EFAULT, SAME, |e| { addr_at(Op::Bind, &e.sock(D)?, 0, 16) });
+    row!(v, "bind", "address NULL, addrlen 16", "unbound dgram socket", EFAULT, SAME, |e| { addr_at(AddrOp::Bind, &e.sock(D)?, 0, 16) });
     row!(v, "bind", "address unmapped, addrlen 110", "unbound seqpacket socket", EFAULT, SAME, |e| {
-        addr_at(Op::Bind, &e.sock(S)?, unmapped(), 110)
+        addr_at(AddrOp::Bind, &e.sock(S)?, unmapped(), 110)
     });
     row!(v, "bind", "path in a missing directory", "unbound dgram socket", ENOENT, SAME, |e| {
         Ok(e.sock(D)?.bind(&e.path("missing/s")).sys())
@@ -565,30 +550,30 @@ fn bind_rows(v: &mut Vec<Row>) {
 }
 
 fn connect_rows(v: &mut Vec<Row>) {
-    row!(v, "connect", "addrlen 0", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 0) });
-    row!(v, "connect", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 1) });
+    row!(v, "connect", "addrlen 0", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 0) });
+    row!(v, "connect", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 1) });
     row!(v, "connect", "addrlen 2 (the family only)", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::Connect, &e.sock(D)?, &e.raw(&Addr::unnamed()), 2)
+        addr_len(AddrOp::Connect, &e.sock(D)?, &e.raw(&Addr::unnamed()), 2)
     });
     row!(v, "connect", "addrlen 2 (the family only)", "unbound seqpacket socket", EINVAL, SAME, |e| {
-        addr_len(Op::Connect, &e.sock(S)?, &e.raw(&Addr::unnamed()), 2)
+        addr_len(AddrOp::Connect, &e.sock(S)?, &e.raw(&Addr::unnamed()), 2)
     });
     row!(v, "connect", "`sun_family` `AF_UNSPEC`, addrlen 110", "seqpacket socket; a listener", EINVAL, SAME, |e| {
         let (_l, a) = e.listener()?;
-        addr_len(Op::Connect, &e.sock(S)?, &with_family(&a, libc::AF_UNSPEC), 110)
+        addr_len(AddrOp::Connect, &e.sock(S)?, &with_family(&a, libc::AF_UNSPEC), 110)
     });
     row!(v, "connect", "`sun_family` `AF_INET`, addrlen 110", "dgram socket; a bound receiver", EINVAL, SAME, |e| {
         let _rx = e.bound(D, &e.abs("rx"))?;
-        addr_len(Op::Connect, &e.sock(D)?, &with_family(&e.abs("rx"), WRONG_AF), 110)
+        addr_len(AddrOp::Connect, &e.sock(D)?, &with_family(&e.abs("rx"), WRONG_AF), 110)
     });
-    row!(v, "connect", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 111) });
-    row!(v, "connect", "addrlen 129", "unbound seqpacket socket", EINVAL, SAME, |e| { addr_len(Op::Connect, &e.sock(S)?, &e.raw(&e.abs("x")), 129) });
+    row!(v, "connect", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::Connect, &e.sock(D)?, &e.raw(&e.abs("x")), 111) });
+    row!(v, "connect", "addrlen 129", "unbound seqpacket socket", EINVAL, SAME, |e| { addr_len(AddrOp::Connect, &e.sock(S)?, &e.raw(&e.abs("x")), 129) });
     row!(v, "connect", "addrlen −1", "unbound seqpacket socket", EINVAL, SAME, |e| {
-        addr_len(Op::Connect, &e.sock(S)?, &e.raw(&e.abs("x")), 0xffff_ffff)
+        addr_len(AddrOp::Connect, &e.sock(S)?, &e.raw(&e.abs("x")), 0xffff_ffff)
     });
-    row!(v, "connect", "address NULL, addrlen 110", "unbound dgram socket", EFAULT, SAME, |e| { addr_at(Op::Connect, &e.sock(D)?, 0, 110) });
+    row!(v, "connect", "address NULL, addrlen 110", "unbound dgram socket", EFAULT, SAME, |e| { addr_at(AddrOp::Connect, &e.sock(D)?, 0, 110) });
     row!(v, "connect", "address unmapped, addrlen 16", "unbound seqpacket socket", EFAULT, SAME, |e| {
-        addr_at(Op::Connect, &e.sock(S)?, unmapped(), 16)
+        addr_at(AddrOp::Connect, &e.sock(S)?, unmapped(), 16)
     });
     row!(v, "connect", "missing path", "unbound dgram socket", ENOENT, SAME, |e| { Ok(e.sock(D)?.connect(&e.path("missing")).sys()) });
     row!(v, "connect", "path in a missing directory", "unbound seqpacket socket", ENOENT, SAME, |e| {
@@ -651,22 +636,22 @@ fn connect_rows(v: &mut Vec<Row>) {
 }
 
 fn send_rows(v: &mut Vec<Row>) {
-    row!(v, "sendto", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 1) });
+    row!(v, "sendto", "addrlen 1", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 1) });
     row!(v, "sendto", "addrlen 2 (the family only)", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&Addr::unnamed()), 2)
+        addr_len(AddrOp::SendTo, &e.sock(D)?, &e.raw(&Addr::unnamed()), 2)
     });
-    row!(v, "sendto", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 111) });
-    row!(v, "sendto", "addrlen 129", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 129) });
+    row!(v, "sendto", "addrlen 111", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 111) });
+    row!(v, "sendto", "addrlen 129", "unbound dgram socket", EINVAL, SAME, |e| { addr_len(AddrOp::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 129) });
     row!(v, "sendto", "addrlen −1", "unbound dgram socket", EINVAL, SAME, |e| {
-        addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 0xffff_ffff)
+        addr_len(AddrOp::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 0xffff_ffff)
     });
     row!(v, "sendto", "`sun_family` `AF_INET`", "unbound dgram socket; a bound receiver", EINVAL, SAME, |e| {
         let _rx = e.bound(D, &e.abs("rx"))?;
         let a = e.abs("rx");
-        addr_len(Op::SendTo, &e.sock(D)?, &with_family(&a, WRONG_AF), e.raw(&a).len as i64)
+        addr_len(AddrOp::SendTo, &e.sock(D)?, &with_family(&a, WRONG_AF), e.raw(&a).len as i64)
     });
     row!(v, "sendto", "address unmapped, addrlen 110", "unbound dgram socket", EFAULT, SAME, |e| {
-        addr_at(Op::SendTo, &e.sock(D)?, unmapped(), 110)
+        addr_at(AddrOp::SendTo, &e.sock(D)?, unmapped(), 110)
     });
     row!(v, "sendto", "abstract name nobody holds", "unbound dgram socket", ECONNREFUSED, SAME, |e| {
         Ok(e.sock(D)?.send_to(b"x", &e.abs("nobody")).sys().map(|_| ()))
@@ -675,7 +660,7 @@ fn send_rows(v: &mut Vec<Row>) {
         Ok(e.sock(D)?.send_to(b"x", &e.path("missing")).sys().map(|_| ()))
     });
     row!(v, "sendto", "address given, addrlen 0", "unconnected dgram socket", ENOTCONN, SAME, |e| {
-        addr_len(Op::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 0)
+        addr_len(AddrOp::SendTo, &e.sock(D)?, &e.raw(&e.abs("x")), 0)
     });
     row!(v, "sendto", "a receiver connected elsewhere", "unbound dgram socket", EPERM, SAME, |e| {
         let rx = e.bound(D, &e.abs("rx"))?;

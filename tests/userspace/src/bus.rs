@@ -6,137 +6,25 @@
 //! on a fresh abstract address.
 
 use crate::harness::{expect_eq, Case};
-use crate::mcast::fresh;
 use crate::sys::{Child, Errno, NOBODY};
+use crate::testbus::{bus_call, dbus_err, me, raw_record, recv_raw, s, wait_for, TestBus, WAIT};
 use crate::{case, ensure};
-use mcast_bus::{Config, Daemon, Limits, Policy, Stats};
+use mcast_bus::{Limits, Policy};
 use mcast_unix::bus::names::errors;
 use mcast_unix::bus::{header, name_hash, Bus, BusMessage, ReleaseNameReply, RequestNameFlags as F, RequestNameReply as R, RoutingHeader};
 use mcast_unix::{Addr, McastSeqpacket};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use zbus::message::Type;
-
-/// How long a case waits for something the daemon sends.
-const WAIT: Duration = Duration::from_secs(10);
-
-/// A daemon serving a fresh address from a thread.
-struct TestBus {
-    af: i32,
-    addr: Addr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Stats>>,
-    daemon: Option<Daemon>,
-}
-
-fn me() -> u32 {
-    // SAFETY: getuid cannot fail.
-    unsafe { libc::getuid() }
-}
-
-impl TestBus {
-    /// Creates the group; the daemon does not serve until [`TestBus::serve`]
-    /// (so a case may fork first, while the process has one thread).
-    fn create(af: i32, policy: Policy, limits: Limits) -> Result<TestBus, String> {
-        let addr = fresh("dbus");
-        let daemon = Daemon::new(Config { family: af, address: addr.clone(), policy, limits, drop_when_full: true }).map_err(|e| format!("daemon: {e}"))?;
-        Ok(TestBus { af, addr, stop: Arc::new(AtomicBool::new(false)), thread: None, daemon: Some(daemon) })
-    }
-
-    /// Recreates the (not yet serving) daemon with `drop_when_full`.
-    fn drop_when_full(&mut self, on: bool) -> Result<(), String> {
-        drop(self.daemon.take());
-        let policy = Policy::for_daemon(me());
-        let config = Config { family: self.af, address: self.addr.clone(), policy, limits: Limits::default(), drop_when_full: on };
-        self.daemon = Some(Daemon::new(config).map_err(|e| format!("daemon: {e}"))?);
-        Ok(())
-    }
-
-    fn serve(&mut self) {
-        let Some(mut d) = self.daemon.take() else { return };
-        let stop = self.stop.clone();
-        self.thread = Some(std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if let Err(e) = d.step(20) {
-                    eprintln!("daemon: {e}");
-                    break;
-                }
-            }
-            d.stats()
-        }));
-    }
-
-    fn start(af: i32) -> Result<TestBus, String> {
-        let mut b = TestBus::create(af, Policy::for_daemon(me()), Limits::default())?;
-        b.serve();
-        Ok(b)
-    }
-
-    fn client(&self) -> Result<Bus, String> {
-        let mut b = Bus::connect_in(self.af, &self.addr).map_err(|e| format!("connect: {e}; the daemon: {}", self.stats_now()))?;
-        b.set_timeout(WAIT);
-        Ok(b)
-    }
-
-    /// The daemon's counters as GetStats reports them (for a failure's
-    /// message).
-    fn stats_now(&self) -> String {
-        let r = Bus::connect_in(self.af, &self.addr).and_then(|mut b| {
-            b.call("org.freedesktop.DBus", "/org/freedesktop/DBus", Some("org.freedesktop.DBus.Debug.Stats"), "GetStats", &())
-        });
-        match r {
-            Ok(m) => m.body::<(HashMap<String, zbus::OwnedVariant>,)>().map_or_else(|e| e.to_string(), |(st,)| format!("{st:?}")),
-            Err(e) => format!("GetStats failed: {e}"),
-        }
-    }
-
-    /// Stops the daemon and returns its counters.
-    fn stop(mut self) -> Stats {
-        self.halt()
-    }
-
-    fn halt(&mut self) -> Stats {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default()
-    }
-}
-
-impl Drop for TestBus {
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
-
-fn s<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, String> {
-    r.map_err(|e| e.to_string())
-}
-
-/// The D-Bus error name of a failed call.
-fn dbus_err<T: std::fmt::Debug>(r: mcast_unix::bus::Result<T>) -> Result<String, String> {
-    match r {
-        Err(e) => e.dbus_name().map(str::to_owned).ok_or_else(|| format!("not a D-Bus error: {e}")),
-        Ok(v) => Err(format!("succeeded with {v:?}, expected an error")),
-    }
-}
 
 /// Fails unless nothing at all is queued at `b`'s socket (not even
 /// something the library would drop): the kernel delivered nothing.
 fn nothing_queued(what: &str, b: &Bus) -> Result<(), String> {
-    let mut buf = vec![0u8; 64 * 1024];
-    match b.socket().recv_msg_with_flags(&mut buf, libc::MSG_DONTWAIT | libc::MSG_PEEK) {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
-        Err(e) => Err(format!("{what}: peek: {e}")),
-        Ok(m) => {
-            let desc = BusMessage::decode(&buf[..m.len], m.fds, m.sender_id)
-                .map(|b| format!("{:?} {:?}.{:?} to {:?}", b.msg_type(), b.interface(), b.member(), b.destination()))
-                .unwrap_or_else(|e| format!("undecodable: {e}"));
-            Err(format!("{what}: a record is queued: {desc}"))
-        }
+    match raw_record(b, libc::MSG_PEEK).map_err(|e| format!("{what}: peek: {e}"))? {
+        None => Ok(()),
+        Some(desc) => Err(format!("{what}: a record is queued: {desc}")),
     }
 }
 
@@ -159,19 +47,6 @@ fn queued(b: &mut Bus) -> Result<Vec<BusMessage>, String> {
 /// The members of the signals queued at `b`.
 fn queued_members(b: &mut Bus) -> Result<Vec<String>, String> {
     Ok(queued(b)?.iter().map(|m| m.member().unwrap_or("").to_owned()).collect())
-}
-
-/// Waits for a message satisfying `want`; others are dropped.
-fn wait_for(b: &mut Bus, what: &str, want: impl Fn(&BusMessage) -> bool) -> Result<BusMessage, String> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match s(b.recv_timeout(Some(left)))? {
-            Some(m) if want(&m) => return Ok(m),
-            Some(_) => continue,
-            None => return Err(format!("no {what} within {WAIT:?}")),
-        }
-    }
 }
 
 fn owner_changed(b: &mut Bus, name: &str) -> Result<(String, String, String), String> {
@@ -248,17 +123,10 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "bus", "a call before Hello gets AccessDenied", |af| {
         let bus = TestBus::start(af)?;
-        let raw = s(McastSeqpacket::connect_in(af, &bus.addr))?;
-        s(raw.set_pass_sender_id(true))?;
-        let call = s(zbus::Message::method_call("/org/freedesktop/DBus", "GetId")
-            .destination("org.freedesktop.DBus")
-            .interface("org.freedesktop.DBus")
-            .build(&()))?;
+        let raw = bus.raw()?;
+        let call = bus_call("GetId")?;
         s(raw.send(&s(BusMessage::encode(&call))?))?;
-        s(raw.set_read_timeout(Some(WAIT)))?;
-        let mut buf = vec![0u8; 4096];
-        let m = s(raw.recv_msg(&mut buf))?;
-        let reply = s(BusMessage::decode(&buf[..m.len], m.fds, m.sender_id))?;
+        let reply = recv_raw(&raw)?;
         expect_eq("reply", (reply.msg_type(), reply.error_name()), (Type::Error, Some(errors::ACCESS_DENIED)))?;
         expect_eq("it answers our call", reply.reply_serial(), Some(call.primary_header().serial_num().get()))
     });
@@ -269,11 +137,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         let child = Child::spawn(true, move || {
             let raw = McastSeqpacket::connect_in(af, &addr).map_err(|_| Errno(3))?;
             let _ = raw.set_read_timeout(Some(WAIT));
-            let hello = zbus::Message::method_call("/org/freedesktop/DBus", "Hello")
-                .destination("org.freedesktop.DBus")
-                .interface("org.freedesktop.DBus")
-                .build(&())
-                .map_err(|_| Errno(4))?;
+            let hello = bus_call("Hello").map_err(|_| Errno(4))?;
             raw.send(&BusMessage::encode(&hello).map_err(|_| Errno(4))?).map_err(|_| Errno(5))?;
             let mut buf = vec![0u8; 4096];
             let n = raw.recv(&mut buf).map_err(|_| Errno(6))?;
@@ -623,9 +487,8 @@ pub fn cases(af: i32) -> Vec<Case> {
         let call = s(zbus::Message::method_call("/", "Hit").destination(twin.as_str()).sender(caller.unique_name()).build(&()))?;
         s(caller.send_message(&call))?;
         // The kernel let it through on the hash...
-        let mut buf = vec![0u8; 4096];
-        let peek = service.socket().recv_msg_with_flags(&mut buf, libc::MSG_DONTWAIT | libc::MSG_PEEK);
-        ensure!(peek.is_ok(), "the colliding call was not delivered on its hash: {peek:?}");
+        let peek = raw_record(&service, libc::MSG_PEEK);
+        ensure!(matches!(peek, Ok(Some(_))), "the colliding call was not delivered on its hash: {peek:?}");
         // ...the library drops it.
         expect_eq("what the service gets", queued(&mut service)?.len(), 0)?;
         expect_eq("collisions", service.stats().collisions, 1)

@@ -7,108 +7,17 @@
 //! on a fresh abstract address.
 
 use crate::harness::{expect_eq, Case};
-use crate::mcast::fresh;
 use crate::sys::{Child, Errno};
+use crate::testbus::{bus_call, dbus_err, me, raw_record, recv_raw, s, wait_for, TestBus, WAIT};
 use crate::{case, ensure};
-use mcast_bus::{Config, Daemon, Limits, Policy, Stats};
+use mcast_bus::{Limits, Policy};
 use mcast_unix::bus::names::errors;
 use mcast_unix::bus::{name_hash, Bus, BusMessage, RequestNameFlags as F, RequestNameReply as R, BUS_NAME};
-use mcast_unix::{Addr, McastSeqpacket};
+use mcast_unix::McastSeqpacket;
 use std::collections::HashMap;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use zbus::message::Type;
-
-/// How long a case waits for something the daemon sends.
-const WAIT: Duration = Duration::from_secs(10);
-
-/// A daemon on a fresh address, served from a thread once [`Served::serve`]
-/// is called (so a case may fork first, while the process has one thread).
-struct Served {
-    af: i32,
-    addr: Addr,
-    stop: Arc<AtomicBool>,
-    daemon: Option<Daemon>,
-    thread: Option<JoinHandle<Stats>>,
-}
-
-fn me() -> u32 {
-    // SAFETY: getuid cannot fail.
-    unsafe { libc::getuid() }
-}
-
-impl Served {
-    fn create(af: i32, limits: Limits) -> Result<Served, String> {
-        let addr = fresh("hbus");
-        let config = Config { family: af, address: addr.clone(), policy: Policy::for_daemon(me()), limits, drop_when_full: true };
-        let daemon = Daemon::new(config).map_err(|e| format!("daemon: {e}"))?;
-        Ok(Served { af, addr, stop: Arc::new(AtomicBool::new(false)), daemon: Some(daemon), thread: None })
-    }
-
-    fn start(af: i32, limits: Limits) -> Result<Served, String> {
-        let mut b = Served::create(af, limits)?;
-        b.serve();
-        Ok(b)
-    }
-
-    fn serve(&mut self) {
-        let Some(mut d) = self.daemon.take() else { return };
-        let stop = self.stop.clone();
-        self.thread = Some(std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if let Err(e) = d.step(20) {
-                    eprintln!("daemon: {e}");
-                    break;
-                }
-            }
-            d.stats()
-        }));
-    }
-
-    fn client(&self) -> Result<Bus, String> {
-        let mut b = Bus::connect_in(self.af, &self.addr).map_err(|e| format!("connect: {e}"))?;
-        b.set_timeout(WAIT);
-        Ok(b)
-    }
-
-    /// A connection that has not said Hello.
-    fn raw(&self) -> Result<McastSeqpacket, String> {
-        let r = s(McastSeqpacket::connect_in(self.af, &self.addr))?;
-        s(r.set_pass_sender_id(true))?;
-        Ok(r)
-    }
-
-    /// Stops the daemon and returns its counters.
-    fn stop(mut self) -> Stats {
-        self.halt()
-    }
-
-    fn halt(&mut self) -> Stats {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
-
-fn s<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, String> {
-    r.map_err(|e| e.to_string())
-}
-
-/// The D-Bus error name of a failed call.
-fn dbus_err<T: std::fmt::Debug>(r: mcast_unix::bus::Result<T>) -> Result<String, String> {
-    match r {
-        Err(e) => e.dbus_name().map(str::to_owned).ok_or_else(|| format!("not a D-Bus error: {e}")),
-        Ok(v) => Err(format!("succeeded with {v:?}, expected an error")),
-    }
-}
 
 /// The FNV-1a prime's inverse modulo 2^32 (Newton's iteration).
 fn fnv_prime_inverse() -> u32 {
@@ -164,29 +73,9 @@ fn preimage(target: u32) -> String {
 /// Fails if any record is queued at `b`'s socket, read raw (as a client
 /// skipping the library would).
 fn raw_nothing(what: &str, b: &Bus) -> Result<(), String> {
-    let mut buf = vec![0u8; 64 * 1024];
-    match b.socket().recv_msg_with_flags(&mut buf, libc::MSG_DONTWAIT) {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
-        Err(e) => Err(format!("{what}: read: {e}")),
-        Ok(m) => {
-            let desc = BusMessage::decode(&buf[..m.len], m.fds, m.sender_id)
-                .map(|b| format!("{:?} {:?}.{:?} from {:?} to {:?}", b.msg_type(), b.interface(), b.member(), b.sender(), b.destination()))
-                .unwrap_or_else(|e| format!("undecodable: {e}"));
-            Err(format!("{what}: the kernel delivered a record: {desc}"))
-        }
-    }
-}
-
-/// Waits for a message satisfying `want`; others are dropped.
-fn wait_for(b: &mut Bus, what: &str, want: impl Fn(&BusMessage) -> bool) -> Result<BusMessage, String> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match s(b.recv_timeout(Some(left)))? {
-            Some(m) if want(&m) => return Ok(m),
-            Some(_) => continue,
-            None => return Err(format!("no {what} within {WAIT:?}")),
-        }
+    match raw_record(b, 0).map_err(|e| format!("{what}: read: {e}"))? {
+        None => Ok(()),
+        Some(desc) => Err(format!("{what}: the kernel delivered a record: {desc}")),
     }
 }
 
@@ -208,19 +97,11 @@ fn eof_within(raw: &McastSeqpacket, within: Duration) -> Result<Duration, String
     }
 }
 
-fn hello_record() -> Result<Vec<u8>, String> {
-    let hello = s(zbus::Message::method_call("/org/freedesktop/DBus", "Hello")
-        .destination(BUS_NAME)
-        .interface("org.freedesktop.DBus")
-        .build(&()))?;
-    s(BusMessage::encode(&hello))
-}
-
 pub fn cases(af: i32) -> Vec<Case> {
     let mut v = Vec::new();
 
     case!(v, "bus-hostile", "a name hashing like a victim's unique name is refused (AccessDenied) and a raw reader gets none of the victim's calls, signals or descriptors", |af| {
-        let bus = Served::start(af, Limits::default())?;
+        let bus = TestBus::start(af)?;
         let mut victim = bus.client()?;
         let mut attacker = bus.client()?;
         let caller = bus.client()?;
@@ -244,7 +125,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         raw_nothing("the attacker", &attacker)
     });
     case!(v, "bus-hostile", "names hashing like org.freedesktop.DBus or another owned well-known name are refused, queueing included", |af| {
-        let bus = Served::start(af, Limits::default())?;
+        let bus = TestBus::start(af)?;
         let mut owner = bus.client()?;
         let mut attacker = bus.client()?;
         let dbus_twin = preimage(name_hash(BUS_NAME));
@@ -270,23 +151,20 @@ pub fn cases(af: i32) -> Vec<Case> {
     });
     case!(v, "bus-hostile", "a Hello whose unique name hashes like an owned well-known name is refused and the connection closed", |af| {
         // A deadline past the case's waits: the refused Hello itself must close it.
-        let bus = Served::start(af, Limits { hello_timeout: Duration::from_secs(60), ..Limits::default() })?;
+        let bus = TestBus::start_with(af, Limits { hello_timeout: Duration::from_secs(60), ..Limits::default() })?;
         let mut squatter = bus.client()?;
         let raw = bus.raw()?;
         let future = format!(":1.{}", s(raw.id())?);
         let twin = preimage(name_hash(&future));
         expect_eq(&format!("RequestName({twin}) before {future} says Hello"), s(squatter.request_name(&twin, F::empty()))?, R::PrimaryOwner)?;
-        s(raw.send(&hello_record()?))?;
-        s(raw.set_read_timeout(Some(WAIT)))?;
-        let mut buf = vec![0u8; 4096];
-        let m = s(raw.recv_msg(&mut buf))?;
-        let reply = s(BusMessage::decode(&buf[..m.len], m.fds, m.sender_id))?;
+        s(raw.send(&s(BusMessage::encode(&bus_call("Hello")?))?))?;
+        let reply = recv_raw(&raw)?;
         expect_eq("the Hello's reply", (reply.msg_type(), reply.error_name()), (Type::Error, Some(errors::ACCESS_DENIED)))?;
         eof_within(&raw, WAIT)?;
         expect_eq(&format!("NameHasOwner({future})"), s(squatter.name_has_owner(&future))?, false)
     });
     case!(v, "bus-hostile", "a forged reply to a call to a well-known name (right serial, another sender) is not taken; the owner's is", |af| {
-        let bus = Served::start(af, Limits::default())?;
+        let bus = TestBus::start(af)?;
         let mut service = bus.client()?;
         s(service.request_name("org.example.Real", F::DO_NOT_QUEUE))?;
         let mut caller = bus.client()?;
@@ -324,7 +202,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("the spoofed-sender reply dropped as forged", caller.stats().forged, 1)
     });
     case!(v, "bus-hostile", "a connection that never says Hello is closed at the Hello deadline; one that did stays", |af| {
-        let bus = Served::start(af, Limits { hello_timeout: Duration::from_secs(1), ..Limits::default() })?;
+        let bus = TestBus::start_with(af, Limits { hello_timeout: Duration::from_secs(1), ..Limits::default() })?;
         let mut member = bus.client()?;
         let idle = bus.raw()?;
         let took = eof_within(&idle, WAIT)?;
@@ -335,7 +213,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("hello timeouts", st.hello_timeouts, 1)
     });
     case!(v, "bus-hostile", "a refused client (nobody) sending garbage is closed at its first record and raises no data count", |af| {
-        let mut bus = Served::create(af, Limits::default())?;
+        let mut bus = TestBus::create(af, Policy::for_daemon(me()), Limits::default())?;
         let addr = bus.addr.clone();
         // Forked before the daemon's thread starts (the process has one thread).
         let child = Child::spawn(true, move || {
@@ -363,7 +241,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("refused, data messages", (st.refused, st.data_messages), (1, 0))
     });
     case!(v, "bus-hostile", "a uid's connections beyond the per-uid cap are closed at once", |af| {
-        let bus = Served::start(af, Limits { per_uid: 3, ..Limits::default() })?;
+        let bus = TestBus::start_with(af, Limits { per_uid: 3, ..Limits::default() })?;
         let mut kept = Vec::new();
         for _ in 0..3 {
             kept.push(bus.client()?);
@@ -385,7 +263,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         Ok(())
     });
     case!(v, "bus-hostile", "AddMatch of a rule longer than 1024 bytes gets LimitsExceeded; 1024 bytes are taken", |af| {
-        let bus = Served::start(af, Limits::default())?;
+        let bus = TestBus::start(af)?;
         let mut c = bus.client()?;
         let rule = |len: usize| format!("type='signal',arg0='{}'", "y".repeat(len - "type='signal',arg0=''".len()));
         let max = mcast_bus::daemon::MAX_RULE_LEN;
@@ -395,7 +273,7 @@ pub fn cases(af: i32) -> Vec<Case> {
         s(c.add_match(&fits))
     });
     case!(v, "bus-hostile", "names taken when the rules fill the filter: the filter falls back to the names, so calls to a new name reach it", |af| {
-        let bus = Served::start(af, Limits { matches: 4096, ..Limits::default() })?;
+        let bus = TestBus::start_with(af, Limits { matches: 4096, ..Limits::default() })?;
         let mut full = bus.client()?;
         let mut rules = 0;
         loop {

@@ -1,6 +1,7 @@
 //! Userspace tests of mcast_unix, run inside the test VM (qemu/run) as a
 //! static binary. Prints TAP; exits non-zero if any case fails.
 //!
+//! ```text
 //! Usage: mcast-tests [--oracle] [FILTER]
 //!        mcast-tests --print-matrix
 //!   --oracle        run only the differential cases and the AF_UNIX column of
@@ -9,6 +10,7 @@
 //!   --print-matrix  print the bad-input table as markdown (the section of
 //!                   Documentation/mcast_unix.md) and exit
 //!   FILTER          run the cases whose name contains FILTER
+//! ```
 //!
 //! Environment: MATRIX_SKIP_WEDGE=1 skips the bad-input rows whose control
 //! buffer starts with cmsg_len 0 (see badinput.rs).
@@ -32,6 +34,7 @@ mod ring;
 mod ringmap;
 mod seqgroups;
 mod sys;
+mod testbus;
 mod typed;
 mod unicast;
 

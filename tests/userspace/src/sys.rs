@@ -177,6 +177,22 @@ impl SockAddr {
         (&self.sun as *const libc::sockaddr_un).cast()
     }
 
+    /// The struct's bytes at the start of a zeroed 512-byte buffer: room
+    /// for an address length past `sizeof(struct sockaddr_un)`.
+    pub fn padded(&self) -> [u64; 64] {
+        let mut buf = [0u64; 64];
+        // SAFETY: buf is larger than a sockaddr_un; the struct's bytes are
+        // copied into it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.as_ptr().cast::<u8>(),
+                buf.as_mut_ptr().cast::<u8>(),
+                std::mem::size_of::<libc::sockaddr_un>(),
+            )
+        };
+        buf
+    }
+
     /// The bytes after the family, as returned by the kernel (`len` long).
     pub fn bytes(&self) -> Vec<u8> {
         let n = (self.len as usize).saturating_sub(Self::PATH_OFFSET).min(108);
@@ -290,15 +306,7 @@ pub fn addr_op(op: AddrOp, fd: &impl AsRawFd, a: &SockAddr) -> SysResult<()> {
 /// `op` with the address `a` but an explicit address length, which may exceed
 /// `sizeof(struct sockaddr_un)` (the bytes after the struct are zero).
 pub fn addr_op_len(op: AddrOp, fd: &impl AsRawFd, a: &SockAddr, len: libc::socklen_t) -> SysResult<()> {
-    let mut buf = [0u64; 64];
-    // SAFETY: buf is larger than a sockaddr_un; we copy the struct's bytes into it.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            a.as_ptr().cast::<u8>(),
-            buf.as_mut_ptr().cast::<u8>(),
-            std::mem::size_of::<libc::sockaddr_un>(),
-        )
-    };
+    let buf = a.padded();
     let len = len.min(std::mem::size_of_val(&buf) as _);
     let p = buf.as_ptr().cast::<libc::sockaddr>();
     // SAFETY: p is valid for `len` bytes (clamped to the buffer above).

@@ -7,8 +7,9 @@
 //! expected. So the sender never waits: a full member would show up as
 //! `EAGAIN` and stop the run.
 
-use crate::measure::{compare, compare_k, fmt_ns, median, Config, Ratio};
+use crate::measure::{compare, compare_k, fmt_ns, Config, Ratio};
 use crate::{addr, invalid};
+use bench_support::stats::median;
 use mcast_unix::{topic_hash, Addr, ByteOrder, FilterBuilder, Program, Socket};
 use std::io;
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@
 //! the same run, interleaved repetition by repetition, and reports the
 //! ratio of their medians.
 
+use bench_support::stats::{median, spread};
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -23,25 +24,6 @@ pub type Run<'a> = dyn FnMut(u64) -> io::Result<Duration> + 'a;
 /// A variant measured in `K` ways at once (say, the sender's time and the
 /// sender's plus the receivers'): one time per way.
 pub type RunK<'a, const K: usize> = dyn FnMut(u64) -> io::Result<[Duration; K]> + 'a;
-
-/// The median of `v` (not empty).
-pub fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let m = s.len() / 2;
-    if s.len() % 2 == 1 {
-        s[m]
-    } else {
-        (s[m - 1] + s[m]) / 2.0
-    }
-}
-
-/// (max - min) / median of `v`: how far apart the repetitions were.
-pub fn spread(v: &[f64]) -> f64 {
-    let max = v.iter().copied().fold(f64::MIN, f64::max);
-    let min = v.iter().copied().fold(f64::MAX, f64::min);
-    (max - min) / median(v)
-}
 
 /// Iterations of `run` that take about `target` of wall time (the
 /// unmeasured parts included, so the whole run stays within its budget).

@@ -8,6 +8,7 @@
 
 use crate::measure::{compare, fmt_ns, fmt_rate, Config, Ratio};
 use crate::{addr, invalid, set_rcvtimeo};
+use bench_support::stats::median;
 use mcast_unix::{SockType, Socket};
 use std::io;
 use std::sync::Barrier;
@@ -119,8 +120,8 @@ pub fn run(cfg: &Config, ours: i32, out: &mut Vec<Ratio>) -> io::Result<()> {
             let r = Ratio::of(format!("unicast-{t}-rtt-{size}"), &s);
             println!(
                 "{t:9} round trip {size:4} B: ours {:>10}  AF_UNIX {:>10}  ratio {:.2}",
-                fmt_ns(crate::measure::median(&s.a)),
-                fmt_ns(crate::measure::median(&s.b)),
+                fmt_ns(median(&s.a)),
+                fmt_ns(median(&s.b)),
                 r.ratio
             );
             out.push(r);
@@ -130,8 +131,8 @@ pub fn run(cfg: &Config, ours: i32, out: &mut Vec<Ratio>) -> io::Result<()> {
             let r = Ratio::of(format!("unicast-{t}-tput-{size}"), &s);
             println!(
                 "{t:9} one-way    {size:4} B: ours {:>10}  AF_UNIX {:>10}  ratio {:.2}",
-                fmt_rate(crate::measure::median(&s.a)),
-                fmt_rate(crate::measure::median(&s.b)),
+                fmt_rate(median(&s.a)),
+                fmt_rate(median(&s.b)),
                 r.ratio
             );
             out.push(r);

@@ -22,7 +22,6 @@
 //!   --mcastctl    the program whose `bus` subcommand is the project's bus
 //!                 daemon (default: found in PATH)
 
-mod clock;
 mod daemon;
 mod dbus;
 mod dbus_broker;
@@ -31,6 +30,8 @@ mod mcast_bus;
 mod system;
 mod workload;
 
+use bench_support::report::{json_block, json_number, us};
+use bench_support::stats::percentile;
 use dbus::DbusSystem;
 use std::io;
 use std::sync::Arc;
@@ -179,14 +180,6 @@ struct Record {
     m: Measured,
 }
 
-fn num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.1}")
-    } else {
-        "null".into()
-    }
-}
-
 impl Record {
     fn json(&self) -> String {
         let m = &self.m;
@@ -202,12 +195,12 @@ impl Record {
             self.system,
             self.receivers,
             self.size,
-            num(m.per_s),
-            num(m.sender_cpu_ns),
-            num(m.p50_ns),
-            num(m.p99_ns),
-            num(m.total_cpu_ns),
-            num(m.daemon_cpu_ns),
+            json_number(m.per_s),
+            json_number(m.sender_cpu_ns),
+            json_number(m.p50_ns),
+            json_number(m.p99_ns),
+            json_number(m.total_cpu_ns),
+            json_number(m.daemon_cpu_ns),
             m.sent,
             m.delivered,
             m.lost,
@@ -222,7 +215,6 @@ impl Record {
 
     fn print(&self) {
         let m = &self.m;
-        let us = |ns: f64| format!("{:.1}", ns / 1e3);
         println!(
             "{:<12} {:<6} {:>4} {:>6} {:>10.0} {:>5.0}% {:>9} {:>9} {:>9} {:>9} {:>9} {:>5}{}",
             self.system,
@@ -329,8 +321,8 @@ fn calls(plan: &Plan, rt: &Runtimes, buses: &[Bus], out: &mut Vec<Record>) -> io
             let mut m = Measured::combine(m);
             r.sort_unstable();
             m.lat_samples = r.len();
-            m.p50_ns = workload::percentile(r, 0.50);
-            m.p99_ns = workload::percentile(r, 0.99);
+            m.p50_ns = percentile(r, 0.50);
+            m.p99_ns = percentile(r, 0.99);
             let rec = Record { system: c.name(), test: "call", receivers: 1, size, m };
             rec.print();
             out.push(rec);
@@ -430,7 +422,7 @@ fn main() {
         Ok(records) => {
             let lossy = records.iter().filter(|r| r.m.lost + r.m.bad + r.m.leaked > 0).count();
             let body: Vec<String> = records.iter().map(Record::json).collect();
-            println!("{JSON_BEGIN}\n[\n{}\n]\n{JSON_END}", body.join(",\n"));
+            println!("{}", json_block(JSON_BEGIN, JSON_END, &body));
             println!("mcast-dbus-bench: {:.0} s", t0.elapsed().as_secs_f64());
             // As the comparison does: the records say it (and
             // scripts/bench-report counts them), the run goes on.

@@ -20,8 +20,9 @@
 //! subscribers and the server run on a multi-threaded runtime. Total CPU is
 //! this process's plus the daemon's.
 
-use crate::clock::{self, ProcessClocks};
 use crate::system::{Body, Kind, Received, Rule, System, DECOY_INTERFACE, INTERFACE};
+use bench_support::clock::{self, ProcessClocks};
+use bench_support::stats::{median, percentile, spread};
 use std::io;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
@@ -93,45 +94,21 @@ pub struct Measured {
     pub p99_ns: f64,
 }
 
-/// The median of `v` (not empty).
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}
-
-/// The `p`-th percentile (0..=1) of sorted `v`, nearest rank.
-pub fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (p * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1] as f64
-}
-
 impl Measured {
     /// Throughput phases combined: medians of the rates and CPU times, sums
     /// of the counts.
     pub fn combine(all: &[Measured]) -> Measured {
-        let med = |f: &dyn Fn(&Measured) -> f64| median(&mut all.iter().map(f).collect::<Vec<_>>());
-        let rates: Vec<f64> = all.iter().map(|m| m.per_s).collect();
-        let max = rates.iter().copied().fold(f64::MIN, f64::max);
-        let min = rates.iter().copied().fold(f64::MAX, f64::min);
-        let per_s = med(&|m| m.per_s);
+        let med = |f: &dyn Fn(&Measured) -> f64| median(&all.iter().map(f).collect::<Vec<_>>());
         Measured {
             reps: all.len(),
-            spread: (max - min) / per_s,
+            spread: spread(&all.iter().map(|m| m.per_s).collect::<Vec<_>>()),
             sent: all.iter().map(|m| m.sent).sum(),
             delivered: all.iter().map(|m| m.delivered).sum(),
             lost: all.iter().map(|m| m.lost).sum(),
             bad: all.iter().map(|m| m.bad).sum(),
             leaked: all.iter().map(|m| m.leaked).sum(),
             seconds: all.iter().map(|m| m.seconds).sum(),
-            per_s,
+            per_s: med(&|m| m.per_s),
             sender_cpu_ns: med(&|m| m.sender_cpu_ns),
             daemon_cpu_ns: med(&|m| m.daemon_cpu_ns),
             total_cpu_ns: med(&|m| m.total_cpu_ns),
@@ -520,15 +497,6 @@ impl<S: System> Drop for Rpc<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_nearest_rank() {
-        let v: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&v, 0.5), 50.0);
-        assert_eq!(percentile(&v, 0.99), 99.0);
-        assert_eq!(percentile(&[7], 0.99), 7.0);
-        assert!(percentile(&[], 0.5).is_nan());
-    }
 
     #[test]
     fn deliveries_count_gaps_and_steps_back() {

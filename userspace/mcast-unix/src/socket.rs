@@ -418,8 +418,7 @@ impl Socket {
     /// # }
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of its length.
-        cvt_len(unsafe { libc::send(self.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
+        self.send_with_flags(buf, 0)
     }
 
     /// sendto(): one datagram to `addr` (a socket or a group).
@@ -438,19 +437,7 @@ impl Socket {
     /// # }
     /// ```
     pub fn send_to(&self, buf: &[u8], addr: &Addr) -> io::Result<usize> {
-        let (raw, len) = addr.to_raw(self.family);
-        // SAFETY: `buf` is valid for reads of its length; `raw` is a valid
-        // sockaddr_un of at least `len` bytes.
-        cvt_len(unsafe {
-            libc::sendto(
-                self.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-                (&raw as *const libc::sockaddr_un).cast(),
-                len,
-            )
-        })
+        self.send_to_with_flags(buf, addr, 0)
     }
 
     /// send() with `MSG_*` flags (such as `MSG_DONTWAIT`); `MSG_NOSIGNAL`

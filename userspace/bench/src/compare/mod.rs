@@ -1,14 +1,15 @@
 //! The comparison: mcast_unix against the other ways of delivering one
 //! message to N local receivers (see [`systems`]), for every N, payload
 //! size and receive call, side by side in one run. Each measurement is a
-//! throughput phase and a latency phase ([`run`]); the records are printed
-//! as they come and, at the end, as a JSON array between the lines
-//! [`JSON_BEGIN`] and [`JSON_END`] for the host (scripts/bench).
+//! throughput phase and a latency phase ([`run`](mod@run)); the records
+//! are printed as they come and, at the end, as a JSON array between the
+//! lines [`JSON_BEGIN`] and [`JSON_END`] for the host (scripts/bench).
 
 mod run;
 mod sys;
 mod systems;
 
+use bench_support::report::{json_block, json_number, us};
 use run::{Measured, Receivers};
 use std::io;
 use std::time::{Duration, Instant};
@@ -69,15 +70,6 @@ struct Record {
     m: Measured,
 }
 
-/// A number for JSON (NaN, which JSON lacks, as null).
-fn num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.1}")
-    } else {
-        "null".into()
-    }
-}
-
 impl Record {
     fn json(&self) -> String {
         let m = &self.m;
@@ -93,12 +85,12 @@ impl Record {
             self.receivers,
             self.size,
             self.recv_mode,
-            num(m.delivered_per_s),
-            num(m.sender_cpu_ns_per_msg),
-            num(m.p50_ns),
-            num(m.p99_ns),
-            num(m.total_cpu_ns_per_msg),
-            m.relay_cpu_ns_per_msg.map_or("null".into(), num),
+            json_number(m.delivered_per_s),
+            json_number(m.sender_cpu_ns_per_msg),
+            json_number(m.p50_ns),
+            json_number(m.p99_ns),
+            json_number(m.total_cpu_ns_per_msg),
+            m.relay_cpu_ns_per_msg.map_or("null".into(), json_number),
             m.sent,
             m.delivered,
             m.lost,
@@ -111,10 +103,6 @@ impl Record {
             m.spread
         )
     }
-}
-
-fn us(ns: f64) -> String {
-    format!("{:.1}", ns / 1e3)
 }
 
 /// Runs `plan` with the module's `family`; prints a line per measurement
@@ -208,7 +196,7 @@ pub fn run(plan: &Plan, family: i32) -> io::Result<()> {
         println!("(N = {n}: {:.1} s in all, {:.1} s to tear down)", t0.elapsed().as_secs_f64(), t1.elapsed().as_secs_f64());
     }
     let body: Vec<String> = records.iter().map(Record::json).collect();
-    println!("{JSON_BEGIN}\n[\n{}\n]\n{JSON_END}", body.join(",\n"));
+    println!("{}", json_block(JSON_BEGIN, JSON_END, &body));
     Ok(())
 }
 

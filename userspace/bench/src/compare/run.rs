@@ -20,6 +20,8 @@
 
 use super::sys;
 use super::systems::Setup;
+use bench_support::clock;
+use bench_support::stats::{median, percentile, spread};
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
@@ -161,21 +163,21 @@ impl Receivers {
     /// Sends END of phase `number` (again every 100 ms if the system
     /// can lose it) and waits for every receiver to end the phase.
     fn end(&self, setup: &Setup, msg: &mut [u8], seq: u64, number: u64) -> io::Result<()> {
-        header(msg, seq, sys::mono_ns(), END, number);
+        header(msg, seq, clock::mono_ns(), END, number);
         setup.send(msg)?;
-        let mut last = sys::mono_ns();
+        let mut last = clock::mono_ns();
         // Receivers give up on a phase after RX_TIMEOUT without a message:
         // not ending long after that is a hang, reported rather than waited on.
         let give_up = last + 4 * RX_TIMEOUT.as_nanos() as u64;
         while self.sh.done.load(SeqCst) < self.sh.n {
-            if sys::mono_ns() > give_up {
+            if clock::mono_ns() > give_up {
                 let done = self.sh.done.load(SeqCst);
                 return Err(crate::invalid(&format!("only {done} of {} receivers ended the phase", self.sh.n)));
             }
             thread::park_timeout(Duration::from_millis(20));
-            if setup.lossy() && sys::mono_ns() - last > 100_000_000 {
+            if setup.lossy() && clock::mono_ns() - last > 100_000_000 {
                 setup.send(msg)?;
-                last = sys::mono_ns();
+                last = clock::mono_ns();
             }
         }
         Ok(())
@@ -187,16 +189,16 @@ impl Receivers {
         let sh = &*self.sh;
         let n = sh.n as u64;
         let mut msg = vec![0x5au8; size];
-        let relay_clock = setup.relay_thread().map(sys::thread_clock).transpose()?;
+        let relay_clock = setup.relay_thread().map(clock::thread_clock).transpose()?;
 
         // Throughput.
         let number = self.begin(Phase::Throughput, size, mmsg);
-        let (cpu0, proc0, relay0) = (sys::thread_cpu_ns(), sys::process_cpu_ns(), relay_clock.map(sys::clock_of));
-        let t0 = sys::mono_ns();
+        let (cpu0, proc0, relay0) = (clock::thread_cpu_ns(), clock::process_cpu_ns(), relay_clock.map(clock::clock_of));
+        let t0 = clock::mono_ns();
         let deadline = t0 + budget.as_nanos() as u64;
         let mut seq = 0u64;
         let res = loop {
-            let now = sys::mono_ns();
+            let now = clock::mono_ns();
             if seq + 1 >= max_msgs || now >= deadline {
                 break Ok(());
             }
@@ -209,8 +211,8 @@ impl Receivers {
         // A failed send leaves the receivers waiting: they time out.
         res.and_then(|()| self.end(setup, &mut msg, seq, number))?;
         seq += 1;
-        let cpu = sys::thread_cpu_ns() - cpu0;
-        let (proc1, relay1) = (sys::process_cpu_ns(), relay_clock.map(sys::clock_of));
+        let cpu = clock::thread_cpu_ns() - cpu0;
+        let (proc1, relay1) = (clock::process_cpu_ns(), relay_clock.map(clock::clock_of));
         let seconds = (sh.last_ns.load(SeqCst).max(t0 + 1) - t0) as f64 / 1e9;
         let delivered = sh.delivered.load(SeqCst);
         let sent = seq;
@@ -251,18 +253,18 @@ impl Receivers {
             l.store(0, SeqCst);
         }
         let number = self.begin(Phase::Latency, size, mmsg);
-        let t0 = sys::mono_ns();
+        let t0 = clock::mono_ns();
         let deadline = t0 + lat_budget.as_nanos() as u64;
         let mut i = 0;
         let mut res: io::Result<()> = Ok(());
         // At least min_lat samples, unless that takes more than 3 s.
         let hard = t0 + 3_000_000_000;
         while i < MAX_LAT && {
-            let now = sys::mono_ns();
+            let now = clock::mono_ns();
             now < deadline || (i < min_lat && now < hard)
         } {
             sh.remaining.store(sh.n, SeqCst);
-            let now = sys::mono_ns();
+            let now = clock::mono_ns();
             header(&mut msg, i as u64, now, LAT, number);
             if let Err(e) = setup.send(&msg) {
                 res = Err(e);
@@ -271,7 +273,7 @@ impl Receivers {
             let give_up = now + 2_000_000_000;
             while sh.remaining.load(SeqCst) != 0 {
                 thread::park_timeout(Duration::from_millis(100));
-                if sys::mono_ns() > give_up {
+                if clock::mono_ns() > give_up {
                     m.lat_lost += 1;
                     break;
                 }
@@ -283,8 +285,8 @@ impl Receivers {
         v.sort_unstable();
         m.lat_samples = v.len();
         if !v.is_empty() {
-            m.p50_ns = v[(v.len() - 1) / 2] as f64;
-            m.p99_ns = v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1] as f64;
+            m.p50_ns = percentile(&v, 0.50);
+            m.p99_ns = percentile(&v, 0.99);
         }
         m.timeouts += sh.timeouts.load(SeqCst);
         m.bad += sh.bad.load(SeqCst);
@@ -347,7 +349,7 @@ fn receiver(fd: RawFd, sh: &Shared) {
                     break;
                 }
             };
-            let now = sys::mono_ns();
+            let now = clock::mono_ns();
             last = now;
             for j in 0..k {
                 let m = &buf[j * slot..j * slot + lens[j]];
@@ -401,27 +403,14 @@ fn receiver(fd: RawFd, sh: &Shared) {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}
-
 impl Measured {
     /// The median of several throughput phases of one system (not empty).
     pub fn combine(v: &[Measured]) -> Measured {
-        let med = |f: fn(&Measured) -> f64| median(v.iter().map(f).collect());
-        let rates: Vec<f64> = v.iter().map(|m| m.delivered_per_s).collect();
-        let max = rates.iter().copied().fold(f64::MIN, f64::max);
-        let min = rates.iter().copied().fold(f64::MAX, f64::min);
+        let med = |f: fn(&Measured) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
         let mut m = v[0].clone();
         m.reps = v.len();
         m.delivered_per_s = med(|m| m.delivered_per_s);
-        m.spread = (max - min) / m.delivered_per_s;
+        m.spread = spread(&v.iter().map(|m| m.delivered_per_s).collect::<Vec<_>>());
         m.sender_cpu_ns_per_msg = med(|m| m.sender_cpu_ns_per_msg);
         m.total_cpu_ns_per_msg = med(|m| m.total_cpu_ns_per_msg);
         m.relay_cpu_ns_per_msg = m.relay_cpu_ns_per_msg.map(|_| med(|m| m.relay_cpu_ns_per_msg.unwrap_or(f64::NAN)));
@@ -432,5 +421,50 @@ impl Measured {
         m.timeouts = v.iter().map(|m| m.timeouts).sum();
         m.seconds = v.iter().map(|m| m.seconds).sum();
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phase(rate: f64, relay: Option<f64>) -> Measured {
+        Measured {
+            reps: 1,
+            spread: 0.0,
+            sent: 10,
+            delivered: 20,
+            lost: 1,
+            bad: 2,
+            timeouts: 3,
+            seconds: 0.5,
+            delivered_per_s: rate,
+            sender_cpu_ns_per_msg: 2.0 * rate,
+            total_cpu_ns_per_msg: 3.0 * rate,
+            relay_cpu_ns_per_msg: relay,
+            lat_samples: 0,
+            lat_lost: 0,
+            p50_ns: f64::NAN,
+            p99_ns: f64::NAN,
+        }
+    }
+
+    #[test]
+    fn combine_takes_medians_of_rates_and_sums_of_counts() {
+        let c = Measured::combine(&[phase(1.0, None), phase(3.0, None), phase(2.0, None)]);
+        assert_eq!(c.reps, 3);
+        assert_eq!((c.delivered_per_s, c.sender_cpu_ns_per_msg, c.total_cpu_ns_per_msg), (2.0, 4.0, 6.0));
+        assert_eq!(c.spread, 1.0);
+        assert_eq!((c.sent, c.delivered, c.lost, c.bad, c.timeouts), (30, 60, 3, 6, 9));
+        assert_eq!(c.seconds, 1.5);
+        assert!(c.relay_cpu_ns_per_msg.is_none());
+    }
+
+    #[test]
+    fn combine_takes_the_relays_median_when_there_is_one() {
+        let c = Measured::combine(&[phase(1.0, Some(5.0)), phase(2.0, Some(7.0))]);
+        assert_eq!(c.relay_cpu_ns_per_msg, Some(6.0));
+        assert_eq!(c.delivered_per_s, 1.5);
+        assert_eq!(c.spread, 1.0 / 1.5);
     }
 }

@@ -1,48 +1,12 @@
 //! The few system calls of the comparison that the client library does not
-//! wrap: clocks, integer socket options, sendmmsg/recvmmsg, raw sockets of
-//! other families.
+//! wrap: integer socket options, sendmmsg/recvmmsg, raw sockets of other
+//! families (the clocks are bench_support's).
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec to write to.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (the timestamp messages carry).
-pub fn mono_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
-}
-
-/// CPU time of the calling thread in nanoseconds.
-pub fn thread_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
-}
-
-/// CPU time of the whole process (every thread) in nanoseconds.
-pub fn process_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_PROCESS_CPUTIME_ID)
-}
-
-/// The CPU-time clock of another thread of this process.
-pub fn thread_clock(t: libc::pthread_t) -> io::Result<libc::clockid_t> {
-    let mut id: libc::clockid_t = 0;
-    // SAFETY: `t` is a live thread of this process (its JoinHandle is held
-    // by the caller); `id` is valid to write to.
-    let r = unsafe { libc::pthread_getcpuclockid(t, &mut id) };
-    if r != 0 {
-        return Err(io::Error::from_raw_os_error(r));
-    }
-    Ok(id)
-}
-
-/// Reads a clock from [`thread_clock`].
-pub fn clock_of(id: libc::clockid_t) -> u64 {
-    clock_ns(id)
-}
+/// An AF_UNIX address as sendto takes it: the sockaddr_un and its length.
+pub type UnixAddr = (libc::sockaddr_un, libc::socklen_t);
 
 /// A libc return value as a result.
 pub fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -143,7 +107,7 @@ pub fn recvmmsg(fd: RawFd, buf: &mut [u8], slot: usize, lens: &mut [usize]) -> i
 
 /// sendmmsg of one buffer to every address of `to`; retries the rest after
 /// a partial send. All or an error.
-pub fn sendmmsg_all(fd: RawFd, buf: &[u8], to: &[(libc::sockaddr_un, libc::socklen_t)]) -> io::Result<()> {
+pub fn sendmmsg_all(fd: RawFd, buf: &[u8], to: &[UnixAddr]) -> io::Result<()> {
     let mut iov = libc::iovec { iov_base: buf.as_ptr() as *mut libc::c_void, iov_len: buf.len() };
     let mut hdrs: Vec<libc::mmsghdr> = to
         .iter()

@@ -16,7 +16,7 @@
 //! back-pressure, so they get a larger SO_RCVBUF (see [`udp_rcvbuf`]) and
 //! whatever overflows anyway is counted as lost by the receivers.
 
-use super::sys;
+use super::sys::{self, UnixAddr};
 use crate::addr;
 use mcast_unix::{Addr, Socket};
 use std::io;
@@ -63,8 +63,8 @@ fn udp_rcvbuf(n: usize) -> libc::c_int {
 
 enum Sender {
     Group { s: Socket, group: Addr },
-    Loop { fd: OwnedFd, to: Vec<(libc::sockaddr_un, libc::socklen_t)> },
-    Mmsg { fd: OwnedFd, to: Vec<(libc::sockaddr_un, libc::socklen_t)> },
+    Loop { fd: OwnedFd, to: Vec<UnixAddr> },
+    Mmsg { fd: OwnedFd, to: Vec<UnixAddr> },
     Broker { s: Socket, relay: Option<JoinHandle<io::Result<()>>> },
     Udp { fd: OwnedFd, to: libc::sockaddr_in },
 }
@@ -80,7 +80,7 @@ pub struct Setup {
 }
 
 /// N bound AF_UNIX datagram receivers and their raw addresses.
-fn unix_receivers(n: usize) -> io::Result<(Vec<OwnedFd>, Vec<(libc::sockaddr_un, libc::socklen_t)>)> {
+fn unix_receivers(n: usize) -> io::Result<(Vec<OwnedFd>, Vec<UnixAddr>)> {
     let (mut rx, mut to) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
         let s = Socket::dgram_in(libc::AF_UNIX)?;
@@ -202,7 +202,7 @@ impl Drop for Setup {
 }
 
 /// The broker's relay: receives each message and sends it to every receiver.
-fn relay(rx: Socket, out: OwnedFd, to: Vec<(libc::sockaddr_un, libc::socklen_t)>) -> io::Result<()> {
+fn relay(rx: Socket, out: OwnedFd, to: Vec<UnixAddr>) -> io::Result<()> {
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = sys::recv(rx.as_raw_fd(), &mut buf)?;
