@@ -40,6 +40,8 @@ pub struct Mapping {
     pub next: u32,
     /// The descriptor number mapped (it may name something else by now).
     pub fd: i32,
+    /// The group the ring's socket joined, if known (for traffic).
+    pub group: Option<usize>,
 }
 
 impl Mapping {
@@ -67,6 +69,7 @@ impl Mapping {
             frames_offset: 0,
             next: 0,
             fd,
+            group: None,
         })
     }
 

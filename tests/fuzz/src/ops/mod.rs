@@ -132,8 +132,9 @@ pub struct Ctx<'a> {
     /// This thread's mappings of receive rings (only this thread touches
     /// or unmaps them).
     pub rings: Vec<Mapping>,
-    /// Sockets this thread gave a ring (numbers, as in the pool).
-    pub ring_fds: Vec<i32>,
+    /// Sockets this thread gave a ring (numbers, as in the pool), with the
+    /// group each joined, if known.
+    pub ring_fds: Vec<(i32, Option<usize>)>,
 }
 
 /// The first four bytes of most payloads: the "topics" the generated filters

@@ -11,7 +11,7 @@
 
 use super::opts::{self, membership_flags, put_group_mreq, MREQ_SIZE};
 use super::{layout, Ctx};
-use crate::addr::NGROUPS;
+use crate::addr::{SockAddr, NGROUPS};
 use crate::mapping::Mapping;
 use crate::pool::{Kind, SLOTS};
 use crate::rng::Args;
@@ -68,23 +68,25 @@ fn get_ring(c: &mut Ctx, fd: i32) -> Option<(u32, u32)> {
     Some((v[0], v[1]))
 }
 
-fn remember(c: &mut Ctx, fd: i32) {
+fn remember(c: &mut Ctx, fd: i32, group: Option<usize>) {
+    c.ring_fds.retain(|&(f, _)| f != fd);
     if c.ring_fds.len() >= MAX_RING_FDS {
         let k = c.rng.index(c.ring_fds.len());
         c.ring_fds.swap_remove(k);
     }
-    c.ring_fds.push(fd);
+    c.ring_fds.push((fd, group));
 }
 
 /// Gives a socket a ring: a fresh datagram socket that then joins a group
 /// (a ring member), or any socket of the pool.
 pub fn set_ring(c: &mut Ctx) {
     let fresh = c.rng.chance(40);
-    let fd = if fresh {
+    let (fd, mut group) = if fresh {
         let Some(fd) = c.new_socket(libc::SOCK_DGRAM) else { return };
-        fd
+        (fd, None)
     } else {
-        c.of(&TARGETS).1
+        let (slot, fd) = c.of(&TARGETS);
+        (fd, (c.pool.kind(slot) == Kind::Member).then(|| c.pool.group(slot)))
     };
     if c.rng.chance(10) {
         let size = c.rng.pick(&[0, 2304, 8192, 65536, 1 << 20]);
@@ -95,35 +97,44 @@ pub fn set_ring(c: &mut Ctx) {
     let len = if c.rng.chance(90) { 8 } else { c.rng.len_around(8) };
     let val = if c.rng.chance(97) { c.b.opt.at(0) } else { c.bad_ptr() };
     let r = c.rec(Call::RingSet, sys::setsockopt(fd, SOL_MCAST_UNIX, RX_RING, val, len));
-    if r.is_ok() {
-        remember(c, fd);
-    }
     if fresh {
         let g = c.rng.index(NGROUPS);
         let flags = membership_flags(&mut c.rng);
         let mreq = put_group_mreq(c, g, flags);
         let j = c.rec(Call::Join, sys::setsockopt(fd, SOL_MCAST_UNIX, MCAST_UNIX_JOIN_GROUP, mreq, MREQ_SIZE));
         let kind = if j.is_ok() { Kind::Member } else { Kind::Dgram };
+        group = j.is_ok().then_some(g);
         c.pool.install(&mut c.rng, fd, kind, g);
     }
-    if r.is_ok() && c.rng.chance(60) {
-        map_fd(c, fd);
+    if r.is_ok() {
+        remember(c, fd, group);
+        if c.rng.chance(60) {
+            map_fd(c, fd, group);
+        }
     }
 }
 
-/// A descriptor to map: a socket this thread gave a ring, mostly.
-fn ring_fd(c: &mut Ctx) -> i32 {
-    if !c.ring_fds.is_empty() && c.rng.chance(80) {
+/// A socket this thread gave a ring (if it still has one: up to three
+/// tries, forgetting those without), and the group it joined; sometimes
+/// any socket of the pool.
+fn ring_fd(c: &mut Ctx) -> (i32, Option<usize>) {
+    for _ in 0..3 {
+        if c.ring_fds.is_empty() || c.rng.chance(15) {
+            break;
+        }
         let k = c.rng.index(c.ring_fds.len());
-        c.ring_fds[k]
-    } else {
-        c.of(&TARGETS).1
+        let (fd, group) = c.ring_fds[k];
+        if get_ring(c, fd).is_some_and(|(fs, _)| fs > 0) {
+            return (fd, group);
+        }
+        c.ring_fds.swap_remove(k);
     }
+    (c.of(&TARGETS).1, None)
 }
 
 /// Maps `fd`: mostly the right way, else a wrong length, offset, flag or
 /// protection.
-fn map_fd(c: &mut Ctx, fd: i32) {
+fn map_fd(c: &mut Ctx, fd: i32, group: Option<usize>) {
     if c.rings.len() >= MAX_MAPPINGS {
         let k = c.rng.index(c.rings.len());
         drop(c.rings.swap_remove(k));
@@ -163,6 +174,7 @@ fn map_fd(c: &mut Ctx, fd: i32) {
             m.frame_size = fs;
             m.frame_count = fc;
             m.frames_offset = m.load(H_FRAMES_OFFSET).unwrap_or(HDRLEN as u32) as usize;
+            m.group = group;
             c.rings.push(m);
         }
         Err(e) => {
@@ -172,8 +184,8 @@ fn map_fd(c: &mut Ctx, fd: i32) {
 }
 
 pub fn mmap(c: &mut Ctx) {
-    let fd = ring_fd(c);
-    map_fd(c, fd);
+    let (fd, group) = ring_fd(c);
+    map_fd(c, fd, group);
 }
 
 /// Ends a mapping: all of it, a part, or a remap (growing must fail).
@@ -253,15 +265,24 @@ fn poll_one(c: &mut Ctx, fd: i32) {
 /// wait.
 pub fn consume(c: &mut Ctx) {
     if c.rings.is_empty() {
-        let fd = ring_fd(c);
+        let (fd, _) = ring_fd(c);
         poll_one(c, fd);
         return;
     }
     let k = c.rng.index(c.rings.len());
-    let (fs, fc, fo) = {
+    let (fs, fc, fo, group) = {
         let m = &c.rings[k];
-        (m.frame_size as usize, m.frame_count, m.frames_offset)
+        (m.frame_size as usize, m.frame_count, m.frames_offset, m.group)
     };
+    // Traffic for the ring first, now and then.
+    if let Some(g) = group.filter(|_| c.rng.chance(40)) {
+        let (_, tx) = c.of(&[Kind::Dgram, Kind::Member, Kind::DgramOwner]);
+        let a = SockAddr::group(c.env.family, g);
+        let (buf, len) = c.payload();
+        c.b.misc.write(layout::NAME, &a.bytes);
+        let to = c.b.misc.at(layout::NAME);
+        c.rec(Call::GroupSend, sys::sendto(tx, buf, len, libc::MSG_DONTWAIT, to, a.len)).ok();
+    }
     if fs < FRAME_DATA || fc == 0 {
         return;
     }
