@@ -32,6 +32,7 @@
 //! blocking sends (`blocking-send`); a list selects some of them.
 
 mod addr;
+mod mapping;
 mod ops;
 mod pool;
 mod rng;
@@ -423,6 +424,14 @@ fn report(shared: &Shared, threads: usize, done: u64, elapsed_ms: u64, pauses: u
         ok(Call::MemberSend),
         shared.total(Call::MemberSend),
         ok(Call::Drain),
+    );
+    println!(
+        "# rings: set {} of {}, mappings {} of {}, frames taken {}",
+        ok(Call::RingSet),
+        shared.total(Call::RingSet),
+        ok(Call::Mmap),
+        shared.total(Call::Mmap),
+        shared.frames.load(Relaxed),
     );
     let kicks: u64 = (0..threads).map(|i| shared.threads[i].kicks.load(Relaxed)).sum();
     let mut by_op: Vec<(&str, u64)> =

@@ -73,6 +73,14 @@ calls! {
     ConnSend => "connected-send",
     MemberSend => "member-send",
     Drain => "drain-recv",
+    RingSet => "ring-set",
+    RingGet => "ring-get",
+    Mmap => "ring-mmap",
+    Munmap => "ring-munmap",
+    Mremap => "ring-mremap",
+    RingScribble => "ring-scribble",
+    RingConsume => "ring-consume",
+    RingPoll => "ring-poll",
 }
 
 pub const NCALLS: usize = Call::ALL.len();
@@ -111,6 +119,8 @@ pub struct Shared {
     /// Watchdog interruptions per operation (index into the table).
     pub kicks_by_op: [AtomicU64; MAX_OPS],
     pub counts: [[AtomicU64; NERRNO]; NCALLS],
+    /// Receive-ring frames taken by the threads' readers.
+    pub frames: AtomicU64,
 }
 
 impl Shared {

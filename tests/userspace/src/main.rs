@@ -30,6 +30,8 @@ mod harness;
 mod hostile;
 mod identity;
 mod mcast;
+mod ring;
+mod ringmap;
 mod seqgroups;
 mod sys;
 mod testbus;
@@ -75,6 +77,7 @@ fn main() {
         cases.extend(fds::cases(af));
         cases.extend(filters::cases(af));
         cases.extend(hostile::cases(af));
+        cases.extend(ring::cases(af));
         cases.extend(bus::cases(af));
         cases.extend(bus_hostile::cases(af));
         cases.extend(badinput::cases(af));

@@ -4,7 +4,8 @@
 //! on whatever descriptor a random pool slot holds (`sock`, `msg`, `opts`,
 //! `misc`), or a short sequence that builds the states plain random calls
 //! hardly reach: a group with an owner, joined members, an admitted seqpacket
-//! member, traffic to all of them (`groups`).
+//! member, traffic to all of them (`groups`); receive rings set, mapped,
+//! unmapped, scribbled on and read (`ring`).
 //!
 //! Nothing here may block for long: sends and receives mostly carry
 //! `MSG_DONTWAIT`, every socket the fuzzer creates gets `SO_RCVTIMEO` and
@@ -17,11 +18,13 @@ mod groups;
 mod misc;
 mod msg;
 mod opts;
+mod ring;
 mod sock;
 
 pub use opts::load_bpf_programs;
 
 use crate::addr::SockAddr;
+use crate::mapping::Mapping;
 use crate::pool::{Kind, Pool, POOL, SLOTS};
 use crate::rng::Rng;
 use crate::shared::{Call, Shared};
@@ -126,6 +129,12 @@ pub struct Ctx<'a> {
     /// This thread's epoll instance (made before any pool descriptor, so no
     /// slot ever holds its number).
     pub epfd: i32,
+    /// This thread's mappings of receive rings (only this thread touches
+    /// or unmaps them).
+    pub rings: Vec<Mapping>,
+    /// Sockets this thread gave a ring (numbers, as in the pool), with the
+    /// group each joined, if known.
+    pub ring_fds: Vec<(i32, Option<usize>)>,
 }
 
 /// The first four bytes of most payloads: the "topics" the generated filters
@@ -146,7 +155,7 @@ impl<'a> Ctx<'a> {
             misc: Region::new(16 << 10),
             opt: Region::new(64 << 10),
         };
-        Ctx { rng, env, pool: &POOL, shared, b, epfd }
+        Ctx { rng, env, pool: &POOL, shared, b, epfd, rings: Vec::new(), ring_fds: Vec::new() }
     }
 
     pub fn rec(&self, call: Call, r: SysResult) -> SysResult {
@@ -369,6 +378,11 @@ pub static OPS: &[Op] = &[
     Op { name: "connected-send", weight: 30, run: groups::connected_send },
     Op { name: "member-send", weight: 50, run: groups::member_send },
     Op { name: "drain", weight: 110, run: groups::drain },
+    Op { name: "ring-set", weight: 14, run: ring::set_ring },
+    Op { name: "ring-mmap", weight: 10, run: ring::mmap },
+    Op { name: "ring-munmap", weight: 6, run: ring::munmap },
+    Op { name: "ring-scribble", weight: 8, run: ring::scribble },
+    Op { name: "ring-consume", weight: 25, run: ring::consume },
 ];
 
 pub fn weights() -> Vec<u32> {
