@@ -275,12 +275,23 @@ pub(crate) fn set_up(sk: &Sock, val: &OptVal) -> ErrnoResult<()> {
         GFP_KERNEL,
     )?;
     // Under the lock every delivery takes: no message is queued once the
-    // ring is there, and none was before.
-    let inner = sk.inner();
-    if inner.is_dead() || sk.next_len().is_some() {
-        return Err(Errno::EBUSY);
+    // ring is there, and none was before. A ring not installed is freed
+    // after the lock is released (vfree may sleep).
+    let refused = {
+        let inner = sk.inner();
+        if inner.is_dead() || sk.next_len().is_some() {
+            Some(ring)
+        } else {
+            sk.set_ring(ring).err()
+        }
+    };
+    match refused {
+        None => Ok(()),
+        Some(ring) => {
+            drop(ring);
+            Err(Errno::EBUSY)
+        }
     }
-    sk.set_ring(ring).map_err(|_| Errno::EBUSY)
 }
 
 /// getsockopt(MCAST_UNIX_RX_RING): the ring's dimensions (zeros: none).
