@@ -54,10 +54,10 @@ pub mod rule;
 pub use client::{Bus, ClientStats, Messages};
 pub use error::{Error, Result};
 pub use header::{name_hash, RoutingHeader};
-pub use message::{BusMessage, DecodeError};
+pub use message::{next_serial, BusMessage, DecodeError};
 pub use names::{
-    is_well_known_name, unique_name, unique_name_id, ReleaseNameReply, RequestNameFlags, RequestNameReply, BUS_INTERFACE,
-    BUS_NAME, BUS_PATH,
+    is_well_known_name, unique_name, unique_name_id, ReleaseNameReply, RequestNameFlags, RequestNameReply, BUS_EXT_INTERFACE,
+    BUS_INTERFACE, BUS_NAME, BUS_PATH, MESSAGES_LOST,
 };
 pub use route::{bus_filter, member_filter, monitor_filter};
 pub use rule::{Rule, RuleError};
