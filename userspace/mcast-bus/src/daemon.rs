@@ -666,17 +666,17 @@ impl Daemon {
     }
 
     /// Applies an owner change: filters first (so messages to the name go
-    /// to its new owner from now on), then the caller's reply, then the
-    /// signals.
+    /// to its new owner from now on), then the signals, then the caller's
+    /// reply. The signals go first so that once the caller has its reply
+    /// (and may tell others the name moved), every subscriber has the
+    /// `NameOwnerChanged` queued, or a gap in its serials: a client's owner
+    /// cache read up to date is never behind what the caller knows.
     fn apply(&mut self, change: Option<OwnerChange>, reply: Option<(ConnId, Reply)>) -> Reply {
         let Some(ch) = change else {
             return reply.map_or(Ok(None), |(_, r)| r);
         };
         self.rehash(&ch);
         self.refilter_for(&ch);
-        if let Some((id, Ok(Some(r)))) = &reply {
-            self.send(*id, r);
-        }
         let old = ch.old.map(unique_name);
         let new = ch.new.map(unique_name);
         if let Some(o) = ch.old {
@@ -686,6 +686,9 @@ impl Daemon {
             self.signal_to(n, "NameAcquired", &ch.name);
         }
         self.owner_changed(&ch.name, old.as_deref(), new.as_deref());
+        if let Some((id, Ok(Some(r)))) = &reply {
+            self.send(*id, r);
+        }
         match reply {
             Some((_, Err(e))) => Err(e),
             _ => Ok(None),
