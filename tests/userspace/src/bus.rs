@@ -100,6 +100,67 @@ fn colliding_names() -> (String, String) {
     unreachable!("a 32-bit hash collides within 2^32 + 1 names")
 }
 
+/// A counter of the daemon's `GetStats` (the call itself is counted in
+/// `BusMessages`).
+fn bus_stat(b: &mut Bus, key: &str) -> Result<u64, String> {
+    let (st,): (HashMap<String, zbus::OwnedVariant>,) =
+        s(s(b.call("org.freedesktop.DBus", "/org/freedesktop/DBus", Some("org.freedesktop.DBus.Debug.Stats"), "GetStats", &()))?.body())?;
+    st.get(key).and_then(|v| u64::try_from(v).ok()).ok_or_else(|| format!("GetStats has no {key}: {st:?}"))
+}
+
+/// A call of the daemon's GetId from `b`, to send without waiting.
+fn get_id_call(b: &Bus) -> Result<zbus::Message, String> {
+    s(zbus::Message::method_call("/org/freedesktop/DBus", "GetId")
+        .destination("org.freedesktop.DBus")
+        .interface("org.freedesktop.DBus")
+        .sender(b.unique_name())
+        .build(&()))
+}
+
+/// Waits until the daemon failed to queue at least one message (`b`
+/// asks).
+fn wait_send_failure(b: &mut Bus) -> Result<u64, String> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let n = bus_stat(b, "SendFailures")?;
+        if n > 0 {
+            return Ok(n);
+        }
+        ensure!(Instant::now() < deadline, "the daemon failed no send within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until the daemon read `n` bus messages, besides `probe`'s own
+/// GetStats calls, since `probe` read `BusMessages` as `base`; returns the
+/// count then.
+fn wait_bus_messages(probe: &mut Bus, base: u64, n: u64) -> Result<u64, String> {
+    let deadline = Instant::now() + WAIT;
+    let mut asked = 0;
+    loop {
+        let now = bus_stat(probe, "BusMessages")?;
+        asked += 1;
+        if now.saturating_sub(base + asked) >= n {
+            return Ok(now);
+        }
+        ensure!(Instant::now() < deadline, "the daemon read {} of {n} bus messages within {WAIT:?}", now.saturating_sub(base + asked));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads `b`'s messages until the library has seen the daemon lose
+/// messages to it (the MessagesLost that comes once there is room, taken
+/// by the library); returns what the application got meanwhile.
+fn read_until_loss_seen(b: &mut Bus) -> Result<Vec<BusMessage>, String> {
+    let deadline = Instant::now() + WAIT;
+    let mut got = Vec::new();
+    while b.stats().daemon_losses == 0 {
+        ensure!(Instant::now() < deadline, "no loss seen within {WAIT:?}: {:?}", b.stats());
+        got.extend(s(b.recv_timeout(Some(Duration::from_millis(20))))?);
+    }
+    Ok(got)
+}
+
 /// Sends raw bytes from a connection (a forged or corrupted record).
 fn send_raw(b: &Bus, rec: &[u8]) -> Result<(), String> {
     s(b.socket().send(rec)).map(|_| ())
@@ -545,10 +606,229 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("GetStats DataMessages", data, Some(0))?;
         let st = bus.stop();
         expect_eq("data messages at the daemon", st.data_messages, 0)?;
-        // Hello x3, AddMatch, RequestName, GetStats, and the owner lookup
-        // (GetNameOwner) of each call to the well-known name: the only
-        // records it read.
-        expect_eq("bus messages at the daemon", st.bus_messages, 6 + CALLS as u64)
+        // Hello x3, AddMatch, RequestName, GetStats, and for the first call
+        // to the well-known name only, the caller's owner cache subscribing
+        // (AddMatch) and asking (GetNameOwner): the only records it read.
+        expect_eq("bus messages at the daemon", st.bus_messages, 8)
+    });
+    case!(v, "bus", "owner cache: calls to a well-known name after the first ask the daemon nothing (its BusMessages count stays), each reply from the owner", |af| {
+        let bus = TestBus::start(af)?;
+        let (mut service, mut caller) = (bus.client()?, bus.client()?);
+        let n = "org.example.Cached";
+        s(service.request_name(n, F::DO_NOT_QUEUE))?;
+        const CALLS: usize = 50;
+        let t = std::thread::spawn(move || {
+            for _ in 0..=CALLS {
+                serve_one(&mut service)?;
+            }
+            Ok::<_, String>(service)
+        });
+        s(caller.call(n, "/", Some("org.example.Cached"), "Echo", &("first",)))?;
+        let before = bus_stat(&mut caller, "BusMessages")?;
+        let mut froms = Vec::new();
+        for i in 0..CALLS {
+            let r = s(caller.call(n, "/", Some("org.example.Cached"), "Echo", &(format!("{i}"),)))?;
+            expect_eq("reply", s(r.body::<(String,)>())?.0, format!("{i}"))?;
+            froms.push(r.sender().map(str::to_owned));
+        }
+        let after = bus_stat(&mut caller, "BusMessages")?;
+        let service = t.join().map_err(|_| "service panicked".to_string())??;
+        ensure!(froms.iter().all(|f| f.as_deref() == Some(service.unique_name())), "replies from {froms:?}");
+        expect_eq(&format!("bus messages the daemon read for {CALLS} cached calls (the second GetStats only)"), after - before, 1)?;
+        let st = caller.stats();
+        expect_eq("owner lookups, cache hits", (st.owner_lookups, st.owner_cache_hits), (1, CALLS as u64))?;
+        expect_eq("names cached", caller.owner_cache().len(), 1)?;
+        // The cache's subscription is the library's: nothing for the application.
+        expect_eq("queued for the application", queued_members(&mut caller)?, Vec::<String>::new())
+    });
+    case!(v, "bus", "owner cache: a name that moves (ReleaseName then RequestName, or REPLACE_EXISTING) takes the next call to its new owner without asking, and the old owner's reply is not taken", |af| {
+        for replace in [false, true] {
+            let how = if replace { "REPLACE_EXISTING" } else { "ReleaseName + RequestName" };
+            let bus = TestBus::start(af)?;
+            let (mut old, mut new, mut caller) = (bus.client()?, bus.client()?, bus.client()?);
+            let n = "org.example.Moving";
+            s(old.request_name(n, if replace { F::ALLOW_REPLACEMENT } else { F::empty() }))?;
+            let t = std::thread::spawn(move || serve_one(&mut old).map(|_| old));
+            let first = s(caller.call(n, "/", None, "Echo", &("one",)))?;
+            let mut old = t.join().map_err(|_| "service panicked".to_string())??;
+            expect_eq(&format!("{how}: first reply from"), first.sender(), Some(old.unique_name()))?;
+            if replace {
+                expect_eq(&format!("{how}: the new owner"), s(new.request_name(n, F::REPLACE_EXISTING))?, R::PrimaryOwner)?;
+            } else {
+                expect_eq(&format!("{how}: release"), s(old.release_name(n))?, ReleaseNameReply::Released)?;
+                expect_eq(&format!("{how}: the new owner"), s(new.request_name(n, F::empty()))?, R::PrimaryOwner)?;
+            }
+            let before = bus_stat(&mut caller, "BusMessages")?;
+            // The new owner gets the call; the old owner answers it first,
+            // with the right serial.
+            let t = std::thread::spawn(move || {
+                let call = wait_for(&mut new, "the call", |m| m.msg_type() == Type::MethodCall)?;
+                let forged = s(zbus::Message::method_return(&call.message().header()).sender(old.unique_name()).build(&("old",)))?;
+                s(old.send_message(&forged))?;
+                s(new.reply(&call, &("new",)))?;
+                Ok::<_, String>((old, new))
+            });
+            let second = caller.call(n, "/", None, "Echo", &("two",));
+            let (mut old, new) = t.join().map_err(|_| "service panicked".to_string())??;
+            let second = s(second)?;
+            expect_eq(&format!("{how}: the reply taken"), (second.sender(), s(second.body::<(String,)>())?.0), (Some(new.unique_name()), "new".to_string()))?;
+            let after = bus_stat(&mut caller, "BusMessages")?;
+            expect_eq(&format!("{how}: bus messages for the call after the move (the second GetStats only)"), after - before, 1)?;
+            let kept = queued(&mut caller)?;
+            let from_old: Vec<_> = kept.iter().filter(|m| m.body::<(String,)>().is_ok_and(|(t,)| t == "old")).collect();
+            expect_eq(&format!("{how}: the old owner's reply, kept as an ordinary message"), from_old.len(), 1)?;
+            ensure!(!kept.iter().any(|m| m.member() == Some("NameOwnerChanged")), "{how}: the cache's signals reached the application");
+            let calls_at_old = queued(&mut old)?.iter().filter(|m| m.msg_type() == Type::MethodCall).count();
+            expect_eq(&format!("{how}: calls the old owner got after the move"), calls_at_old, 0)?;
+            expect_eq(&format!("{how}: owner lookups"), caller.stats().owner_lookups, 1)?;
+        }
+        Ok(())
+    });
+    case!(v, "bus", "owner cache: a NameOwnerChanged the daemon could not queue (the caller's queue full) shows as a gap in its serials, flushes the cache, and the next call asks and reaches the new owner", |af| {
+        // `settle`: the caller reads until it sees the gap, so the call
+        // asks before it goes out; else the call may go out to the stale owner and ask
+        // while it waits (when MessagesLost comes), taking the new owner's
+        // reply then.
+        for settle in [true, false] {
+            let bus = TestBus::start(af)?;
+            let (mut a, mut b, mut caller, mut probe) = (bus.client()?, bus.client()?, bus.client()?, bus.client()?);
+            let n = "org.example.Lossy";
+            s(a.request_name(n, F::empty()))?;
+            let t = std::thread::spawn(move || serve_one(&mut a).map(|_| a));
+            s(caller.call(n, "/", None, "Echo", &("one",)))?;
+            let mut a = t.join().map_err(|_| "service panicked".to_string())??;
+            // Replies the caller does not read fill its queue.
+            s(caller.socket().set_recv_buffer_size(4096))?;
+            let base = bus_stat(&mut probe, "BusMessages")?;
+            for _ in 0..100 {
+                s(caller.send_message(&get_id_call(&caller)?))?;
+            }
+            wait_bus_messages(&mut probe, base, 100)?;
+            wait_send_failure(&mut probe)?;
+            // The name moves while the caller's queue is full: its
+            // NameOwnerChanged signals are lost.
+            s(a.release_name(n))?;
+            expect_eq("the new owner", s(b.request_name(n, F::empty()))?, R::PrimaryOwner)?;
+            if settle {
+                read_until_loss_seen(&mut caller)?;
+            }
+            let before = bus_stat(&mut probe, "BusMessages")?;
+            let t = std::thread::spawn(move || serve_one(&mut b).map(|_| b));
+            let r = caller.call(n, "/", None, "Echo", &("two",));
+            let b = t.join().map_err(|_| "service panicked".to_string())??;
+            let r = s(r)?;
+            expect_eq(&format!("settle {settle}: the reply taken"), r.sender(), Some(b.unique_name()))?;
+            let after = bus_stat(&mut probe, "BusMessages")?;
+            expect_eq(&format!("settle {settle}: bus messages for the call after the loss (its GetNameOwner, the second GetStats)"), after - before, 2)?;
+            let failures = bus_stat(&mut probe, "SendFailures")?;
+            let st = caller.stats();
+            expect_eq(&format!("settle {settle}: the caller's daemon losses (serial gaps) against the daemon's send failures"), st.daemon_losses, failures)?;
+            expect_eq(&format!("settle {settle}: owner lookups"), st.owner_lookups, 2)?;
+            if settle {
+                expect_eq("settle: calls sent to a cached owner", st.owner_cache_hits, 0)?;
+            } else {
+                ensure!(st.owner_cache_hits <= 1, "{} calls sent to a cached owner", st.owner_cache_hits);
+            }
+            expect_eq(&format!("settle {settle}: calls a got after the move"), queued(&mut a)?.iter().filter(|m| m.msg_type() == Type::MethodCall).count(), 0)?;
+        }
+        Ok(())
+    });
+    case!(v, "bus", "the daemon numbers its messages to a connection 1, 2, 3, ...; those it could not queue leave a gap, and MessagesLost (taken by the library) counts them", |af| {
+        let bus = TestBus::start(af)?;
+        let (c, mut probe) = (bus.client()?, bus.client()?);
+        let mut buf = vec![0u8; 64 * 1024];
+        let daemon = c.daemon_id();
+        let mut read = |what: &str| -> Result<BusMessage, String> {
+            s(c.socket().set_read_timeout(Some(WAIT)))?;
+            let m = c.socket().recv_msg(&mut buf).map_err(|e| format!("{what}: {e}"))?;
+            let msg = s(BusMessage::decode(&buf[..m.len], m.fds, m.sender_id))?;
+            ensure!(msg.sender_id() == Some(daemon), "{what}: from {:?}", msg.sender_id());
+            Ok(msg)
+        };
+        // Hello's reply and NameAcquired were 1 and 2.
+        for _ in 0..3 {
+            s(c.send_message(&get_id_call(&c)?))?;
+        }
+        let serials = (0..3).map(|i| read(&format!("reply {i}")).map(|m| m.serial())).collect::<Result<Vec<_>, _>>()?;
+        expect_eq("serials of the daemon's replies", serials, vec![3, 4, 5])?;
+        s(c.socket().set_recv_buffer_size(4096))?;
+        for _ in 0..100 {
+            s(c.send_message(&get_id_call(&c)?))?;
+        }
+        wait_send_failure(&mut probe)?;
+        let (mut expected, mut gaps, mut replies) = (6u32, 0u32, 0);
+        let lost = loop {
+            let m = read("after the flood")?;
+            ensure!(m.serial() >= expected, "serial {} after {}", m.serial(), expected - 1);
+            gaps += m.serial() - expected;
+            expected = m.serial() + 1;
+            if m.member() == Some(mcast_unix::bus::MESSAGES_LOST) {
+                expect_eq("MessagesLost's interface and destination", (m.interface(), m.destination()), (Some(mcast_unix::bus::BUS_EXT_INTERFACE), Some(c.unique_name())))?;
+                break s(m.body::<(u32,)>())?.0;
+            }
+            expect_eq("a reply", m.msg_type(), Type::MethodReturn)?;
+            replies += 1;
+        };
+        ensure!(lost >= 1 && replies >= 1, "{lost} lost, {replies} replies queued");
+        expect_eq("MessagesLost's count against the gaps in the serials", lost, gaps)?;
+        let failures = bus_stat(&mut probe, "SendFailures")?;
+        ensure!(failures >= u64::from(lost), "the daemon counts {failures} send failures, MessagesLost {lost}");
+        // Through the library, the notice is taken and the gaps counted.
+        let mut lib = bus.client()?;
+        s(lib.socket().set_recv_buffer_size(4096))?;
+        let before = bus_stat(&mut probe, "SendFailures")?;
+        let base = bus_stat(&mut probe, "BusMessages")?;
+        for _ in 0..100 {
+            s(lib.send_message(&get_id_call(&lib)?))?;
+        }
+        // All answered (no reply is left to fill the queue again).
+        wait_bus_messages(&mut probe, base, 100)?;
+        ensure!(bus_stat(&mut probe, "SendFailures")? > before, "no send failure at the second client");
+        let mut got = read_until_loss_seen(&mut lib)?;
+        while let Some(m) = s(lib.recv_timeout(Some(Duration::from_millis(200))))? {
+            got.push(m);
+        }
+        ensure!(!got.iter().any(|m| m.member() == Some(mcast_unix::bus::MESSAGES_LOST)), "MessagesLost reached the application");
+        expect_eq("what the application got: the other replies", got.iter().filter(|m| m.msg_type() != Type::MethodReturn).count(), 0)?;
+        let failures = bus_stat(&mut probe, "SendFailures")?;
+        expect_eq("the library's daemon losses against the daemon's send failures to it", lib.stats().daemon_losses, failures - before)
+    });
+    case!(v, "bus", "owner cache and the rule limit: past it a name is called uncached (asking) and the oldest cached name gives up its rule for next time; the application's AddMatch takes cached names' rules first", |af| {
+        let mut bus = TestBus::create(af, Policy::for_daemon(me()), Limits { matches: 2, ..Limits::default() })?;
+        bus.serve();
+        let (mut service, mut caller) = (bus.client()?, bus.client()?);
+        for name in ["org.example.L1", "org.example.L2", "org.example.L3"] {
+            s(service.request_name(name, F::empty()))?;
+        }
+        let t = std::thread::spawn(move || {
+            for _ in 0..6 {
+                serve_one(&mut service)?;
+            }
+            Ok::<_, String>(service)
+        });
+        let call = |c: &mut Bus, name: &str| s(c.call(name, "/", None, "Echo", &(name,))).map(|_| ());
+        let state = |c: &Bus| {
+            let mut names: Vec<String> = c.owner_cache().names().map(str::to_owned).collect();
+            names.sort();
+            (names, c.stats().owner_lookups, c.stats().owner_cache_hits)
+        };
+        let l = |v: &[&str]| v.iter().map(|n| format!("org.example.{n}")).collect::<Vec<_>>();
+        call(&mut caller, "org.example.L1")?;
+        call(&mut caller, "org.example.L2")?;
+        expect_eq("two names, two rules", state(&caller), (l(&["L1", "L2"]), 2, 0))?;
+        call(&mut caller, "org.example.L3")?;
+        expect_eq("a third: not cached, L1 gave way", state(&caller), (l(&["L2"]), 3, 0))?;
+        call(&mut caller, "org.example.L3")?;
+        call(&mut caller, "org.example.L3")?;
+        expect_eq("L3 again, then from the cache", state(&caller), (l(&["L2", "L3"]), 4, 1))?;
+        s(caller.add_match("member='First'"))?;
+        s(caller.add_match("member='Second'"))?;
+        expect_eq("after two rules of the application", state(&caller), (vec![], 4, 1))?;
+        expect_eq("a third rule, nothing cached to give way", dbus_err(caller.add_match("member='Third'")), Ok(errors::LIMITS_EXCEEDED.to_owned()))?;
+        call(&mut caller, "org.example.L1")?;
+        expect_eq("a call with every rule taken: asked, not cached", state(&caller), (vec![], 5, 1))?;
+        t.join().map_err(|_| "service panicked".to_string())??;
+        Ok(())
     });
     case!(v, "bus", "64 clients, each with its own member rule, each get exactly their signal", |af| {
         let bus = TestBus::start(af)?;

@@ -201,6 +201,44 @@ pub fn cases(af: i32) -> Vec<Case> {
         expect_eq("forged replies delivered and not taken", kept, 2)?;
         expect_eq("the spoofed-sender reply dropped as forged", caller.stats().forged, 1)
     });
+    case!(v, "bus-hostile", "a forged reply to a call served from the owner cache (sent while the call waits, right serial; from the forger, or spoofing the owner) is not taken; the owner's is", |af| {
+        let bus = TestBus::start(af)?;
+        let mut service = bus.client()?;
+        let n = "org.example.Real";
+        s(service.request_name(n, F::DO_NOT_QUEUE))?;
+        let (mut caller, forger) = (bus.client()?, bus.client()?);
+        let server = std::thread::spawn(move || -> Result<Bus, String> {
+            for round in 0..2 {
+                let c = wait_for(&mut service, "the call", |m| m.msg_type() == Type::MethodCall && m.member() == Some("Echo"))?;
+                if round == 1 {
+                    // Queued at the caller before the owner's reply.
+                    let header = c.message().header();
+                    let forged = s(zbus::Message::method_return(&header).sender(forger.unique_name()).build(&("forged",)))?;
+                    let spoofed = s(zbus::Message::method_return(&header).sender(service.unique_name()).build(&("spoofed",)))?;
+                    s(forger.send_message(&forged))?;
+                    s(forger.send_message(&spoofed))?;
+                }
+                let (t,): (String,) = s(c.body())?;
+                s(service.reply(&c, &(t,)))?;
+            }
+            Ok(service)
+        });
+        let call = |c: &mut Bus, text: &str| s(c.call(n, "/org/example/Real", Some("org.example.Real"), "Echo", &(text,)));
+        let first = call(&mut caller, "first");
+        let second = call(&mut caller, "real");
+        server.join().map_err(|_| "the service panicked".to_string())??;
+        expect_eq("the first reply", s(first?.body::<(String,)>())?.0, "first".to_string())?;
+        expect_eq("the reply taken", s(second?.body::<(String,)>())?.0, "real".to_string())?;
+        expect_eq("calls sent to the cached owner", caller.stats().owner_cache_hits, 1)?;
+        let mut kept = 0;
+        while let Some(m) = s(caller.recv_timeout(Some(Duration::ZERO)))? {
+            if m.body::<(String,)>().is_ok_and(|(t,)| t == "forged") {
+                kept += 1;
+            }
+        }
+        expect_eq("the forged reply, delivered and not taken", kept, 1)?;
+        expect_eq("the spoofed-sender reply dropped as forged", caller.stats().forged, 1)
+    });
     case!(v, "bus-hostile", "a connection that never says Hello is closed at the Hello deadline; one that did stays", |af| {
         let bus = TestBus::start_with(af, Limits { hello_timeout: Duration::from_secs(1), ..Limits::default() })?;
         let mut member = bus.client()?;

@@ -20,15 +20,19 @@
 //! The daemon answers and signals each connection by sending on its
 //! accepted socket (unicast, never through the group), without blocking: a
 //! connection whose queue is full loses the message and the loss is
-//! counted ([`Stats::send_failures`]).
+//! counted ([`Stats::send_failures`]). So that a client can tell, the
+//! messages the daemon sends on a connection carry the serials 1, 2, 3, …
+//! (one per message it tried to send there: a lost one leaves a gap), and
+//! once the connection's queue has room again the daemon sends it
+//! `MessagesLost` ([`MESSAGES_LOST`]) with the count.
 
 use crate::hashes::RouteHashes;
 use crate::policy::Policy;
 use crate::registry::{ConnId, OwnerChange, Registry};
 use mcast_unix::bus::names::errors;
 use mcast_unix::bus::{
-    bus_filter, is_well_known_name, member_filter, monitor_filter, unique_name, unique_name_id, BusMessage, RequestNameFlags,
-    Rule, BUS_INTERFACE, BUS_NAME, BUS_PATH,
+    bus_filter, is_well_known_name, member_filter, monitor_filter, next_serial, unique_name, unique_name_id, BusMessage,
+    RequestNameFlags, Rule, BUS_EXT_INTERFACE, BUS_INTERFACE, BUS_NAME, BUS_PATH, MESSAGES_LOST,
 };
 use mcast_unix::{Addr, McastAccepted, McastGroupListener, MembershipFlags};
 use std::collections::{BTreeMap, HashMap};
@@ -115,6 +119,18 @@ struct Conn {
     refused: Option<(&'static str, &'static str)>,
     /// When it was accepted (for [`Limits::hello_timeout`]).
     since: Instant,
+    /// The serial of the last message sent (or tried) on it.
+    serial: u32,
+    /// Messages it could not queue since the last `MessagesLost` it got.
+    lost: u32,
+}
+
+impl Conn {
+    /// Whether the connection lost messages it has not been told of (only
+    /// a connection that said Hello is told).
+    fn owes_notice(&self) -> bool {
+        self.lost > 0 && self.unique.is_some() && self.refused.is_none()
+    }
 }
 
 /// The bus daemon.
@@ -246,7 +262,10 @@ impl Daemon {
         fds.push(libc::pollfd { fd: listen_fd, events: libc::POLLIN, revents: 0 });
         let timeout_ms = self.wake_within(now, timeout_ms);
         for id in &ids {
-            fds.push(libc::pollfd { fd: self.conns[id].sock.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            let c = &self.conns[id];
+            // A connection owed a MessagesLost: woken when it has room.
+            let events = if c.owes_notice() { libc::POLLIN | libc::POLLOUT } else { libc::POLLIN };
+            fds.push(libc::pollfd { fd: c.sock.as_raw_fd(), events, revents: 0 });
         }
         // SAFETY: `fds` is a valid array of that many pollfds.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
@@ -263,6 +282,9 @@ impl Daemon {
                 self.drain(*id);
             } else if rev & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
                 self.drop_conn(*id);
+            }
+            if rev & libc::POLLOUT != 0 {
+                self.notify_lost(*id);
             }
         }
         self.expire_pre_hello(Instant::now());
@@ -342,7 +364,8 @@ impl Daemon {
             // Admission waits for Hello (see `hello`).
             sock.attach_filter(&bus_filter())?;
         }
-        self.conns.insert(id, Conn { sock, cred, unique: None, rules: Vec::new(), monitor: false, refused, since: Instant::now() });
+        let conn = Conn { sock, cred, unique: None, rules: Vec::new(), monitor: false, refused, since: Instant::now(), serial: 0, lost: 0 };
+        self.conns.insert(id, conn);
         Ok(())
     }
 
@@ -643,17 +666,17 @@ impl Daemon {
     }
 
     /// Applies an owner change: filters first (so messages to the name go
-    /// to its new owner from now on), then the caller's reply, then the
-    /// signals.
+    /// to its new owner from now on), then the signals, then the caller's
+    /// reply. The signals go first so that once the caller has its reply
+    /// (and may tell others the name moved), every subscriber has the
+    /// `NameOwnerChanged` queued, or a gap in its serials: a client's owner
+    /// cache read up to date is never behind what the caller knows.
     fn apply(&mut self, change: Option<OwnerChange>, reply: Option<(ConnId, Reply)>) -> Reply {
         let Some(ch) = change else {
             return reply.map_or(Ok(None), |(_, r)| r);
         };
         self.rehash(&ch);
         self.refilter_for(&ch);
-        if let Some((id, Ok(Some(r)))) = &reply {
-            self.send(*id, r);
-        }
         let old = ch.old.map(unique_name);
         let new = ch.new.map(unique_name);
         if let Some(o) = ch.old {
@@ -663,6 +686,9 @@ impl Daemon {
             self.signal_to(n, "NameAcquired", &ch.name);
         }
         self.owner_changed(&ch.name, old.as_deref(), new.as_deref());
+        if let Some((id, Ok(Some(r)))) = &reply {
+            self.send(*id, r);
+        }
         match reply {
             Some((_, Err(e))) => Err(e),
             _ => Ok(None),
@@ -776,20 +802,49 @@ impl Daemon {
     /// Sends `msg` to connection `id` (and a copy to each monitor), without
     /// blocking.
     fn send(&mut self, id: ConnId, msg: &zbus::Message) {
-        let record = match BusMessage::encode(msg) {
+        let mut record = match BusMessage::encode(msg) {
             Ok(r) => r,
             Err(_) => return,
         };
         let monitors: Vec<ConnId> = self.conns.iter().filter(|(i, c)| c.monitor && **i != id).map(|(i, _)| *i).collect();
         for target in std::iter::once(id).chain(monitors) {
-            self.send_record(target, &record);
+            self.send_record(target, &mut record);
         }
     }
 
-    fn send_record(&mut self, id: ConnId, record: &[u8]) {
-        let Some(conn) = self.conns.get(&id) else { return };
-        if conn.sock.send_with_flags(record, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL).is_err() {
+    /// Sends `record` on connection `id` without blocking, numbered with
+    /// the connection's next serial; a message it cannot queue is counted
+    /// (and owed a `MessagesLost`). Whether it was queued.
+    fn send_record(&mut self, id: ConnId, record: &mut [u8]) -> bool {
+        let Some(conn) = self.conns.get_mut(&id) else { return false };
+        let serial = next_serial(conn.serial);
+        conn.serial = serial.get();
+        BusMessage::set_record_serial(record, serial);
+        let sent = conn.sock.send_with_flags(record, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL).is_ok();
+        if !sent {
             self.stats.send_failures += 1;
+            conn.lost = conn.lost.saturating_add(1);
+        }
+        sent
+    }
+
+    /// Sends `MessagesLost` to a connection that lost messages, now that
+    /// its queue has room (poll said so); if it does not fit either, it is
+    /// tried again at the next room.
+    fn notify_lost(&mut self, id: ConnId) {
+        let Some(conn) = self.conns.get_mut(&id) else { return };
+        if !conn.owes_notice() {
+            return;
+        }
+        let (lost, dest) = (conn.lost, conn.unique.clone().unwrap_or_default());
+        let m = zbus::Message::signal(BUS_PATH, BUS_EXT_INTERFACE, MESSAGES_LOST).sender(BUS_NAME).destination(dest.as_str()).build(&(lost,));
+        let Ok(mut record) = m.map_err(io::Error::other).and_then(|m| BusMessage::encode(&m)) else { return };
+        conn.lost = 0;
+        if !self.send_record(id, &mut record) {
+            // The notice itself counts, with the losses it was to report.
+            if let Some(c) = self.conns.get_mut(&id) {
+                c.lost = lost.saturating_add(1);
+            }
         }
     }
 
@@ -808,7 +863,7 @@ impl Daemon {
             .sender(BUS_NAME)
             .build(&(name, old.unwrap_or(""), new.unwrap_or("")));
         let Ok(m) = m else { return };
-        let Ok(record) = BusMessage::encode(&m) else { return };
+        let Ok(mut record) = BusMessage::encode(&m) else { return };
         let bm = BusMessage::from_message(m);
         let targets: Vec<ConnId> = self
             .conns
@@ -817,7 +872,7 @@ impl Daemon {
             .map(|(i, _)| *i)
             .collect();
         for t in targets {
-            self.send_record(t, &record);
+            self.send_record(t, &mut record);
         }
     }
 

@@ -8,6 +8,7 @@
 
 use super::header::{HeaderError, RoutingHeader, LEN};
 use std::fmt;
+use std::num::NonZeroU32;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use zbus::message::Type;
 use zbus::wire::serialized::{Context, Data};
@@ -22,6 +23,24 @@ pub fn type_code(t: Type) -> u8 {
         Type::Signal => 4,
     }
 }
+
+/// The serial that follows `serial` in a numbering that skips 0 (no
+/// D-Bus message has serial 0): 1 after 0 and after `u32::MAX`.
+///
+/// ```
+/// use mcast_unix::bus::next_serial;
+/// assert_eq!(next_serial(0).get(), 1);
+/// assert_eq!(next_serial(41).get(), 42);
+/// assert_eq!(next_serial(u32::MAX).get(), 1);
+/// ```
+pub fn next_serial(serial: u32) -> NonZeroU32 {
+    NonZeroU32::new(serial.wrapping_add(1)).unwrap_or(NonZeroU32::MIN)
+}
+
+/// Where a record holds its D-Bus message's serial: after the routing
+/// header, the D-Bus primary header's endianness mark, type, flags,
+/// version and body length.
+const SERIAL_AT: usize = LEN + 8;
 
 /// Why a received record is not a bus message this library accepts.
 #[derive(Debug)]
@@ -136,6 +155,35 @@ impl BusMessage {
         out.extend_from_slice(&BusMessage::header_of(msg).encode());
         out.extend_from_slice(bytes);
         Ok(out)
+    }
+
+    /// Rewrites the serial of the D-Bus message in the encoded `record`
+    /// (the daemon numbers what it sends on each connection: see
+    /// [`Bus`](crate::bus::Bus)). The routing header does not cover the
+    /// serial, so the record stays valid. `false`, and the record is left
+    /// as it is, if it is too short or its D-Bus message has no valid
+    /// endianness mark.
+    ///
+    /// ```
+    /// use mcast_unix::bus::BusMessage;
+    /// use std::num::NonZeroU32;
+    ///
+    /// let m = zbus::Message::signal("/", "a.b", "M").sender(":1.1").build(&()).unwrap();
+    /// let mut rec = BusMessage::encode(&m).unwrap();
+    /// assert!(BusMessage::set_record_serial(&mut rec, NonZeroU32::new(7).unwrap()));
+    /// assert_eq!(BusMessage::decode(&rec, Vec::new(), None).unwrap().serial(), 7);
+    /// ```
+    pub fn set_record_serial(record: &mut [u8], serial: NonZeroU32) -> bool {
+        if record.len() < SERIAL_AT + 4 {
+            return false;
+        }
+        let bytes = match record[LEN] {
+            b'l' => serial.get().to_le_bytes(),
+            b'B' => serial.get().to_be_bytes(),
+            _ => return false,
+        };
+        record[SERIAL_AT..SERIAL_AT + 4].copy_from_slice(&bytes);
+        true
     }
 
     /// The descriptors `msg` carries, to pass with its record.
@@ -350,6 +398,27 @@ mod tests {
         let body = b.message().body();
         let (fd,): (zbus::Fd<'_>,) = body.deserialize().unwrap();
         assert!(fd.as_fd().try_clone_to_owned().is_ok());
+    }
+
+    #[test]
+    fn the_serial_is_rewritten_in_either_byte_order() {
+        for endian in [Endian::Little, Endian::Big] {
+            let m = zbus::Message::signal("/o", "a.b", "M").sender(":1.2").endian(endian).build(&("x", 5u32)).unwrap();
+            let mut rec = BusMessage::encode(&m).unwrap();
+            for serial in [1, 0x0102_0304, u32::MAX] {
+                assert!(BusMessage::set_record_serial(&mut rec, NonZeroU32::new(serial).unwrap()));
+                let b = BusMessage::decode(&rec, Vec::new(), None).unwrap();
+                assert_eq!(b.serial(), serial, "{endian:?}");
+                assert_eq!(b.body::<(String, u32)>().unwrap(), ("x".to_string(), 5));
+            }
+        }
+        let mut short = vec![0u8; LEN + 11];
+        assert!(!BusMessage::set_record_serial(&mut short, NonZeroU32::MIN));
+        let mut bad = BusMessage::encode(&call()).unwrap();
+        bad[LEN] = b'x';
+        let before = bad.clone();
+        assert!(!BusMessage::set_record_serial(&mut bad, NonZeroU32::MIN));
+        assert_eq!(bad, before);
     }
 
     #[test]

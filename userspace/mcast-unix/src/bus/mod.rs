@@ -16,6 +16,8 @@
 //! - [`route`]: the filters the daemon installs;
 //! - [`names`]: unique names (`:1.<socket id>`), RequestName flags and
 //!   replies, the bus's error names;
+//! - [`OwnerCache`]: the owners of well-known names a client calls, kept
+//!   current by the bus's `NameOwnerChanged`;
 //! - [`Bus`]: connect, Hello, call, emit, serve methods, match rules, names.
 //!
 //! # Example: a service and a caller
@@ -48,16 +50,18 @@ pub mod error;
 pub mod header;
 pub mod message;
 pub mod names;
+pub mod owners;
 pub mod route;
 pub mod rule;
 
 pub use client::{Bus, ClientStats, Messages};
 pub use error::{Error, Result};
 pub use header::{name_hash, RoutingHeader};
-pub use message::{BusMessage, DecodeError};
+pub use message::{next_serial, BusMessage, DecodeError};
 pub use names::{
-    is_well_known_name, unique_name, unique_name_id, ReleaseNameReply, RequestNameFlags, RequestNameReply, BUS_INTERFACE,
-    BUS_NAME, BUS_PATH,
+    is_well_known_name, unique_name, unique_name_id, ReleaseNameReply, RequestNameFlags, RequestNameReply, BUS_EXT_INTERFACE,
+    BUS_INTERFACE, BUS_NAME, BUS_PATH, MESSAGES_LOST,
 };
+pub use owners::OwnerCache;
 pub use route::{bus_filter, member_filter, monitor_filter};
 pub use rule::{Rule, RuleError};

@@ -17,6 +17,16 @@ pub const BUS_PATH: &str = "/org/freedesktop/DBus";
 /// The daemon's interface.
 pub const BUS_INTERFACE: &str = "org.freedesktop.DBus";
 
+/// The interface of the daemon's signals that are not D-Bus's own.
+pub const BUS_EXT_INTERFACE: &str = "org.mcast_unix.Bus";
+/// The daemon's unicast signal `MessagesLost(u)` (on [`BUS_PATH`],
+/// interface [`BUS_EXT_INTERFACE`]): it could not queue that many messages
+/// on this connection (its receive queue was full) since the last such
+/// signal. It is sent as soon as the queue has room again; the serials of
+/// the daemon's messages to a connection (1, 2, 3, ..., one per message
+/// it tried to send) show the gap too.
+pub const MESSAGES_LOST: &str = "MessagesLost";
+
 /// The unique name of the connection whose socket id is `id`.
 ///
 /// ```
