@@ -41,6 +41,9 @@ kill $room 2>/dev/null
 say "topic filters in the kernel (Rust client library: examples/bus.rs)"
 /bus-example
 
+say "receive rings: members reading mapped frames, no system call per message (examples/ring_demo.rs)"
+/ring-demo || status=1
+
 out=$(mktemp -d)   # the VM's own scratch space
 say "the documentation's C examples"
 ok=0 all=0 failed=""
@@ -57,7 +60,7 @@ rule============================================================================
 banner "THE BUS: D-Bus messages go from client to client through the kernel;" \
   "the daemon only admits clients and installs their filters"
 run() { printf '$ %s\n' "$*"; "$@"; }
-status=0
+status=${status:-0}
 echo '$ mcastctl bus @demo-bus & bus=$!'
 /mcastctl bus --quiet --duration 300 @demo-bus > $out/bus.out &
 busd=$!
