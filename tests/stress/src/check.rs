@@ -116,6 +116,8 @@ pub struct Segment {
     pub during: Vec<Rx>,
     pub after: Vec<Rx>,
     pub end: End,
+    /// Read through a receive ring (`RxRing`) instead of recvmsg.
+    pub ring: bool,
 }
 
 impl Segment {
@@ -130,6 +132,7 @@ impl Segment {
             during: Vec::new(),
             after: Vec::new(),
             end: End::Stayed,
+            ring: false,
         }
     }
 
@@ -216,6 +219,17 @@ impl<'a> GroupRun<'a> {
         self.segments
             .iter()
             .find(|s| s.whole_run && s.mode == Mode::Blocking && s.excluded.is_empty() && s.counted.is_empty())
+    }
+
+    /// The reference and the segments `pick` selects, copied, the reference
+    /// first: the checks run on them (as a [`GroupRun`] with the same logs)
+    /// judge those segments alone, against the same reference, so a subset
+    /// of the members (those reading a receive ring) gets verdicts of its
+    /// own.
+    pub fn with_reference(&self, pick: impl Fn(&Segment) -> bool) -> Vec<Segment> {
+        let reference = self.reference();
+        let picked = self.segments.iter().filter(|s| !reference.is_some_and(|r| std::ptr::eq(*s, r)) && pick(s));
+        reference.into_iter().chain(picked).cloned().collect()
     }
 
     /// No gaps: every whole-run blocking member got every successful send of
@@ -610,6 +624,36 @@ mod tests {
         other.during[1].ovfl = Some(1);
         let segs = [seg("ref", Mode::Blocking, true, &order), other];
         assert!(!GroupRun { logs: &logs, segments: &segs }.no_gaps().ok());
+    }
+
+    #[test]
+    fn a_subset_is_judged_against_the_same_reference() {
+        let logs = [log(1, &[true, true, false]), log(2, &[true])];
+        let order = [rx(1, 0), rx(2, 0), rx(1, 1)];
+        // A whole-run ring member in another order than the queued
+        // reference: the subset keeps the reference first, so the ring
+        // member is the one found out of order.
+        let mut ring = seg("r", Mode::Blocking, true, &[order[1], order[0], order[2]]);
+        ring.ring = true;
+        let mut late = seg("rc", Mode::Blocking, false, &[order[2], rx(1, 2)]);
+        late.ring = true;
+        let segs = [seg("ref", Mode::Blocking, true, &order), seg("q", Mode::Blocking, false, &[rx(9, 0)]), ring];
+        let g = GroupRun { logs: &logs, segments: &segs };
+        let sub = g.with_reference(|s| s.ring);
+        assert_eq!(sub.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["ref", "r"]);
+        let sg = GroupRun { logs: &logs, segments: &sub };
+        assert_eq!(sg.reference().map(|s| s.name.as_str()), Some("ref"));
+        assert!(sg.no_gaps().ok(), "per-sender order is right");
+        assert!(!sg.one_order().ok());
+        assert!(sg.nothing_from_failed_sends(&[]).ok(), "the queued member's foreign message is not in the subset");
+        // A failed send delivered to a ring member is found in the subset.
+        let segs = [seg("ref", Mode::Blocking, true, &order), late];
+        let sub = GroupRun { logs: &logs, segments: &segs }.with_reference(|s| s.ring);
+        assert_eq!(sub.len(), 2);
+        assert!(!GroupRun { logs: &logs, segments: &sub }.nothing_from_failed_sends(&[]).ok());
+        // Nothing picked: the reference alone, which passes.
+        let sub = GroupRun { logs: &logs, segments: &segs }.with_reference(|_| false);
+        assert_eq!(sub.len(), 1);
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! - whole-run members: two blocking (one fast, one stalling so senders wait
 //!   and time out), two DROP_WHEN_FULL with SO_RXQ_OVFL (slow, small
 //!   buffers), sender 4's own socket;
+//! - ring members (`ring`): three whole-run members reading receive rings
+//!   (blocking, blocking with a small ring that stalls, DROP_WHEN_FULL) and
+//!   a churn thread whose ring members leave, rejoin, shut down reading and
+//!   close, each new socket with a new ring;
 //! - a forked child as uid nobody with a whole-run member and sender 9;
 //! - churn threads: members that join (blocking or DROP_WHEN_FULL), read,
 //!   stall, and end by LEAVE, SHUT_RD, close, or LEAVE and join again;
@@ -17,6 +21,7 @@
 //! has stopped and the DROP_WHEN_FULL members are empty.
 
 use crate::check::{End, Mode, PeerCopies, Rx, Segment, SendLog};
+use crate::ring::{self, RingMember};
 use crate::msg::{Kind, CLOCK};
 use test_support::rng::Rng;
 use crate::run::{self, classify, drain_now, read_member, sender, sleep_ms, Ctl, Dest, Got, Pace, Phase, SendHow, RECV_CAP};
@@ -40,6 +45,8 @@ pub struct Outcome {
     pub copies: Vec<PeerCopies>,
     /// Damaged or unexpected messages.
     pub bad: Vec<String>,
+    /// Of those, the ones read from receive rings.
+    pub ring_bad: Vec<String>,
     /// Problems of the forked child (could not run, did not report).
     pub child: Vec<String>,
     pub child_ran: bool,
@@ -155,6 +162,11 @@ pub struct Prepared {
     owner: Arc<Fd>,
     addr: SockAddr,
     members: Vec<Member>,
+    /// The whole-run members reading receive rings.
+    rings: Vec<RingMember>,
+    /// Seeds the ring members' generators (apart from the others', so that
+    /// a seed's other choices are those it made before there were rings).
+    ring_seed: u64,
     /// Sender 4's socket, also a member (SEND_TO_PEER).
     s4: Arc<Fd>,
     child: Option<Child>,
@@ -182,13 +194,30 @@ pub fn prepare(af: i32, with_child: bool, send_to_peer: bool, seed: u64) -> Prep
     let s4 = dgram(af);
     sys::set_timeouts(&s4, 500).expect("timeouts");
     sys::join(&s4, &addr, if send_to_peer { TO_PEER } else { 0 }).expect("join");
-    let mut p = Prepared { af, owner: Arc::new(owner), addr, members, s4: Arc::new(s4), child: None, child_problem: None };
+    let mut p = Prepared {
+        af,
+        owner: Arc::new(owner),
+        addr,
+        members,
+        rings: Vec::new(),
+        ring_seed: seed ^ 0x7269_6e67,
+        s4: Arc::new(s4),
+        child: None,
+        child_problem: None,
+    };
     if with_child {
         match fork_child(af, &p.addr, seed) {
             Ok(c) => p.child = Some(c),
             Err(e) => p.child_problem = Some(e),
         }
     }
+    // After the fork, so that the child holds neither their descriptors nor
+    // their mappings.
+    p.rings = vec![
+        ring::member(af, &p.addr, "dgram R0 (ring, blocking)", 0, 64, Pace { one_in: 500, max_ms: 20 }),
+        ring::member(af, &p.addr, "dgram R1 (ring of 4 frames, blocking, stalls)", 0, 4, Pace { one_in: 100, max_ms: 150 }),
+        ring::member(af, &p.addr, "dgram RW (ring of 2 frames, DROP_WHEN_FULL)", DWF, 2, Pace { one_in: 20, max_ms: 10 }),
+    ];
     p
 }
 
@@ -344,9 +373,11 @@ fn decode_results(b: &[u8]) -> Option<(SendLog, Segment, Vec<String>)> {
 pub struct Running {
     prepared: Prepared,
     readers: Vec<JoinHandle<(Segment, Vec<String>)>>,
+    ring_readers: Vec<JoinHandle<(Segment, Vec<String>)>>,
     owner_reader: Option<JoinHandle<(PeerCopies, Vec<String>)>>,
     senders: Vec<JoinHandle<SendLog>>,
     churn: Vec<JoinHandle<(Vec<Segment>, Vec<String>)>>,
+    ring_churn: Vec<JoinHandle<(Vec<Segment>, Vec<String>)>>,
     owner_churn: Option<JoinHandle<(Vec<String>, u64)>>,
     peer_full: Option<JoinHandle<(Vec<String>, u64)>>,
 }
@@ -366,6 +397,12 @@ pub fn start(ctl: &Arc<Ctl>, mut p: Prepared, rng: &mut Rng) -> Running {
         seg.excluded = vec![4];
         let (ctl, fd, r) = (ctl.clone(), p.s4.clone(), rng.fork(50));
         readers.push(std::thread::spawn(move || read_member(ctl, fd, seg, GROUP, Pace { one_in: 300, max_ms: 30 }, r)));
+    }
+    let mut ring_rng = Rng::new(p.ring_seed);
+    let mut ring_readers = Vec::new();
+    for m in std::mem::take(&mut p.rings) {
+        let (ctl, r) = (ctl.clone(), ring_rng.fork(ring_readers.len() as u64));
+        ring_readers.push(std::thread::spawn(move || ring::read_ring_member(ctl, m, GROUP, r)));
     }
     let owner_reader = {
         let (ctl, fd, r) = (ctl.clone(), p.owner.clone(), rng.fork(60));
@@ -404,6 +441,11 @@ pub fn start(ctl: &Arc<Ctl>, mut p: Prepared, rng: &mut Rng) -> Running {
             churn.push(std::thread::spawn(move || churn_members(ctl, addr, k, r)));
         }
     }
+    let mut ring_churn = Vec::new();
+    if !ctl.skipped("churn") {
+        let (ctl, addr, r) = (ctl.clone(), p.addr, ring_rng.fork(200));
+        ring_churn.push(std::thread::spawn(move || ring::churn(ctl, addr, GROUP, 0, r)));
+    }
     let owner_churn = if ctl.skipped("owner-close") {
         None
     } else {
@@ -416,7 +458,7 @@ pub fn start(ctl: &Arc<Ctl>, mut p: Prepared, rng: &mut Rng) -> Running {
         let ctl = ctl.clone();
         Some(std::thread::spawn(move || peer_full_cycles(ctl)))
     };
-    Running { prepared: p, readers, owner_reader, senders, churn, owner_churn, peer_full }
+    Running { prepared: p, readers, ring_readers, owner_reader, senders, churn, ring_churn, owner_churn, peer_full }
 }
 
 /// The owner's reader: the SEND_TO_PEER copies of sender 4's messages.
@@ -844,6 +886,12 @@ pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut Outcome) {
             out.bad.extend(bad);
         }
     }
+    for h in r.ring_churn.drain(..) {
+        if let Some((segs, bad)) = run::join(ctl, h, "the dgram ring churn thread") {
+            out.segments.extend(segs);
+            out.ring_bad.extend(bad);
+        }
+    }
     if let Some((p, n)) = r.owner_churn.take().and_then(|h| run::join(ctl, h, "the owner-close thread")) {
         out.owner_close = p;
         out.owner_close_cycles = n;
@@ -862,8 +910,9 @@ pub fn stop_senders(ctl: &Ctl, r: &mut Running, out: &mut Outcome) {
     }
 }
 
-/// The DROP_WHEN_FULL whole-run readers of this scenario.
-pub const DWF_READERS: u64 = 2;
+/// The DROP_WHEN_FULL whole-run readers of this scenario (two queued, one
+/// ring).
+pub const DWF_READERS: u64 = 3;
 
 /// Sends the sentinel (all senders stopped and, as the controller checked,
 /// the DROP_WHEN_FULL members are empty, so nobody drops it).
@@ -884,6 +933,12 @@ pub fn finish_readers(ctl: &Ctl, r: &mut Running, out: &mut Outcome) {
         if let Some((seg, bad)) = run::join(ctl, h, "a dgram reader") {
             out.segments.push(seg);
             out.bad.extend(bad);
+        }
+    }
+    for h in r.ring_readers.drain(..) {
+        if let Some((seg, bad)) = run::join(ctl, h, "a dgram ring reader") {
+            out.segments.push(seg);
+            out.ring_bad.extend(bad);
         }
     }
     if let Some(c) = r.prepared.child.as_mut() {

@@ -7,8 +7,8 @@
 //!
 //! The stress runs a datagram group (`dgram`) and a seqpacket group with
 //! admission (`seq`) at once for SECS seconds, with senders of every kind,
-//! blocking and DROP_WHEN_FULL members, churn, signals, and a forked
-//! unprivileged process; then it checks what every member received against
+//! blocking and DROP_WHEN_FULL members (queued, and reading receive rings),
+//! churn, signals, and a forked unprivileged process; then it checks what every member received against
 //! what every sender logged (see `check`). SCENARIO is one of `churn`,
 //! `owner-close`, `send-to-peer`, `connect-close` (for developing around a
 //! known bug; the checks that need a skipped scenario report "skip").
@@ -21,6 +21,7 @@ mod check;
 mod dgram;
 mod lifecycle;
 mod msg;
+mod ring;
 mod run;
 mod seq;
 mod sys;
@@ -46,6 +47,15 @@ const CHECKS: &[&str] = &[
     "dgram: the unprivileged child (uid nobody) ran and reported",
     "dgram: owner close wakes a sender blocked on a full member (ECONNREFUSED)",
     "dgram: SEND_TO_PEER to a full owner waits asleep and times out (EAGAIN)",
+    "dgram ring: every message read from a ring intact (magic, length, checksum, not truncated)",
+    "dgram ring: no gaps at whole-run blocking ring members (each sender's successful sends, in order)",
+    "dgram ring: no duplicates in any ring",
+    "dgram ring: one order (whole-run ring members identical to the queued reference, every ring member a subsequence)",
+    "dgram ring: ring members that joined, left, rejoined or closed mid-run got an unbroken run",
+    "dgram ring: DROP_WHEN_FULL ring gaps equal the frames' drop counts",
+    "dgram ring: nothing sent after LEAVE/SHUT_RD returned arrived in a ring",
+    "dgram ring: nothing from a failed send delivered to a ring",
+    "dgram ring: every ring scenario happened (a sender waited for a frame, ring drops, LEAVE and rejoin, SHUT_RD, close and a new ring)",
     "seq: every message intact (magic, length, checksum)",
     "seq: no gaps at whole-run blocking members (each sender's successful sends, in order)",
     "seq: no duplicates at any member",
@@ -266,6 +276,45 @@ fn stress(af: i32, args: Args) -> i32 {
     }
 }
 
+/// The datagram group's checks again, on its ring members alone (with the
+/// queued reference they are compared with), and the ring coverage.
+fn ring_verdicts(ctl: &Ctl, g: &GroupRun, o: &dgram::Outcome) -> Vec<(Verdict, &'static str)> {
+    let skip = |what: &str| if ctl.skipped(what) { " # SKIP scenario skipped (--skip)" } else { "" };
+    let rings = g.with_reference(|s| s.ring);
+    let rg = GroupRun { logs: g.logs, segments: &rings };
+    let ring_segs: Vec<&check::Segment> = o.segments.iter().filter(|s| s.ring).collect();
+    let mut intact = Verdict { problems: o.ring_bad.iter().take(8).cloned().collect(), checked: ring_segs.iter().map(|s| s.len()).sum() };
+    if ring_segs.is_empty() {
+        intact.problems.push("no ring member reported".into());
+    }
+    let c = &ctl.counters;
+    let drops: u64 = ring_segs.iter().filter_map(|s| s.all().filter_map(|r| r.ovfl).max()).map(u64::from).sum();
+    let mut coverage = Verdict::default();
+    let mut need = |what: &str, ok: bool| {
+        if !ok {
+            coverage.problems.push(format!("no {what}"));
+        }
+    };
+    need("sender woken by a ring reader giving a frame back (writers_waiting)", c.get("dgram ring wakes (senders waiting for a frame)") > 0);
+    need("DROP_WHEN_FULL drop at a ring member", drops > 0);
+    if !ctl.skipped("churn") {
+        need("ring member LEAVE and rejoin", c.get("dgram ring rejoins") > 0);
+        need("ring member SHUT_RD", c.get("dgram ring SHUT_RD") > 0);
+        need("ring member closed and a new socket with a new ring", c.get("dgram ring closes") > 0 && c.get("dgram ring sockets made (churn)") >= 2);
+    }
+    vec![
+        (intact, ""),
+        (rg.no_gaps(), ""),
+        (rg.no_duplicates(), ""),
+        (rg.one_order(), ""),
+        (rg.contiguous(), skip("churn")),
+        (rg.drops_counted(), ""),
+        (rg.nothing_after_leave(), skip("churn")),
+        (rg.nothing_from_failed_sends(&[]), ""),
+        (coverage, ""),
+    ]
+}
+
 /// Runs the checks and prints the TAP lines: (failed, messages checked).
 fn report(ctl: &Ctl, args: &Args, d: &dgram::Outcome, q: &dgram::Outcome) -> (usize, usize) {
     let mut verdicts: Vec<(Verdict, &str)> = Vec::new();
@@ -273,7 +322,7 @@ fn report(ctl: &Ctl, args: &Args, d: &dgram::Outcome, q: &dgram::Outcome) -> (us
     let skip = |what: &str| if ctl.skipped(what) { " # SKIP scenario skipped (--skip)" } else { "" };
     for (o, is_seq) in [(d, false), (q, true)] {
         let g = GroupRun { logs: &o.logs, segments: &o.segments };
-        let intact = Verdict { problems: o.bad.iter().take(8).cloned().collect(), checked: o.segments.iter().map(|s| s.len()).sum() };
+        let intact = Verdict { problems: o.bad.iter().chain(&o.ring_bad).take(8).cloned().collect(), checked: o.segments.iter().map(|s| s.len()).sum() };
         checked += intact.checked;
         verdicts.push((intact, ""));
         verdicts.push((g.no_gaps(), ""));
@@ -308,6 +357,7 @@ fn report(ctl: &Ctl, args: &Args, d: &dgram::Outcome, q: &dgram::Outcome) -> (us
                 pf.problems.push("no peer-full cycle completed".into());
             }
             verdicts.push((pf, skip("send-to-peer")));
+            verdicts.extend(ring_verdicts(ctl, &g, o));
         }
     }
     // Coverage: a run where nothing was interrupted, timed out or dropped

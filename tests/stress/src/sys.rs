@@ -15,6 +15,13 @@ pub use test_support::errno::{check, Errno, SysResult};
 #[derive(Debug)]
 pub struct Fd(pub i32);
 
+impl std::os::fd::AsFd for Fd {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the descriptor is ours and stays open as long as `self`.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.0) }
+    }
+}
+
 impl Drop for Fd {
     fn drop(&mut self) {
         // SAFETY: we own the descriptor; nobody uses the number after this.
