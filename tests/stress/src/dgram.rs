@@ -496,11 +496,49 @@ fn read_copies(ctl: Arc<Ctl>, fd: Arc<Fd>, mut rng: Rng) -> (PeerCopies, Vec<Str
 
 /// How a churn membership ends.
 #[derive(Clone, Copy, Debug)]
-enum HowEnd {
+pub(crate) enum HowEnd {
     Leave,
     LeaveRejoin,
     ShutRd,
     Close,
+}
+
+/// Ends a churn member's membership, queued or ring: LEAVE (maybe to
+/// rejoin), SHUT_RD or close (close once the run is over), recorded in
+/// `seg.end` and counted under `counters` (leaves, SHUT_RD, closes).
+pub(crate) fn end_membership(ctl: &Ctl, fd: &Fd, addr: &SockAddr, seg: &mut Segment, rng: &mut Rng, counters: [&'static str; 3]) -> HowEnd {
+    let [leaves, shut_rd, closes] = counters;
+    let how = if !ctl.running() {
+        HowEnd::Close
+    } else {
+        match rng.range(0, 3) {
+            0 => HowEnd::Leave,
+            1 => HowEnd::LeaveRejoin,
+            2 => HowEnd::ShutRd,
+            _ => HowEnd::Close,
+        }
+    };
+    match how {
+        HowEnd::Leave | HowEnd::LeaveRejoin => match sys::leave(fd, addr) {
+            Ok(()) => {
+                seg.end = End::Leave(CLOCK.tick());
+                ctl.counters.add(leaves, 1);
+            }
+            Err(e) => ctl.unexpected(format!("{}: leave: {e:?}", seg.name)),
+        },
+        HowEnd::ShutRd => match sys::shutdown(fd, libc::SHUT_RD) {
+            Ok(()) => {
+                seg.end = End::ShutRd(CLOCK.tick());
+                ctl.counters.add(shut_rd, 1);
+            }
+            Err(e) => ctl.unexpected(format!("{}: shutdown: {e:?}", seg.name)),
+        },
+        HowEnd::Close => {
+            seg.end = End::Close;
+            ctl.counters.add(closes, 1);
+        }
+    }
+    how
 }
 
 /// Churn: members come and go while the traffic runs.
@@ -553,37 +591,8 @@ fn churn_members(ctl: Arc<Ctl>, addr: SockAddr, k: u64, mut rng: Rng) -> (Vec<Se
                     sleep_ms(rng.range(10, 80));
                 }
             }
-            let how = if !ctl.running() {
-                HowEnd::Close
-            } else {
-                match rng.range(0, 3) {
-                    0 => HowEnd::Leave,
-                    1 => HowEnd::LeaveRejoin,
-                    2 => HowEnd::ShutRd,
-                    _ => HowEnd::Close,
-                }
-            };
             beat.doing("ending the membership");
-            match how {
-                HowEnd::Leave | HowEnd::LeaveRejoin => match sys::leave(&fd, &addr) {
-                    Ok(()) => {
-                        seg.end = End::Leave(CLOCK.tick());
-                        ctl.counters.add("dgram leaves", 1);
-                    }
-                    Err(e) => ctl.unexpected(format!("{}: leave: {e:?}", seg.name)),
-                },
-                HowEnd::ShutRd => match sys::shutdown(&fd, libc::SHUT_RD) {
-                    Ok(()) => {
-                        seg.end = End::ShutRd(CLOCK.tick());
-                        ctl.counters.add("dgram SHUT_RD", 1);
-                    }
-                    Err(e) => ctl.unexpected(format!("{}: shutdown: {e:?}", seg.name)),
-                },
-                HowEnd::Close => {
-                    seg.end = End::Close;
-                    ctl.counters.add("dgram closes", 1);
-                }
-            }
+            let how = end_membership(&ctl, &fd, &addr, &mut seg, &mut rng, ["dgram leaves", "dgram SHUT_RD", "dgram closes"]);
             if matches!(seg.end, End::Leave(_) | End::ShutRd(_)) {
                 // What was queued before may still be read; nothing sent
                 // after the call returned may come. Look twice, the second

@@ -17,7 +17,8 @@
 //! truncated frame, an empty one or one with `CTRUNC` is a damaged message.
 
 use crate::check::{End, Mode, Segment};
-use crate::msg::{self, CLOCK};
+use crate::dgram::{end_membership, HowEnd};
+use crate::msg;
 use crate::run::{classify, sleep_ms, Ctl, Got, Pace, Phase};
 use crate::sys::{self, Errno, Fd, SockAddr};
 use mcast_unix::ring::{frame_size_for, ring_size, Frame};
@@ -166,15 +167,6 @@ pub fn read_ring_member(ctl: Arc<Ctl>, m: RingMember, group: u8, mut rng: Rng) -
     (seg, bad)
 }
 
-/// How a ring churn membership ends.
-#[derive(Clone, Copy, Debug)]
-enum HowEnd {
-    Leave,
-    LeaveRejoin,
-    ShutRd,
-    Close,
-}
-
 /// Ring churn (see the module doc): members with rings come and go while
 /// the traffic runs.
 pub fn churn(ctl: Arc<Ctl>, addr: SockAddr, group: u8, k: u64, mut rng: Rng) -> (Vec<Segment>, Vec<String>) {
@@ -228,37 +220,8 @@ pub fn churn(ctl: Arc<Ctl>, addr: SockAddr, group: u8, k: u64, mut rng: Rng) -> 
                     sleep_ms(rng.range(10, 80));
                 }
             }
-            let how = if !ctl.running() {
-                HowEnd::Close
-            } else {
-                match rng.range(0, 3) {
-                    0 => HowEnd::Leave,
-                    1 => HowEnd::LeaveRejoin,
-                    2 => HowEnd::ShutRd,
-                    _ => HowEnd::Close,
-                }
-            };
             beat.doing("ending the membership");
-            match how {
-                HowEnd::Leave | HowEnd::LeaveRejoin => match sys::leave(&fd, &addr) {
-                    Ok(()) => {
-                        seg.end = End::Leave(CLOCK.tick());
-                        ctl.counters.add("dgram ring leaves", 1);
-                    }
-                    Err(e) => ctl.unexpected(format!("{}: leave: {e:?}", seg.name)),
-                },
-                HowEnd::ShutRd => match sys::shutdown(&fd, libc::SHUT_RD) {
-                    Ok(()) => {
-                        seg.end = End::ShutRd(CLOCK.tick());
-                        ctl.counters.add("dgram ring SHUT_RD", 1);
-                    }
-                    Err(e) => ctl.unexpected(format!("{}: shutdown: {e:?}", seg.name)),
-                },
-                HowEnd::Close => {
-                    seg.end = End::Close;
-                    ctl.counters.add("dgram ring closes", 1);
-                }
-            }
+            let how = end_membership(&ctl, &fd, &addr, &mut seg, &mut rng, ["dgram ring leaves", "dgram ring SHUT_RD", "dgram ring closes"]);
             if matches!(seg.end, End::Leave(_) | End::ShutRd(_)) {
                 // What the ring held before may still be read; nothing sent
                 // after the call returned may come. Look twice, the second
