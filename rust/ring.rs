@@ -305,14 +305,10 @@ pub(crate) fn get(sk: &Sock, out: &OptOut) -> ErrnoResult<()> {
 
 /// mmap(2) of a ring socket: the whole ring, shared (`EINVAL` without one).
 pub(crate) fn mmap(sk: &Sock, vma: &Vma) -> ErrnoResult<()> {
-    sk.ring().ok_or(Errno::EINVAL)?.mmap_into(vma)
+    sk.ring().ok_or(Errno::EINVAL)?.mem.mmap(vma)
 }
 
 impl Ring {
-    fn mmap_into(&self, vma: &Vma) -> ErrnoResult<()> {
-        self.mem.mmap(vma)
-    }
-
     /// At close (after nothing more is filled): the creator's namespaces go.
     pub(crate) fn closed(&self) {
         self.mem.drop_namespaces();
